@@ -1,0 +1,207 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/qesflow/qesflow/treezor"
+)
+
+// TaskQueue is the task queue of the QESOnboarding workflow and its activities.
+const TaskQueue = "qes-onboarding"
+
+// WorkflowName is the registered name of the onboarding workflow.
+const WorkflowName = "QESOnboarding"
+
+// WorkflowID is the one workflow id per Treezor user.
+func WorkflowID(userID string) string { return "qes-onboarding-" + userID }
+
+// Signal, update and query names: the workflow's public contract.
+const (
+	SignalWebhook            = "treezor-webhook"     // payload: treezor.Event
+	SignalRestart            = "restart"             // payload: RestartRequest
+	SignalCancel             = "cancel"              // payload: CancelRequest
+	SignalComplianceDecision = "compliance-decision" // payload: ComplianceDecision
+
+	UpdateIdentificationURL = "identification-url" // no args; returns IdentificationURLResult
+
+	QueryStatus     = "status"      // returns Status (internal view, compliance)
+	QueryUserStatus = "user-status" // returns UserStatus (end-user safe)
+)
+
+// Search attributes upserted on every state change.
+const (
+	SATreezorUserID       = "TreezorUserId"       // Keyword
+	SAQESState            = "QESState"            // Keyword
+	SAQESAttempt          = "QESAttempt"          // Int
+	SAQESReasonCode       = "QESReasonCode"       // Int
+	SAQESIdentificationID = "QESIdentificationId" // Keyword
+	SAKYCReview           = "KYCReview"           // Keyword
+)
+
+// State is the onboarding's state (DESIGN.md §1).
+type State string
+
+const (
+	StateInitiating         State = "INITIATING"
+	StateAwaitingUser       State = "AWAITING_USER"
+	StateInProgress         State = "IN_PROGRESS"
+	StateProviderReview     State = "PROVIDER_REVIEW"
+	StateSuccess            State = "SUCCESS"
+	StateAwaitingSEPA       State = "AWAITING_SEPA"
+	StateDocuments          State = "DOCUMENTS"
+	StateKYCReviewPending   State = "KYC_REVIEW_PENDING"
+	StateKYCReviewOverdue   State = "KYC_REVIEW_OVERDUE" // escalation: still waiting, visible in the UI
+	StateCompletedValidated State = "COMPLETED_VALIDATED"
+	StateCompletedRefused   State = "COMPLETED_REFUSED"
+	StateAborted            State = "ABORTED"
+	StateCanceled           State = "CANCELED"
+	StateRetryScheduled     State = "RETRY_SCHEDULED"
+	StateWaitingForUser     State = "WAITING_FOR_USER"
+	StateDeclined           State = "DECLINED"
+	StateRejected           State = "REJECTED"
+	StateFraudSuspected     State = "FRAUD_SUSPECTED"
+	StateComplianceReview   State = "COMPLIANCE_REVIEW"
+	StateUserDataIncomplete State = "USER_DATA_INCOMPLETE"
+	StateExpired            State = "EXPIRED"
+	StateCancelled          State = "CANCELLED"
+	StateFailed             State = "FAILED" // max attempts reached
+)
+
+// Terminal reports whether the workflow ends in this state.
+func (s State) Terminal() bool {
+	switch s {
+	case StateCompletedValidated, StateCompletedRefused, StateDeclined, StateRejected,
+		StateExpired, StateCancelled, StateFailed:
+		return true
+	}
+	return false
+}
+
+// PolicyOverride changes the default timing and attempt policy of one onboarding.
+// Zero values keep the defaults.
+type PolicyOverride struct {
+	MaxAttempts        int           `json:"maxAttempts,omitempty"`
+	RetryBackoff       time.Duration `json:"retryBackoff,omitempty"`       // first backoff between attempts, doubled each time
+	UserTimeout        time.Duration `json:"userTimeout,omitempty"`        // AWAITING_USER / WAITING_FOR_USER / USER_DATA_INCOMPLETE → EXPIRED (default 7 days)
+	ProviderTimeout    time.Duration `json:"providerTimeout,omitempty"`    // IN_PROGRESS / PROVIDER_REVIEW → EXPIRED
+	SEPATimeout        time.Duration `json:"sepaTimeout,omitempty"`        // AWAITING_SEPA → EXPIRED
+	KYCReviewTimeout   time.Duration `json:"kycReviewTimeout,omitempty"`   // KYC_REVIEW_PENDING → KYC_REVIEW_OVERDUE (default 10 days), keeps waiting
+	ComplianceTimeout  time.Duration `json:"complianceTimeout,omitempty"`  // COMPLIANCE_REVIEW escalation, keeps waiting
+	DownloadDocuments  *bool         `json:"downloadDocuments,omitempty"`  // default false
+	DocumentWaitWindow time.Duration `json:"documentWaitWindow,omitempty"` // how long to wait for document.create after success
+}
+
+// Input starts one onboarding.
+type Input struct {
+	UserID      string          `json:"userId"`
+	RedirectURL string          `json:"redirectUrl,omitempty"`
+	Country     string          `json:"country,omitempty"` // ISO 3166-1 alpha-2; "DE" requires the SEPA step
+	Policy      *PolicyOverride `json:"policy,omitempty"`
+}
+
+// RestartRequest asks for a new attempt after the user fixed their data or wants another try.
+type RestartRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// CancelRequest stops the onboarding (operator action).
+type CancelRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// Compliance decisions.
+const (
+	DecisionClear  = "clear"
+	DecisionReject = "reject"
+)
+
+// ComplianceDecision is the compliance officer's verdict on a fraud suspicion.
+type ComplianceDecision struct {
+	Decision string `json:"decision"` // DecisionClear or DecisionReject
+	Note     string `json:"note,omitempty"`
+}
+
+// IdentificationURLResult answers the identification-url update.
+type IdentificationURLResult struct {
+	UserID            string `json:"userId"`
+	IdentificationID  string `json:"identificationId"`
+	IdentificationURL string `json:"identificationURL"`
+	Attempt           int    `json:"attempt"`
+	State             State  `json:"state"`
+}
+
+// Application error types the update (and activities) return, for callers to branch on.
+const (
+	ErrTypeUserDataIncomplete = "UserDataIncomplete" // details: []string missing fields
+	ErrTypeNotAvailable       = "IdentificationNotAvailable"
+	ErrTypeTreezorRejected    = "TreezorRejected"
+)
+
+// TimelineEntry is one line of the onboarding's history as shown to operators.
+type TimelineEntry struct {
+	Time             time.Time `json:"time"`
+	Kind             string    `json:"kind"` // "webhook", "state", "signal", "activity"
+	WebhookID        string    `json:"webhookId,omitempty"`
+	EventType        string    `json:"eventType,omitempty"`
+	IdentificationID string    `json:"identificationId,omitempty"`
+	State            State     `json:"state,omitempty"`
+	Note             string    `json:"note,omitempty"` // e.g. "duplicate", "stale identification", "out of order"
+}
+
+// Status is the internal view (query "status"), for operators and compliance.
+type Status struct {
+	UserID            string            `json:"userId"`
+	State             State             `json:"state"`
+	Attempt           int               `json:"attempt"`
+	MaxAttempts       int               `json:"maxAttempts"`
+	Country           string            `json:"country,omitempty"`
+	IdentificationID  string            `json:"identificationId,omitempty"`
+	ReasonCode        int               `json:"reasonCode,omitempty"`
+	ReasonMessage     string            `json:"reasonMessage,omitempty"`
+	ReasonCategory    string            `json:"reasonCategory,omitempty"`
+	ReasonPolicy      string            `json:"reasonPolicy,omitempty"`
+	KYCReview         treezor.KYCReview `json:"kycReview"`
+	KYCLevel          int               `json:"kycLevel,omitempty"`
+	ComplianceNote    string            `json:"complianceNote,omitempty"`
+	Documents         []string          `json:"documents,omitempty"` // document ids
+	SEPAValidated     bool              `json:"sepaValidated,omitempty"`
+	Timeline          []TimelineEntry   `json:"timeline"`
+	UpdatedAt         time.Time         `json:"updatedAt"`
+	ContinuedAsNewCnt int               `json:"continuedAsNew,omitempty"`
+}
+
+// UserStatus is the end-user-safe view (query "user-status"): fraud never shows.
+type UserStatus struct {
+	UserID  string `json:"userId"`
+	Status  string `json:"status"`  // neutral, e.g. "UNDER_REVIEW" for any fraud or compliance state
+	Message string `json:"message"` // human sentence safe for the end user
+	Attempt int    `json:"attempt"`
+	// ActionRequired tells the user what to do, e.g. "RESTART_IDENTIFICATION", "BRING_OTHER_DOCUMENT".
+	ActionRequired string `json:"actionRequired,omitempty"`
+	Final          bool   `json:"final"`
+}
+
+// Result is what the workflow returns when it ends: business outcomes are results, not errors.
+type Result struct {
+	UserID        string            `json:"userId"`
+	State         State             `json:"state"`
+	Attempts      int               `json:"attempts"`
+	ReasonCode    int               `json:"reasonCode,omitempty"`
+	ReasonMessage string            `json:"reasonMessage,omitempty"`
+	KYCReview     treezor.KYCReview `json:"kycReview"`
+	Note          string            `json:"note,omitempty"`
+}
+
+// SearchAttributeTypes lists the custom search attributes the namespace must have registered.
+func SearchAttributeTypes() map[string]enums.IndexedValueType {
+	return map[string]enums.IndexedValueType{
+		SATreezorUserID:       enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAQESState:            enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAQESAttempt:          enums.INDEXED_VALUE_TYPE_INT,
+		SAQESReasonCode:       enums.INDEXED_VALUE_TYPE_INT,
+		SAQESIdentificationID: enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAKYCReview:           enums.INDEXED_VALUE_TYPE_KEYWORD,
+	}
+}
