@@ -5,6 +5,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 
+	"github.com/qesflow/qesflow/activities"
 	"github.com/qesflow/qesflow/treezor"
 )
 
@@ -91,6 +92,17 @@ type PolicyOverride struct {
 	ComplianceTimeout  time.Duration `json:"complianceTimeout,omitempty"`  // COMPLIANCE_REVIEW escalation, keeps waiting
 	DownloadDocuments  *bool         `json:"downloadDocuments,omitempty"`  // default false
 	DocumentWaitWindow time.Duration `json:"documentWaitWindow,omitempty"` // how long to wait for document.create after success
+
+	// ReasonPolicies overrides the catalog's policy of single reason codes (from
+	// configuration, see treezor.ParsePolicyOverrides). Fraud codes (32xx) always go to
+	// compliance: an override cannot make a fraud suspicion retry automatically.
+	ReasonPolicies map[int]treezor.Policy `json:"reasonPolicies,omitempty"`
+	// TreezorRetryWindow bounds how long a Treezor call (initiate QES, KYC review request)
+	// is retried while Treezor is unavailable before the workflow fails (default 24 h).
+	TreezorRetryWindow time.Duration `json:"treezorRetryWindow,omitempty"`
+	// ContinueAsNewAfter is the history length (events) after which the workflow continues
+	// as new, carrying its state (default 5,000; the server's suggestion is honoured too).
+	ContinueAsNewAfter int `json:"continueAsNewAfter,omitempty"`
 }
 
 // Input starts one onboarding.
@@ -99,6 +111,10 @@ type Input struct {
 	RedirectURL string          `json:"redirectUrl,omitempty"`
 	Country     string          `json:"country,omitempty"` // ISO 3166-1 alpha-2; "DE" requires the SEPA step
 	Policy      *PolicyOverride `json:"policy,omitempty"`
+
+	// Carry is set by the workflow itself when it continues as new: the state of the
+	// previous run. Starters leave it nil.
+	Carry *Snapshot `json:"carry,omitempty"`
 }
 
 // RestartRequest asks for a new attempt after the user fixed their data or wants another try.
@@ -134,9 +150,11 @@ type IdentificationURLResult struct {
 
 // Application error types the update (and activities) return, for callers to branch on.
 const (
-	ErrTypeUserDataIncomplete = "UserDataIncomplete" // details: []string missing fields
-	ErrTypeNotAvailable       = "IdentificationNotAvailable"
-	ErrTypeTreezorRejected    = "TreezorRejected"
+	ErrTypeUserDataIncomplete = activities.ErrTypeUserDataIncomplete // details: []string missing fields
+	ErrTypeNotAvailable       = "IdentificationNotAvailable"         // the update was rejected: the onboarding has ended
+	ErrTypeTreezorRejected    = activities.ErrTypeTreezorRejected    // details: activities.RejectionDetails
+	ErrTypeTreezorUnavailable = activities.ErrTypeTreezorUnavailable // Treezor stayed unreachable for TreezorRetryWindow
+	ErrTypeInvalidInput       = "InvalidInput"                       // the workflow input is unusable
 )
 
 // TimelineEntry is one line of the onboarding's history as shown to operators.
@@ -170,6 +188,28 @@ type Status struct {
 	Timeline          []TimelineEntry   `json:"timeline"`
 	UpdatedAt         time.Time         `json:"updatedAt"`
 	ContinuedAsNewCnt int               `json:"continuedAsNew,omitempty"`
+
+	// MissingFields are the user fields Treezor asked for (USER_DATA_INCOMPLETE).
+	MissingFields []string `json:"missingFields,omitempty"`
+	// Deadline is when the current wait times out (nil: no timer running).
+	Deadline *time.Time `json:"deadline,omitempty"`
+	// Escalated is set when a compliance decision is overdue (ComplianceTimeout).
+	Escalated bool `json:"escalated,omitempty"`
+	// DocumentDownloads describes the QES documents downloaded (or that failed to).
+	DocumentDownloads []DocumentDownload `json:"documentDownloads,omitempty"`
+	// TimelineDropped counts the oldest timeline entries dropped to keep it bounded.
+	TimelineDropped int `json:"timelineDropped,omitempty"`
+}
+
+// DocumentDownload is one QES document announced by document.create.
+type DocumentDownload struct {
+	DocumentID string `json:"documentId"`
+	SHA256     string `json:"sha256,omitempty"`
+	Size       int64  `json:"size,omitempty"`
+	StoredAs   string `json:"storedAs,omitempty"`
+	// Error tells why the download failed (no URL in it); empty on success or while pending.
+	Error string `json:"error,omitempty"`
+	Done  bool   `json:"done"`
 }
 
 // UserStatus is the end-user-safe view (query "user-status"): fraud never shows.

@@ -32,12 +32,7 @@ func register(c command) {
 
 // planned lists subcommands that are specified but not built yet; they fail loudly.
 var planned = map[string]string{
-	"dev":    "everything in one process: embedded Temporal server and UI, worker, bridge, API, simulator",
-	"worker": "run the Temporal worker of the QES onboarding workflow",
-	"bridge": "run the Treezor webhook bridge (verify, decode, signal)",
-	"api":    "run the onboarding API",
-	"sim":    "run the Treezor sandbox simulator",
-	"start":  "start an onboarding from the command line and print the identification URL",
+	"dev": "everything in one process: embedded Temporal server and UI, worker, bridge, API, simulator",
 }
 
 // errUsage marks an error already explained to the user by a flag set.

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/internal/httpserver"
+	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/starter"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+const apiSummary = "run the onboarding API"
+
+func init() {
+	register(command{name: "api", summary: apiSummary, run: runAPI})
+}
+
+// apiFlags are the flags of qesflow api.
+type apiFlags struct {
+	addr          string
+	apiKeys       string
+	apiKeysFile   string
+	production    bool
+	taskQueue     string
+	updateTimeout time.Duration
+	callTimeout   time.Duration
+	policy        *policyFlags
+	temporal      *temporalFlags
+	log           *logFlags
+}
+
+func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
+	fs := newFlagSet("api", apiSummary, stderr)
+	f := &apiFlags{}
+	fs.StringVar(&f.addr, "addr", envString("QESFLOW_API_ADDR", ":8080"),
+		envHelp("listen address of the API (/v1/onboardings, /openapi.json, /healthz, /readyz, /metrics)", "QESFLOW_API_ADDR"))
+	fs.StringVar(&f.apiKeys, "api-keys", "",
+		envHelp(`API keys and scopes, "key1:onboarding,key2:compliance,key3:onboarding+compliance"; prefer the environment or a file`, "QESFLOW_API_KEYS"))
+	fs.StringVar(&f.apiKeysFile, "api-keys-file", envString("QESFLOW_API_KEYS_FILE", ""),
+		envHelp(`file with one "key:scopes" per line (# comments)`, "QESFLOW_API_KEYS_FILE"))
+	fs.BoolVar(&f.production, "production", envBool("QESFLOW_PRODUCTION", false),
+		envHelp("production mode: redirect URLs must be https", "QESFLOW_PRODUCTION"))
+	fs.StringVar(&f.taskQueue, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue),
+		envHelp("task queue of the onboarding workflow", "QESFLOW_TASK_QUEUE"))
+	fs.DurationVar(&f.updateTimeout, "update-timeout", envDuration("QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout),
+		envHelp("how long POST /v1/onboardings waits for the identification URL before answering 504", "QESFLOW_API_UPDATE_TIMEOUT"))
+	fs.DurationVar(&f.callTimeout, "call-timeout", envDuration("QESFLOW_API_CALL_TIMEOUT", starter.DefaultCallTimeout),
+		envHelp("timeout of status queries and signals", "QESFLOW_API_CALL_TIMEOUT"))
+	f.policy = addPolicyFlags(fs)
+	f.temporal = addTemporalFlags(fs)
+	f.log = addLogFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := f.temporal.validate(); err != nil {
+		return nil, err
+	}
+	if f.updateTimeout <= 0 || f.callTimeout <= 0 {
+		return nil, fmt.Errorf("--update-timeout and --call-timeout must be positive")
+	}
+	return f, nil
+}
+
+// keys resolves the API keys from --api-keys (else QESFLOW_API_KEYS) and --api-keys-file; both
+// sources may be combined. At least one key is required.
+func (f *apiFlags) keys() (map[string]starter.Scope, error) {
+	raw, err := secretValue(f.apiKeys, "QESFLOW_API_KEYS", "")
+	if err != nil {
+		return nil, err
+	}
+	inline, err := starter.ParseAPIKeys(raw)
+	if err != nil {
+		return nil, fmt.Errorf("--api-keys / QESFLOW_API_KEYS: %w", err)
+	}
+	fromFile := map[string]starter.Scope{}
+	if f.apiKeysFile != "" {
+		if fromFile, err = starter.ReadAPIKeysFile(f.apiKeysFile); err != nil {
+			return nil, err
+		}
+	}
+	keys := starter.MergeAPIKeys(inline, fromFile)
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("no API key: set --api-keys, --api-keys-file, QESFLOW_API_KEYS or QESFLOW_API_KEYS_FILE (key:onboarding,key:compliance)")
+	}
+	return keys, nil
+}
+
+func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
+	f, err := parseAPIFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	keys, err := f.keys()
+	if err != nil {
+		return err
+	}
+	policy, err := f.policy.override()
+	if err != nil {
+		return err
+	}
+	logger, err := f.log.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+
+	reg := prometheus.NewRegistry()
+	opts := f.temporal.options(logger.Named("temporal"))
+	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
+	// Lazy: the API starts while Temporal is still unreachable, answers 503 and is not ready.
+	tc, err := temporalclient.DialLazy(opts)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	handler, err := starter.New(starter.Config{
+		Temporal:       tc,
+		Namespace:      opts.Namespace,
+		TaskQueue:      f.taskQueue,
+		Keys:           keys,
+		ProductionMode: f.production,
+		Policy:         policy,
+		Logger:         logger.Named("api"),
+		Registry:       reg,
+		UpdateTimeout:  f.updateTimeout,
+		CallTimeout:    f.callTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	srv := httpserver.New(httpserver.Options{
+		Name:     "api",
+		Addr:     f.addr,
+		Handler:  handler,
+		Logger:   logger,
+		Ready:    temporalclient.CheckHealth(tc),
+		Registry: reg,
+		// POST /v1/onboardings may wait up to the update timeout for the identification URL.
+		WriteTimeout: f.updateTimeout + 10*time.Second,
+	})
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	logger.Info("onboarding API started", zap.String("addr", srv.Addr()),
+		zap.String("temporal", opts.Address), zap.String("namespace", opts.Namespace),
+		zap.Int("apiKeys", len(keys)), zap.Bool("production", f.production))
+	return srv.Serve(ctx)
+}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/internal/httpserver"
+	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/webhookbridge"
+)
+
+const bridgeSummary = "run the Treezor webhook bridge (verify, decode, signal)"
+
+func init() {
+	register(command{name: "bridge", summary: bridgeSummary, run: runBridge})
+}
+
+// bridgeFlags are the flags of qesflow bridge.
+type bridgeFlags struct {
+	addr          string
+	secret        string
+	secretFile    string
+	maxBody       int64
+	signalTimeout time.Duration
+	temporal      *temporalFlags
+	log           *logFlags
+}
+
+func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
+	fs := newFlagSet("bridge", bridgeSummary, stderr)
+	f := &bridgeFlags{}
+	fs.StringVar(&f.addr, "addr", envString("QESFLOW_BRIDGE_ADDR", ":8081"),
+		envHelp("listen address of the bridge (POST "+webhookbridge.Path+", /healthz, /readyz, /metrics)", "QESFLOW_BRIDGE_ADDR"))
+	fs.StringVar(&f.secret, "webhook-secret", "",
+		envHelp("Treezor webhook secret(s), comma-separated for rotation; prefer the environment or a file", "TREEZOR_WEBHOOK_SECRET"))
+	fs.StringVar(&f.secretFile, "webhook-secret-file", envString("TREEZOR_WEBHOOK_SECRET_FILE", ""),
+		envHelp("file holding the webhook secret(s), comma- or newline-separated", "TREEZOR_WEBHOOK_SECRET_FILE"))
+	fs.Int64Var(&f.maxBody, "max-body", int64(envInt("QESFLOW_BRIDGE_MAX_BODY", webhookbridge.DefaultMaxBody)),
+		envHelp("largest webhook body accepted, in bytes", "QESFLOW_BRIDGE_MAX_BODY"))
+	fs.DurationVar(&f.signalTimeout, "signal-timeout", envDuration("QESFLOW_BRIDGE_SIGNAL_TIMEOUT", webhookbridge.DefaultSignalTimeout),
+		envHelp("time allowed for Temporal to accept one webhook before answering 503", "QESFLOW_BRIDGE_SIGNAL_TIMEOUT"))
+	f.temporal = addTemporalFlags(fs)
+	f.log = addLogFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := f.temporal.validate(); err != nil {
+		return nil, err
+	}
+	if f.maxBody <= 0 {
+		return nil, fmt.Errorf("--max-body must be positive, got %d", f.maxBody)
+	}
+	return f, nil
+}
+
+// secrets resolves the webhook secrets: several may be given, comma- or newline-separated.
+func (f *bridgeFlags) secrets() ([]string, error) {
+	raw, err := secretValue(f.secret, "TREEZOR_WEBHOOK_SECRET", f.secretFile)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, s := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
+	f, err := parseBridgeFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := f.log.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	secrets, err := f.secrets()
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	opts := f.temporal.options(logger.Named("temporal"))
+	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
+	// Lazy: the bridge starts while Temporal is still unreachable and answers 503 meanwhile.
+	tc, err := temporalclient.DialLazy(opts)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	handler, err := webhookbridge.New(webhookbridge.Config{
+		Secrets:       secrets,
+		Temporal:      tc,
+		Namespace:     opts.Namespace,
+		Logger:        logger.Named("bridge"),
+		Registry:      reg,
+		MaxBody:       f.maxBody,
+		SignalTimeout: f.signalTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	srv := httpserver.New(httpserver.Options{
+		Name:     "bridge",
+		Addr:     f.addr,
+		Handler:  handler,
+		Logger:   logger,
+		Ready:    temporalclient.CheckHealth(tc),
+		Registry: reg,
+	})
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	logger.Info("webhook bridge started", zap.String("addr", srv.Addr()),
+		zap.String("temporal", opts.Address), zap.String("namespace", opts.Namespace),
+		zap.Int("secrets", len(secrets)))
+	return srv.Serve(ctx)
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/qesflow/qesflow/devstack"
+	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/treezorsim"
+)
+
+func init() {
+	register(command{
+		name:    "dev",
+		summary: "everything in one process: embedded Temporal server and UI, worker, bridge, API, simulator",
+		run:     runDev,
+	})
+}
+
+// devPortFlags maps a stack part to the flag that sets its port, for clear port errors.
+var devPortFlags = map[string]string{
+	"api": "--api-port", "bridge": "--bridge-port", "sim": "--sim-port",
+	"frontend": "--temporal-port", "ui": "--ui-port",
+}
+
+func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", "run the whole product on this machine (no Docker, nothing downloaded)", stderr)
+	dataDir := fs.String("data-dir", envString("QESFLOW_DATA_DIR", ".qesflow"),
+		envHelp("directory for the Temporal SQLite file, documents and dev credentials", "QESFLOW_DATA_DIR"))
+	ephemeral := fs.Bool("ephemeral", envBool("QESFLOW_EPHEMERAL", false),
+		envHelp("keep Temporal's state in memory: everything is gone when the process stops", "QESFLOW_EPHEMERAL"))
+	host := fs.String("host", envString("QESFLOW_HOST", "127.0.0.1"),
+		envHelp("interface every listener binds to", "QESFLOW_HOST"))
+	temporalPort := fs.Int("temporal-port", envInt("QESFLOW_TEMPORAL_PORT", 7233),
+		envHelp("Temporal frontend (gRPC) port, for the temporal CLI and SDKs", "QESFLOW_TEMPORAL_PORT"))
+	uiPort := fs.Int("ui-port", envInt("QESFLOW_UI_PORT", 8233),
+		envHelp("Temporal Web UI port; -1 disables the UI", "QESFLOW_UI_PORT"))
+	apiPort := fs.Int("api-port", envInt("QESFLOW_API_PORT", 8080), envHelp("onboarding API port", "QESFLOW_API_PORT"))
+	bridgePort := fs.Int("bridge-port", envInt("QESFLOW_BRIDGE_PORT", 8081), envHelp("webhook bridge port", "QESFLOW_BRIDGE_PORT"))
+	simPort := fs.Int("sim-port", envInt("QESFLOW_SIM_PORT", 8090), envHelp("Treezor sandbox simulator port", "QESFLOW_SIM_PORT"))
+	autoKYC := fs.String("auto-kyc", envString("QESFLOW_SIM_AUTO_KYC", ""),
+		envHelp(`simulator decides KYC reviews by itself: "validate", "refuse" or "" (decide on the KYC desk page)`, "QESFLOW_SIM_AUTO_KYC"))
+	autoKYCDelay := fs.Duration("auto-kyc-delay", envDuration("QESFLOW_SIM_AUTO_KYC_DELAY", 0),
+		envHelp("delay before an automatic KYC decision", "QESFLOW_SIM_AUTO_KYC_DELAY"))
+	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
+		envHelp("log level of the embedded Temporal server", "QESFLOW_SERVER_LOG_LEVEL"))
+	logs := addLogFlags(fs)
+	policy := addPolicyFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	logger, err := logs.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	pol, err := policy.override()
+	if err != nil {
+		return err
+	}
+	simCfg := treezorsim.Config{AutoKYCDecision: treezorsim.KYCDecision(*autoKYC), AutoKYCDelay: *autoKYCDelay}
+	if err := simCfg.Validate(); err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
+
+	stack, err := devstack.Start(ctx, devstack.Config{
+		DataDir: *dataDir, Ephemeral: *ephemeral, Host: *host,
+		TemporalPort: *temporalPort, UIPort: *uiPort, APIPort: *apiPort, BridgePort: *bridgePort, SimPort: *simPort,
+		Sim: simCfg, Policy: pol, Logger: logger, ServerLogLevel: *serverLog,
+	})
+	if err != nil {
+		var pe *devstack.PortError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("%w (choose another with %s)", err, devPortFlags[pe.Purpose])
+		}
+		var pie *embedded.PortInUseError
+		if errors.As(err, &pie) {
+			return fmt.Errorf("%w (choose another with %s)", err, devPortFlags[pie.Purpose])
+		}
+		return err
+	}
+	printTryIt(stdout, stack, *ephemeral, *dataDir)
+	return stack.Wait(ctx)
+}
+
+// printTryIt tells a developer where everything is and how to start a first onboarding. The
+// dev credentials are printed on purpose: they exist only for this local stack.
+func printTryIt(w io.Writer, s *devstack.Stack, ephemeral bool, dataDir string) {
+	persistence := "SQLite in " + dataDir + " (flows survive a restart)"
+	if ephemeral {
+		persistence = "in memory (--ephemeral: gone when the process stops)"
+	}
+	ui := s.UIURL
+	if ui == "" {
+		ui = "(disabled)"
+	}
+	c := s.Credentials
+	fmt.Fprintf(w, `
+qesflow dev is running. Ctrl-C stops it.
+
+  Temporal frontend   %s   (temporal CLI / SDKs, namespace %s)
+  Temporal Web UI     %s
+  Onboarding API      %s
+  Webhook bridge      %s/webhooks/treezor
+  Treezor simulator   %s   (KYC desk: %s/kyc)
+  Persistence         %s
+
+Dev credentials (local use only):
+  onboarding API key  %s
+  compliance API key  %s
+  webhook secret      %s
+
+Try it:
+  curl -s -X POST %s/sim/users -H 'Content-Type: application/json' \
+    -d '{"userId":"1001","firstname":"Alex","lastname":"Muster","email":"alex@example.com","country":"FR","phone":"+33600000000"}'
+  curl -s -X POST %s/v1/onboardings -H 'Authorization: Bearer %s' \
+    -H 'Content-Type: application/json' -d '{"userId":"1001"}'
+  # open the identificationURL it returns, click "Complete successfully",
+  # then validate the review on the KYC desk, and watch the workflow in the UI:
+  # %s/namespaces/%s/workflows?query=TreezorUserId%%3D%%221001%%22
+  curl -s %s/v1/onboardings/1001 -H 'Authorization: Bearer %s'
+
+`, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, persistence,
+		c.OnboardingKey, c.ComplianceKey, c.WebhookSecret,
+		s.SimURL, s.APIURL, c.OnboardingKey, ui, s.Server.Namespace(), s.APIURL, c.OnboardingKey)
+}

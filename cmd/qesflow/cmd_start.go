@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/starter"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+const startSummary = "start an onboarding from the command line and print the identification URL"
+
+func init() {
+	register(command{name: "start", summary: startSummary, run: runStart})
+}
+
+// startFlags are the flags of qesflow start.
+type startFlags struct {
+	user, redirectURL, country string
+	override, production       bool
+	taskQueue                  string
+	timeout                    time.Duration
+	policy                     *policyFlags
+	temporal                   *temporalFlags
+	log                        *logFlags
+}
+
+func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
+	fs := newFlagSet("start", startSummary, stderr)
+	f := &startFlags{}
+	fs.StringVar(&f.user, "user", envString("QESFLOW_START_USER", ""),
+		envHelp("Treezor user id (required)", "QESFLOW_START_USER"))
+	fs.StringVar(&f.redirectURL, "redirect-url", envString("QESFLOW_START_REDIRECT_URL", ""),
+		envHelp("where the provider sends the user back (absolute http(s) URL)", "QESFLOW_START_REDIRECT_URL"))
+	fs.StringVar(&f.country, "country", envString("QESFLOW_START_COUNTRY", ""),
+		envHelp("the user's country, ISO 3166-1 alpha-2 (DE adds the SEPA step)", "QESFLOW_START_COUNTRY"))
+	fs.BoolVar(&f.override, "override", envBool("QESFLOW_START_OVERRIDE", false),
+		envHelp("start again although compliance rejected the last onboarding", "QESFLOW_START_OVERRIDE"))
+	fs.BoolVar(&f.production, "production", envBool("QESFLOW_PRODUCTION", false),
+		envHelp("production mode: the redirect URL must be https", "QESFLOW_PRODUCTION"))
+	fs.StringVar(&f.taskQueue, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue),
+		envHelp("task queue of the onboarding workflow", "QESFLOW_TASK_QUEUE"))
+	fs.DurationVar(&f.timeout, "update-timeout", envDuration("QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout),
+		envHelp("how long to wait for the identification URL", "QESFLOW_API_UPDATE_TIMEOUT"))
+	f.policy = addPolicyFlags(fs)
+	f.temporal = addTemporalFlags(fs)
+	f.log = addLogFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := f.temporal.validate(); err != nil {
+		return nil, err
+	}
+	if f.user == "" {
+		fmt.Fprintln(stderr, "--user is required")
+		return nil, errUsage
+	}
+	if f.timeout <= 0 {
+		return nil, errors.New("--update-timeout must be positive")
+	}
+	return f, nil
+}
+
+// runStart starts (or joins) the user's onboarding through the Service and prints the
+// identification URL, and nothing else, to stdout; what happened goes to stderr.
+func runStart(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseStartFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	policy, err := f.policy.override()
+	if err != nil {
+		return err
+	}
+	logger, err := f.log.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+
+	opts := f.temporal.options(logger.Named("temporal"))
+	tc, err := temporalclient.Dial(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	svc, err := starter.NewService(starter.Config{
+		Temporal:       tc,
+		Namespace:      opts.Namespace,
+		TaskQueue:      f.taskQueue,
+		ProductionMode: f.production,
+		Policy:         policy,
+		Logger:         logger.Named("start"),
+		UpdateTimeout:  f.timeout,
+	})
+	if err != nil {
+		return err
+	}
+	res, err := svc.Start(ctx, starter.StartRequest{
+		UserID: f.user, RedirectURL: f.redirectURL, Country: f.country, Override: f.override,
+	})
+	if err != nil {
+		return describeStartError(err)
+	}
+	verb := "joined the running"
+	if res.Created {
+		verb = "started a new"
+	}
+	if res.IdentificationURL == "" {
+		return fmt.Errorf("%s onboarding (workflow %s, attempt %d) has no identification URL right now: status %s",
+			verb, res.WorkflowID, res.Attempt, res.PublicState())
+	}
+	fmt.Fprintf(stderr, "%s onboarding: workflow %s, run %s, attempt %d, status %s\n",
+		verb, res.WorkflowID, res.RunID, res.Attempt, res.PublicState())
+	fmt.Fprintln(stdout, res.IdentificationURL)
+	return nil
+}
+
+// describeStartError turns a Service error into a one-line explanation for the operator.
+func describeStartError(err error) error {
+	var e *starter.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	switch e.Kind {
+	case starter.KindUserDataIncomplete:
+		return fmt.Errorf("user %s: Treezor needs more user data (missing: %s); fix the user, then run `qesflow start` again after a restart signal",
+			e.UserID, strings.Join(e.MissingFields, ", "))
+	case starter.KindAlreadyValidated:
+		return fmt.Errorf("user %s: the last onboarding (run %s) ended validated; nothing to do", e.UserID, e.RunID)
+	case starter.KindRejected:
+		return fmt.Errorf("user %s: compliance rejected the last onboarding (run %s); use --override to start again", e.UserID, e.RunID)
+	case starter.KindUnavailable:
+		return fmt.Errorf("Temporal is unavailable: %w", err)
+	}
+	return err
+}

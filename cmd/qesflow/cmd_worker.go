@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/qesflow/qesflow/internal/httpserver"
+	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/worker"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+const workerSummary = "run the Temporal worker of the QES onboarding workflow"
+
+func init() {
+	register(command{name: "worker", summary: workerSummary, run: runWorker})
+}
+
+// workerFlags are the flags of qesflow worker.
+type workerFlags struct {
+	treezorBaseURL, treezorClientID  string
+	treezorSecret, treezorSecretFile string
+	treezorScopes                    string
+	treezorTimeout                   time.Duration
+	documentDir                      string
+	taskQueue                        string
+	workflowPollers, activityPollers int
+	workflowSlots, activitySlots     int
+	stickyCacheSize                  int
+	stopTimeout                      time.Duration
+	metricsAddr                      string
+	temporal                         *temporalFlags
+	log                              *logFlags
+}
+
+func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
+	fs := newFlagSet("worker", workerSummary, stderr)
+	f := &workerFlags{}
+	fs.StringVar(&f.treezorBaseURL, "treezor-base-url", envString("TREEZOR_BASE_URL", ""),
+		envHelp("Treezor API base URL, e.g. https://<tenant>.sandbox.treezor.co (required)", "TREEZOR_BASE_URL"))
+	fs.StringVar(&f.treezorClientID, "treezor-client-id", envString("TREEZOR_CLIENT_ID", ""),
+		envHelp("Treezor OAuth client id (required)", "TREEZOR_CLIENT_ID"))
+	fs.StringVar(&f.treezorSecret, "treezor-client-secret", "",
+		envHelp("Treezor OAuth client secret; prefer the environment or a file", "TREEZOR_CLIENT_SECRET"))
+	fs.StringVar(&f.treezorSecretFile, "treezor-client-secret-file", envString("TREEZOR_CLIENT_SECRET_FILE", ""),
+		envHelp("file holding the Treezor OAuth client secret", "TREEZOR_CLIENT_SECRET_FILE"))
+	fs.StringVar(&f.treezorScopes, "treezor-scopes", envString("TREEZOR_SCOPES", "read_write"),
+		envHelp("OAuth scopes, comma- or space-separated", "TREEZOR_SCOPES"))
+	fs.DurationVar(&f.treezorTimeout, "treezor-timeout", envDuration("TREEZOR_TIMEOUT", treezor.DefaultTimeout),
+		envHelp("timeout of one Treezor API call", "TREEZOR_TIMEOUT"))
+	fs.StringVar(&f.documentDir, "document-dir", envString("QESFLOW_DOCUMENT_DIR", "./.qesflow/documents"),
+		envHelp("directory the signed QES documents are downloaded to", "QESFLOW_DOCUMENT_DIR"))
+	fs.StringVar(&f.taskQueue, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue),
+		envHelp("task queue of the onboarding workflow and activities", "QESFLOW_TASK_QUEUE"))
+	fs.IntVar(&f.workflowPollers, "workflow-task-pollers", envInt("QESFLOW_WORKFLOW_TASK_POLLERS", 0),
+		envHelp("concurrent workflow task pollers (0: SDK default)", "QESFLOW_WORKFLOW_TASK_POLLERS"))
+	fs.IntVar(&f.activityPollers, "activity-task-pollers", envInt("QESFLOW_ACTIVITY_TASK_POLLERS", 0),
+		envHelp("concurrent activity task pollers (0: SDK default)", "QESFLOW_ACTIVITY_TASK_POLLERS"))
+	fs.IntVar(&f.workflowSlots, "max-concurrent-workflow-tasks", envInt("QESFLOW_MAX_CONCURRENT_WORKFLOW_TASKS", 0),
+		envHelp("workflow tasks executed at once (0: SDK default)", "QESFLOW_MAX_CONCURRENT_WORKFLOW_TASKS"))
+	fs.IntVar(&f.activitySlots, "max-concurrent-activities", envInt("QESFLOW_MAX_CONCURRENT_ACTIVITIES", 0),
+		envHelp("activities executed at once (0: SDK default)", "QESFLOW_MAX_CONCURRENT_ACTIVITIES"))
+	fs.IntVar(&f.stickyCacheSize, "sticky-cache-size", envInt("QESFLOW_STICKY_CACHE_SIZE", 0),
+		envHelp("workflows kept in the process-wide sticky cache (0: SDK default, 10000)", "QESFLOW_STICKY_CACHE_SIZE"))
+	fs.DurationVar(&f.stopTimeout, "stop-timeout", envDuration("QESFLOW_WORKER_STOP_TIMEOUT", worker.DefaultStopTimeout),
+		envHelp("time running activities get to finish on shutdown", "QESFLOW_WORKER_STOP_TIMEOUT"))
+	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", ":9090"),
+		envHelp("listen address of /healthz, /readyz and /metrics (empty: none)", "QESFLOW_WORKER_METRICS_ADDR"))
+	f.temporal = addTemporalFlags(fs)
+	f.log = addLogFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if err := f.temporal.validate(); err != nil {
+		return nil, err
+	}
+	return f, f.validate()
+}
+
+func (f *workerFlags) validate() error {
+	var errs []error
+	for _, n := range []struct {
+		name  string
+		value int
+	}{
+		{"--workflow-task-pollers", f.workflowPollers}, {"--activity-task-pollers", f.activityPollers},
+		{"--max-concurrent-workflow-tasks", f.workflowSlots}, {"--max-concurrent-activities", f.activitySlots},
+		{"--sticky-cache-size", f.stickyCacheSize},
+	} {
+		if n.value < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", n.name, n.value))
+		}
+	}
+	if f.treezorBaseURL == "" {
+		errs = append(errs, errors.New("--treezor-base-url (TREEZOR_BASE_URL) is required"))
+	}
+	if f.treezorClientID == "" {
+		errs = append(errs, errors.New("--treezor-client-id (TREEZOR_CLIENT_ID) is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// treezorClient builds the Treezor API client from the flags.
+func (f *workerFlags) treezorClient() (*treezor.Client, error) {
+	secret, err := secretValue(f.treezorSecret, "TREEZOR_CLIENT_SECRET", f.treezorSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	if secret == "" {
+		return nil, errors.New("the Treezor client secret is required (TREEZOR_CLIENT_SECRET or --treezor-client-secret-file)")
+	}
+	return treezor.NewClient(treezor.Config{
+		BaseURL:      f.treezorBaseURL,
+		ClientID:     f.treezorClientID,
+		ClientSecret: secret,
+		Scopes:       strings.FieldsFunc(f.treezorScopes, func(r rune) bool { return r == ',' || r == ' ' }),
+		Timeout:      f.treezorTimeout,
+	})
+}
+
+func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
+	f, err := parseWorkerFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := f.log.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	tz, err := f.treezorClient()
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	opts := f.temporal.options(logger.Named("temporal"))
+	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
+	tc, err := temporalclient.Dial(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	w, err := worker.New(tc, worker.Options{
+		TaskQueue:                              f.taskQueue,
+		MaxConcurrentWorkflowTaskPollers:       f.workflowPollers,
+		MaxConcurrentActivityTaskPollers:       f.activityPollers,
+		MaxConcurrentWorkflowTaskExecutionSize: f.workflowSlots,
+		MaxConcurrentActivityExecutionSize:     f.activitySlots,
+		StickyCacheSize:                        f.stickyCacheSize,
+		StopTimeout:                            f.stopTimeout,
+		Treezor:                                tz,
+		DocumentDir:                            f.documentDir,
+		Logger:                                 logger.Named("worker"),
+	})
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	if f.metricsAddr != "" {
+		srv := httpserver.New(httpserver.Options{
+			Name:     "worker",
+			Addr:     f.metricsAddr,
+			Logger:   logger,
+			Ready:    temporalclient.CheckHealth(tc),
+			Registry: reg,
+		})
+		if err := srv.Listen(); err != nil {
+			return err
+		}
+		g.Go(func() error { return srv.Serve(gctx) })
+	}
+	g.Go(func() error { return runUntilDone(gctx, w, logger) })
+	return g.Wait()
+}
+
+// runUntilDone runs w until ctx is done (then stops it gracefully) or a fatal worker error.
+func runUntilDone(ctx context.Context, w sdkworker.Worker, logger *zap.Logger) error {
+	interrupt := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(interrupt)
+	}()
+	logger.Info("worker started")
+	if err := w.Run(interrupt); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	logger.Info("worker stopped")
+	return nil
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/internal/logging"
+	"github.com/qesflow/qesflow/internal/temporalclient"
+)
+
+// temporalFlags are the flags every subcommand that talks to Temporal shares.
+type temporalFlags struct {
+	address, namespace                    string
+	tls                                   optionalBool
+	tlsCert, tlsKey, tlsCA, tlsServerName string
+	apiKey, apiKeyFile                    string
+}
+
+// addTemporalFlags registers the Temporal connection flags on fs. Secrets (the API key) are
+// read from the environment after parsing, so that --help never prints them.
+func addTemporalFlags(fs *flag.FlagSet) *temporalFlags {
+	f := &temporalFlags{}
+	fs.StringVar(&f.address, "temporal-address", envString("TEMPORAL_ADDRESS", temporalclient.DefaultAddress),
+		envHelp("Temporal frontend host:port", "TEMPORAL_ADDRESS"))
+	fs.StringVar(&f.namespace, "namespace", envString("TEMPORAL_NAMESPACE", temporalclient.DefaultNamespace),
+		envHelp("Temporal namespace", "TEMPORAL_NAMESPACE"))
+	if v, ok := os.LookupEnv("TEMPORAL_TLS"); ok {
+		_ = f.tls.Set(v) // an invalid value is reported by validate
+		f.tls.envRaw = v
+	}
+	fs.Var(&f.tls, "tls", envHelp("connect with TLS (implied by an API key or client certificate; --tls=false disables)", "TEMPORAL_TLS"))
+	fs.StringVar(&f.tlsCert, "tls-cert", envString("TEMPORAL_TLS_CERT", ""),
+		envHelp("client certificate file (PEM) for mTLS", "TEMPORAL_TLS_CERT"))
+	fs.StringVar(&f.tlsKey, "tls-key", envString("TEMPORAL_TLS_KEY", ""),
+		envHelp("client private key file (PEM) for mTLS", "TEMPORAL_TLS_KEY"))
+	fs.StringVar(&f.tlsCA, "tls-ca", envString("TEMPORAL_TLS_CA", ""),
+		envHelp("CA certificate file (PEM) to verify the server; default the system roots", "TEMPORAL_TLS_CA"))
+	fs.StringVar(&f.tlsServerName, "tls-server-name", envString("TEMPORAL_TLS_SERVER_NAME", ""),
+		envHelp("server name to verify the server certificate against", "TEMPORAL_TLS_SERVER_NAME"))
+	fs.StringVar(&f.apiKey, "api-key", "",
+		envHelp("Temporal Cloud API key; prefer the environment or --api-key-file", "TEMPORAL_API_KEY"))
+	fs.StringVar(&f.apiKeyFile, "api-key-file", envString("TEMPORAL_API_KEY_FILE", ""),
+		envHelp("file holding the Temporal Cloud API key", "TEMPORAL_API_KEY_FILE"))
+	return f
+}
+
+// options builds the client options from the parsed flags (the API key from TEMPORAL_API_KEY
+// when neither --api-key nor --api-key-file is given). temporalclient.Dial reports bad values.
+func (f *temporalFlags) options(logger *zap.Logger) temporalclient.Options {
+	apiKey := f.apiKey
+	if apiKey == "" && f.apiKeyFile == "" {
+		apiKey = os.Getenv("TEMPORAL_API_KEY")
+	}
+	return temporalclient.Options{
+		Address:       f.address,
+		Namespace:     f.namespace,
+		TLS:           f.tls.value,
+		DisableTLS:    f.tls.set && !f.tls.value,
+		TLSCertFile:   f.tlsCert,
+		TLSKeyFile:    f.tlsKey,
+		TLSCAFile:     f.tlsCA,
+		TLSServerName: f.tlsServerName,
+		APIKey:        apiKey,
+		APIKeyFile:    f.apiKeyFile,
+		Logger:        logger,
+	}
+}
+
+// validate reports flag values that cannot work (call after parsing).
+func (f *temporalFlags) validate() error {
+	if f.tls.envRaw != "" {
+		if _, err := strconv.ParseBool(f.tls.envRaw); err != nil {
+			return fmt.Errorf("TEMPORAL_TLS=%q: want true or false", f.tls.envRaw)
+		}
+	}
+	if f.address == "" {
+		return errors.New("--temporal-address is empty")
+	}
+	return nil
+}
+
+// optionalBool is a boolean flag that remembers whether it was set at all.
+type optionalBool struct {
+	value, set bool
+	envRaw     string
+}
+
+func (b *optionalBool) String() string {
+	if b == nil {
+		return "false"
+	}
+	return strconv.FormatBool(b.value)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.value, b.set = v, true
+	return nil
+}
+
+// IsBoolFlag lets "--tls" stand for "--tls=true".
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+// logFlags are the logging flags every long-running subcommand shares.
+type logFlags struct {
+	level, format string
+}
+
+func addLogFlags(fs *flag.FlagSet) *logFlags {
+	f := &logFlags{}
+	fs.StringVar(&f.level, "log-level", envString("QESFLOW_LOG_LEVEL", "info"),
+		envHelp("log level: debug, info, warn, error", "QESFLOW_LOG_LEVEL"))
+	fs.StringVar(&f.format, "log-format", envString("QESFLOW_LOG_FORMAT", "json"),
+		envHelp("log format: json or console", "QESFLOW_LOG_FORMAT"))
+	return f
+}
+
+// build returns the logger the flags describe.
+func (f *logFlags) build() (*zap.Logger, error) {
+	return logging.New(f.level, f.format)
+}
+
+// secretValue resolves a secret given either directly (flag, else the environment variable
+// env) or in a file. Giving both is an error; surrounding white space in a file is trimmed.
+// Secret flags have no default, so that --help never prints an environment secret.
+func secretValue(flagValue, env, file string) (string, error) {
+	value := flagValue
+	if value == "" && file == "" {
+		value = os.Getenv(env)
+	}
+	if file == "" {
+		return value, nil
+	}
+	if value != "" {
+		return "", fmt.Errorf("%s: give the secret or a secret file, not both", env)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("%s: read secret file: %w", env, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,90 @@
+package devstack
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// Credentials are the development secrets that wire the stack's parts to each other. They are
+// generated on first start and kept in DataDir/dev-credentials.json (mode 0600), so a restarted
+// stack keeps accepting the keys and webhooks of the previous run. They are for development only.
+type Credentials struct {
+	WebhookSecret       string `json:"webhookSecret"`
+	TreezorClientID     string `json:"treezorClientId"`
+	TreezorClientSecret string `json:"treezorClientSecret"`
+	OnboardingKey       string `json:"onboardingApiKey"`
+	ComplianceKey       string `json:"complianceApiKey"`
+}
+
+const credentialsFile = "dev-credentials.json"
+
+// loadCredentials fills the unset credentials of cfg: from the data dir when it holds a file
+// from an earlier run, otherwise freshly generated (and saved unless the stack is ephemeral).
+func loadCredentials(cfg Config) (Credentials, error) {
+	c := cfg.Credentials
+	path := filepath.Join(cfg.DataDir, credentialsFile)
+	var saved Credentials
+	if !cfg.Ephemeral {
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			if err := json.Unmarshal(b, &saved); err != nil {
+				return c, fmt.Errorf("read dev credentials %s: %w", path, err)
+			}
+		case !errors.Is(err, fs.ErrNotExist):
+			return c, fmt.Errorf("read dev credentials: %w", err)
+		}
+	}
+	fill := func(dst *string, savedValue, prefix string) error {
+		if *dst != "" {
+			return nil
+		}
+		if savedValue != "" {
+			*dst = savedValue
+			return nil
+		}
+		v, err := randomToken(prefix)
+		*dst = v
+		return err
+	}
+	for _, f := range []struct {
+		dst    *string
+		saved  string
+		prefix string
+	}{
+		{&c.WebhookSecret, saved.WebhookSecret, "whsec_"},
+		{&c.TreezorClientID, saved.TreezorClientID, "dev-client-"},
+		{&c.TreezorClientSecret, saved.TreezorClientSecret, "dev-secret-"},
+		{&c.OnboardingKey, saved.OnboardingKey, "dev-onboarding-"},
+		{&c.ComplianceKey, saved.ComplianceKey, "dev-compliance-"},
+	} {
+		if err := fill(f.dst, f.saved, f.prefix); err != nil {
+			return c, fmt.Errorf("generate dev credentials: %w", err)
+		}
+	}
+	if cfg.Ephemeral || c == saved {
+		return c, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return c, fmt.Errorf("create data dir: %w", err)
+	}
+	b, _ := json.MarshalIndent(c, "", "  ")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return c, fmt.Errorf("save dev credentials: %w", err)
+	}
+	return c, nil
+}
+
+func randomToken(prefix string) (string, error) {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + hex.EncodeToString(b), nil
+}

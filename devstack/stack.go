@@ -1,0 +1,326 @@
+// Package devstack runs the whole product in one process: an embedded Temporal server with its
+// Web UI, the worker, the webhook bridge, the onboarding API and the Treezor sandbox simulator,
+// wired to each other. It backs `qesflow dev` and the end-to-end tests.
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/httpserver"
+	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/starter"
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/webhookbridge"
+	"github.com/qesflow/qesflow/worker"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// Config describes one dev stack. Port 0 picks a free port; UIPort embedded.UIDisabled turns the UI off.
+type Config struct {
+	DataDir   string // durable SQLite persistence and documents; ignored for persistence when Ephemeral
+	Ephemeral bool   // in-memory Temporal persistence
+	Host      string // interface every listener binds to; default 127.0.0.1
+
+	TemporalPort, UIPort, APIPort, BridgePort, SimPort int
+
+	Credentials    Credentials // dev secrets; zero values are generated
+	Sim            treezorsim.Config
+	Policy         *workflows.PolicyOverride
+	Logger         *zap.Logger
+	ServerLogLevel string // embedded Temporal server log level; default "warn"
+}
+
+// Stack is a running dev stack.
+type Stack struct {
+	cfg      Config
+	Server   *embedded.Server
+	Client   client.Client
+	Sim      *treezorsim.Simulator
+	Registry *prometheus.Registry
+
+	APIURL, BridgeURL, SimURL, UIURL, TemporalAddress string
+	Credentials                                       Credentials
+
+	worker sdkworker.Worker
+	cancel context.CancelFunc
+	group  *errgroup.Group
+	stop   sync.Once
+	err    error
+}
+
+// PortError names the port (and flag) that could not be bound.
+type PortError struct {
+	Purpose string // "api", "bridge", "sim", "frontend", "ui"
+	Port    int
+	Err     error
+}
+
+func (e *PortError) Error() string {
+	return fmt.Sprintf("%s port %d is not available: %v", e.Purpose, e.Port, e.Err)
+}
+func (e *PortError) Unwrap() error { return e.Err }
+
+// Start brings the stack up and returns once every part serves. Stop it with Stop.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	cfg = withDefaults(cfg)
+	creds, err := loadCredentials(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stack{cfg: cfg, Credentials: creds, Registry: prometheus.NewRegistry()}
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	log := cfg.Logger
+
+	// Bind the HTTP listeners first so a taken port fails before anything starts; the
+	// handlers are plugged in once the parts behind them exist.
+	var apiHandler, bridgeHandler deferredHandler
+	ready := func(ctx context.Context) error {
+		if s.Client == nil {
+			return errors.New("temporal client not connected yet")
+		}
+		return temporalclient.CheckHealth(s.Client)(ctx)
+	}
+	apiSrv := httpserver.New(httpserver.Options{Name: "api", Addr: hostPort(cfg.Host, cfg.APIPort), Handler: &apiHandler, Logger: log.Named("api"), Ready: ready, Registry: s.Registry})
+	bridgeSrv := httpserver.New(httpserver.Options{Name: "bridge", Addr: hostPort(cfg.Host, cfg.BridgePort), Handler: &bridgeHandler, Logger: log.Named("bridge"), Ready: ready, Registry: s.Registry})
+	if err := apiSrv.Listen(); err != nil {
+		return nil, &PortError{Purpose: "api", Port: cfg.APIPort, Err: err}
+	}
+	if err := bridgeSrv.Listen(); err != nil {
+		apiSrv.Close()
+		return nil, &PortError{Purpose: "bridge", Port: cfg.BridgePort, Err: err}
+	}
+	simLn, err := net.Listen("tcp", hostPort(cfg.Host, cfg.SimPort))
+	if err != nil {
+		apiSrv.Close()
+		bridgeSrv.Close()
+		return nil, &PortError{Purpose: "sim", Port: cfg.SimPort, Err: err}
+	}
+	closeListeners := func() { apiSrv.Close(); bridgeSrv.Close(); simLn.Close() }
+	s.APIURL = "http://" + apiSrv.Addr()
+	s.BridgeURL = "http://" + bridgeSrv.Addr()
+	s.SimURL = "http://" + simLn.Addr().String()
+
+	srvCfg := embedded.Config{
+		FrontendIP:   cfg.Host,
+		FrontendPort: cfg.TemporalPort,
+		UIPort:       cfg.UIPort,
+		Logger:       log,
+		LogLevel:     cfg.ServerLogLevel,
+	}
+	if cfg.Ephemeral {
+		srvCfg.Ephemeral = true
+	} else {
+		srvCfg.DataDir = filepath.Join(cfg.DataDir, "temporal")
+	}
+	srv, err := embedded.Start(ctx, srvCfg)
+	if err != nil {
+		closeListeners()
+		var pe *embedded.PortInUseError
+		if errors.As(err, &pe) {
+			return nil, &PortError{Purpose: pe.Purpose, Port: pe.Port, Err: err}
+		}
+		return nil, fmt.Errorf("start embedded Temporal server: %w", err)
+	}
+	s.Server = srv
+	s.TemporalAddress = srv.FrontendAddress()
+	s.UIURL = srv.UIAddress()
+
+	fail := func(err error) (*Stack, error) {
+		closeListeners()
+		s.shutdown()
+		return nil, err
+	}
+
+	s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{
+		Address:        srv.FrontendAddress(),
+		Namespace:      srv.Namespace(),
+		Logger:         log.Named("sdk"),
+		MetricsHandler: temporalclient.NewPrometheusMetricsHandler(s.Registry),
+	})
+	if err != nil {
+		return fail(fmt.Errorf("connect to embedded Temporal: %w", err))
+	}
+
+	simCfg := cfg.Sim
+	simCfg.ClientID, simCfg.ClientSecret = creds.TreezorClientID, creds.TreezorClientSecret
+	simCfg.WebhookSecret = creds.WebhookSecret
+	simCfg.WebhookURL = s.BridgeURL + "/webhooks/treezor"
+	if simCfg.PublicURL == "" {
+		simCfg.PublicURL = publicURL(simLn.Addr())
+	}
+	s.Sim = treezorsim.New(simCfg, log.Named("sim"))
+
+	tz, err := treezor.NewClient(treezor.Config{
+		BaseURL:      s.SimURL,
+		ClientID:     creds.TreezorClientID,
+		ClientSecret: creds.TreezorClientSecret,
+		Scopes:       []string{"read_write"},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("treezor client: %w", err))
+	}
+	docDir := filepath.Join(cfg.DataDir, "documents")
+	s.worker, err = worker.New(s.Client, worker.Options{Treezor: tz, DocumentDir: docDir, Logger: log.Named("worker")})
+	if err != nil {
+		return fail(fmt.Errorf("worker: %w", err))
+	}
+	if err := s.worker.Start(); err != nil {
+		return fail(fmt.Errorf("start worker: %w", err))
+	}
+
+	bridge, err := webhookbridge.New(webhookbridge.Config{
+		Secrets:  []string{creds.WebhookSecret},
+		Temporal: s.Client,
+		Logger:   log.Named("bridge"),
+		Registry: s.Registry,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("bridge: %w", err))
+	}
+	keys, err := starter.ParseAPIKeys(creds.OnboardingKey + ":onboarding," + creds.ComplianceKey + ":compliance")
+	if err != nil {
+		return fail(fmt.Errorf("dev API keys: %w", err))
+	}
+	api, err := starter.New(starter.Config{
+		Temporal: s.Client,
+		Keys:     keys,
+		Policy:   cfg.Policy,
+		Logger:   log.Named("api"),
+		Registry: s.Registry,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("api: %w", err))
+	}
+
+	apiHandler.set(api)
+	bridgeHandler.set(bridge)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	g, gctx := errgroup.WithContext(runCtx)
+	s.group = g
+	g.Go(func() error { return apiSrv.Serve(gctx) })
+	g.Go(func() error { return bridgeSrv.Serve(gctx) })
+	g.Go(func() error { return s.Sim.ServeListener(gctx, simLn) })
+	return s, nil
+}
+
+// Wait blocks until ctx is done or a part of the stack fails, then stops the stack.
+func (s *Stack) Wait(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- s.group.Wait() }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-done:
+	}
+	if stopErr := s.Stop(); err == nil {
+		err = stopErr
+	}
+	return err
+}
+
+// Stop shuts everything down: HTTP servers finish in-flight requests, the worker finishes its
+// tasks, the simulator stops delivering, then the Temporal server stops. Safe to call twice.
+func (s *Stack) Stop() error {
+	s.stop.Do(func() { s.err = s.shutdown() })
+	return s.err
+}
+
+func (s *Stack) shutdown() error {
+	var errs []error
+	if s.cancel != nil {
+		s.cancel()
+		if err := s.group.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	if s.worker != nil {
+		s.worker.Stop()
+	}
+	if s.Sim != nil {
+		s.Sim.Close()
+	}
+	if s.Client != nil {
+		s.Client.Close()
+	}
+	if s.Server != nil {
+		if err := s.Server.Stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stop Temporal server: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func withDefaults(c Config) Config {
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
+	if c.DataDir == "" {
+		c.DataDir = ".qesflow"
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	if c.ServerLogLevel == "" {
+		c.ServerLogLevel = "warn"
+	}
+	return c
+}
+
+func hostPort(host string, port int) string { return net.JoinHostPort(host, strconv.Itoa(port)) }
+
+// deferredHandler answers 503 until the real handler is set: listeners bind before the parts exist.
+type deferredHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (d *deferredHandler) set(h http.Handler) { d.h.Store(&h) }
+
+func (d *deferredHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := d.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Retry-After", "1")
+	http.Error(w, "starting", http.StatusServiceUnavailable)
+}
+
+// publicURL is the simulator's address as a browser on this machine reaches it.
+func publicURL(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok {
+		return "http://" + a.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsLoopback() || tcp.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// apiPort is the bound port of the onboarding API.
+func (s *Stack) apiPort() int {
+	u, err := url.Parse(s.APIURL)
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(u.Port())
+	return p
+}

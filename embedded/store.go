@@ -1,0 +1,85 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/log"
+)
+
+// Data store names in the server config.
+const (
+	mainStoreName       = "qesflow-main"
+	visibilityStoreName = "qesflow-visibility"
+)
+
+// store is the persistence of one server, ready for the server to open.
+type store struct {
+	persistence config.Persistence
+	lock        *dirLock // held while the server runs on a DataDir
+}
+
+func (s *store) release() error {
+	return s.lock.release()
+}
+
+// openStore prepares the persistence cfg selects: locks and creates the SQLite file, or
+// creates the PostgreSQL databases, with their schemas. SQLite stores also get the namespace
+// and search attributes written in before the server starts.
+func openStore(ctx context.Context, cfg Config, searchAttributes map[string]enumspb.IndexedValueType, logger log.Logger) (*store, error) {
+	shards := cfg.NumHistoryShards
+	if shards == 0 {
+		shards = DefaultNumHistoryShards
+	}
+	switch cfg.persistence() {
+	case sqliteMemory:
+		sqlCfg := sqliteMemoryStore(cfg)
+		if err := preRegisterNamespace(sqlCfg, cfg, searchAttributes); err != nil {
+			return nil, err
+		}
+		return &store{persistence: singleSQLStore(sqlCfg, shards)}, nil
+	case postgres:
+		main, visibility, err := postgresStores(ctx, cfg.PostgresDSN, logger)
+		if err != nil {
+			return nil, err
+		}
+		p := singleSQLStore(main, shards)
+		p.VisibilityStore = visibilityStoreName
+		p.DataStores[visibilityStoreName] = config.DataStore{SQL: visibility}
+		return &store{persistence: p}, nil
+	default:
+		return openSQLiteFile(cfg, shards, searchAttributes)
+	}
+}
+
+func openSQLiteFile(cfg Config, shards int32, searchAttributes map[string]enumspb.IndexedValueType) (*store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	sqlCfg, err := sqliteFileStore(cfg.DataDir, cfg)
+	if err == nil {
+		err = preRegisterNamespace(sqlCfg, cfg, searchAttributes)
+	}
+	if err != nil {
+		_ = lock.release()
+		return nil, err
+	}
+	return &store{persistence: singleSQLStore(sqlCfg, shards), lock: lock}, nil
+}
+
+// singleSQLStore keeps persistence and visibility in one SQL database, as SQLite does.
+func singleSQLStore(sqlCfg *config.SQL, shards int32) config.Persistence {
+	return config.Persistence{
+		DefaultStore:     mainStoreName,
+		VisibilityStore:  mainStoreName,
+		NumHistoryShards: shards,
+		DataStores:       map[string]config.DataStore{mainStoreName: {SQL: sqlCfg}},
+	}
+}

@@ -1,0 +1,77 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// healthProbeTimeout bounds the health check that tells a slow Temporal from an absent one.
+const healthProbeTimeout = 3 * time.Second
+
+// classify turns an error from Temporal or the workflow into a Service Error.
+func (s *Service) classify(op, userID, wid string, err error) *Error {
+	e := &Error{Kind: KindInternal, Op: op, UserID: userID, WorkflowID: wid, Err: err}
+	var (
+		appErr      *temporal.ApplicationError
+		unavailable *serviceerror.Unavailable
+		deadline    *serviceerror.DeadlineExceeded
+		canceled    *serviceerror.Canceled
+		updateWait  *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	)
+	switch {
+	case errors.As(err, &appErr):
+		classifyApplicationError(e, appErr)
+	case errIsNotFound(err):
+		e.Kind = KindNotFound
+		e.Reason = "no onboarding for this user"
+	case errors.As(err, &unavailable):
+		e.Kind = KindUnavailable
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
+		errors.As(err, &deadline), errors.As(err, &canceled), errors.As(err, &updateWait):
+		// Temporal may be down (the SDK retries until the deadline) or the workflow slow.
+		e.Kind = KindTimeout
+		if !s.temporalHealthy() {
+			e.Kind = KindUnavailable
+		}
+	}
+	return e
+}
+
+func classifyApplicationError(e *Error, appErr *temporal.ApplicationError) {
+	switch appErr.Type() {
+	case workflows.ErrTypeUserDataIncomplete:
+		e.Kind = KindUserDataIncomplete
+		var missing []string
+		if appErr.HasDetails() {
+			_ = appErr.Details(&missing) // best effort: the kind alone already says what to do
+		}
+		e.MissingFields = missing
+		e.Reason = "Treezor needs more user data before an identification can start"
+	case workflows.ErrTypeNotAvailable:
+		e.Kind = KindIdentificationNotAvailable
+		e.Reason = "the onboarding cannot hand out an identification URL in its current state"
+	case workflows.ErrTypeTreezorRejected:
+		e.Kind = KindProviderRejected
+		e.Reason = "Treezor refused the identification request"
+	case workflows.ErrTypeTreezorUnavailable:
+		e.Kind = KindProviderUnavailable
+	case workflows.ErrTypeInvalidInput:
+		e.Kind = KindInvalid
+		e.Field = "body"
+		e.Reason = "the onboarding refused its input"
+	}
+}
+
+func (s *Service) temporalHealthy() bool {
+	ctx, cancel := context.WithTimeout(context.Background(), healthProbeTimeout)
+	defer cancel()
+	_, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err == nil
+}

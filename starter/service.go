@@ -1,0 +1,217 @@
+// Package starter is the onboarding API: the Go Service that starts, inspects, restarts and
+// cancels QES onboardings on Temporal, and the thin, authenticated HTTP layer over it
+// (New). `qesflow api` serves the HTTP layer; `qesflow start` calls the Service directly.
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// Defaults of Config.
+const (
+	DefaultUpdateTimeout = 30 * time.Second
+	DefaultCallTimeout   = 10 * time.Second
+)
+
+// TemporalClient is the part of client.Client the starter uses; a client.Client satisfies it.
+type TemporalClient interface {
+	NewWithStartWorkflowOperation(options client.StartWorkflowOptions, workflow any, args ...any) client.WithStartWorkflowOperation
+	UpdateWithStartWorkflow(ctx context.Context, options client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	GetWorkflow(ctx context.Context, workflowID string, runID string) client.WorkflowRun
+	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
+	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+// Service is the onboarding API as Go calls. It is safe for concurrent use.
+type Service struct {
+	temporal      TemporalClient
+	namespace     string
+	taskQueue     string
+	production    bool
+	policy        *workflows.PolicyOverride
+	updateTimeout time.Duration
+	callTimeout   time.Duration
+	log           *zap.Logger
+}
+
+// NewService builds the Service from cfg; only cfg.Temporal is required (API keys are the
+// HTTP layer's concern).
+func NewService(cfg Config) (*Service, error) {
+	if cfg.Temporal == nil {
+		return nil, errors.New("starter: a Temporal client is required")
+	}
+	if cfg.Policy != nil {
+		if err := (workflows.Input{UserID: "policy-check", Policy: cfg.Policy}).Validate(); err != nil {
+			return nil, fmt.Errorf("starter: %w", err)
+		}
+	}
+	cfg = cfg.withDefaults()
+	return &Service{
+		temporal:      cfg.Temporal,
+		namespace:     cfg.Namespace,
+		taskQueue:     cfg.TaskQueue,
+		production:    cfg.ProductionMode,
+		policy:        cfg.Policy,
+		updateTimeout: cfg.UpdateTimeout,
+		callTimeout:   cfg.CallTimeout,
+		log:           cfg.Logger,
+	}, nil
+}
+
+// Ready reports whether Temporal answers its health check (for /readyz).
+func (s *Service) Ready(ctx context.Context) error {
+	_, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
+
+// Status returns the end-user-safe status (query workflows.QueryUserStatus) of the user's latest
+// onboarding, running or closed. Fraud never shows in it.
+func (s *Service) Status(ctx context.Context, userID string) (workflows.UserStatus, error) {
+	var us workflows.UserStatus
+	if err := s.query(ctx, "status", userID, workflows.QueryUserStatus, &us); err != nil {
+		return workflows.UserStatus{}, err
+	}
+	safe, masked := maskUserStatus(us)
+	if masked {
+		// A workflow defect: the end-user view must never name fraud or compliance.
+		s.log.Error("user-status query exposed an internal state; masked it",
+			zap.String("userId", userID), zap.String("workflowId", workflows.WorkflowID(userID)))
+	}
+	return safe, nil
+}
+
+// Details returns the internal status (query workflows.QueryStatus) for operators and
+// compliance, reasons and fraud suspicions included.
+func (s *Service) Details(ctx context.Context, userID string) (workflows.Status, error) {
+	var st workflows.Status
+	if err := s.query(ctx, "details", userID, workflows.QueryStatus, &st); err != nil {
+		return workflows.Status{}, err
+	}
+	return st, nil
+}
+
+// SignalResponse acknowledges a signal delivered to the user's running onboarding.
+type SignalResponse struct {
+	UserID     string `json:"userId"`
+	WorkflowID string `json:"workflowId"`
+	Signal     string `json:"signal"`
+}
+
+// Restart asks the running onboarding for a new attempt (after the user fixed their data).
+func (s *Service) Restart(ctx context.Context, userID string, req workflows.RestartRequest) (SignalResponse, error) {
+	const op = "restart"
+	if err := validText(req.Reason, maxReasonLen); err != nil {
+		return SignalResponse{}, invalid(op, "reason", err.Error())
+	}
+	return s.signal(ctx, op, userID, workflows.SignalRestart, req)
+}
+
+// Cancel stops the running onboarding (operator action).
+func (s *Service) Cancel(ctx context.Context, userID string, req workflows.CancelRequest) (SignalResponse, error) {
+	const op = "cancel"
+	if err := validText(req.Reason, maxReasonLen); err != nil {
+		return SignalResponse{}, invalid(op, "reason", err.Error())
+	}
+	return s.signal(ctx, op, userID, workflows.SignalCancel, req)
+}
+
+// ComplianceDecision delivers compliance's verdict (clear or reject) on a fraud suspicion.
+func (s *Service) ComplianceDecision(ctx context.Context, userID string, d workflows.ComplianceDecision) (SignalResponse, error) {
+	const op = "compliance-decision"
+	if d.Decision != workflows.DecisionClear && d.Decision != workflows.DecisionReject {
+		return SignalResponse{}, invalid(op, "decision", `must be "clear" or "reject"`)
+	}
+	if err := validText(d.Note, maxNoteLen); err != nil {
+		return SignalResponse{}, invalid(op, "note", err.Error())
+	}
+	return s.signal(ctx, op, userID, workflows.SignalComplianceDecision, d)
+}
+
+func (s *Service) query(ctx context.Context, op, userID, queryType string, out any) error {
+	if err := ValidUserID(userID); err != nil {
+		return invalid(op, "userId", err.Error())
+	}
+	wid := workflows.WorkflowID(userID)
+	qctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
+	v, err := s.temporal.QueryWorkflow(qctx, wid, "", queryType)
+	if err != nil {
+		return s.classify(op, userID, wid, err)
+	}
+	if err := v.Get(out); err != nil {
+		return &Error{Kind: KindInternal, Op: op, UserID: userID, WorkflowID: wid, Reason: "decode query result", Err: err}
+	}
+	return nil
+}
+
+func (s *Service) signal(ctx context.Context, op, userID, name string, arg any) (SignalResponse, error) {
+	if err := ValidUserID(userID); err != nil {
+		return SignalResponse{}, invalid(op, "userId", err.Error())
+	}
+	wid := workflows.WorkflowID(userID)
+	sctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
+	err := s.temporal.SignalWorkflow(sctx, wid, "", name, arg)
+	if err == nil {
+		return SignalResponse{UserID: userID, WorkflowID: wid, Signal: name}, nil
+	}
+	e := s.classify(op, userID, wid, err)
+	if e.Kind != KindNotFound {
+		return SignalResponse{}, e
+	}
+	// Not found: either no onboarding ever ran for this user, or the latest one has ended.
+	last, derr := s.describe(sctx, wid)
+	if derr != nil {
+		return SignalResponse{}, s.classify(op, userID, wid, derr)
+	}
+	if last != nil && !last.running() {
+		e.Kind = KindClosed
+		e.RunID = last.runID
+		e.ClosedStatus = last.statusName()
+		e.Reason = "the onboarding has ended; start a new one with POST /v1/onboardings"
+	}
+	return SignalResponse{}, e
+}
+
+// execution is what DescribeWorkflowExecution tells about the latest run of a workflow id.
+type execution struct {
+	runID  string
+	status enumspb.WorkflowExecutionStatus
+}
+
+func (x *execution) running() bool {
+	return x.status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// statusName is "Completed", "Failed", ... as Temporal prints it.
+func (x *execution) statusName() string {
+	return x.status.String()
+}
+
+// describe returns the latest run of wid, or nil when there is none.
+func (s *Service) describe(ctx context.Context, wid string) (*execution, error) {
+	resp, err := s.temporal.DescribeWorkflowExecution(ctx, wid, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	info := resp.GetWorkflowExecutionInfo()
+	return &execution{runID: info.GetExecution().GetRunId(), status: info.GetStatus()}, nil
+}

@@ -1,0 +1,183 @@
+package starter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// StartRequest asks for a user's identification URL, starting the onboarding if none runs.
+type StartRequest struct {
+	UserID      string
+	RedirectURL string // optional; absolute http(s) URL, https only in production mode
+	Country     string // optional ISO 3166-1 alpha-2; "DE" adds the SEPA step
+	// Override lets a new onboarding start although the last one was REJECTED by compliance.
+	// The HTTP layer allows it for compliance-scoped keys only. It never overrides a
+	// COMPLETED_VALIDATED onboarding.
+	Override bool
+}
+
+// StartResponse is the onboarding the call started or found running.
+type StartResponse struct {
+	UserID           string
+	WorkflowID       string
+	RunID            string
+	IdentificationID string
+	// IdentificationURL is the user's own URL: hand it to the user, never log it. It is empty
+	// when the onboarding has no identification for the user to open right now (it is under
+	// review, waiting for a restart, or a new attempt is scheduled): State says which.
+	IdentificationURL string
+	Attempt           int
+	State             workflows.State // as the update returned it (internal view)
+	// Created is true when this call started the run, false when it joined a run that was
+	// already going (see Start).
+	Created bool
+}
+
+// PublicState is State in the end-user-safe vocabulary: fraud and compliance states read
+// UNDER_REVIEW.
+func (r StartResponse) PublicState() string { return publicState(r.State) }
+
+// Start returns the identification URL of the user's onboarding, starting one if none runs,
+// in one Update-With-Start call: the workflow is started unless a run for the user's workflow
+// id is going (conflict policy USE_EXISTING), and the identification-url update waits for the
+// URL. Two calls for the same user therefore get the same run and the same URL.
+//
+// Before that, the latest run is described: a closed one that ended COMPLETED_VALIDATED is a
+// KindAlreadyValidated error, one that ended REJECTED a KindRejected error unless
+// req.Override; any other ended run (declined, expired, cancelled, failed, refused, or a
+// failed/terminated execution) lets a new run start under the same workflow id.
+//
+// Created is decided by comparing run ids: false when the run that answered is the run that was
+// running when the call began, true otherwise. Two truly concurrent first calls for one user may
+// both report Created (they still share the one run and URL).
+func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, error) {
+	const op = "start"
+	in, err := s.startInput(req)
+	if err != nil {
+		return StartResponse{}, err
+	}
+	wid := workflows.WorkflowID(in.UserID)
+
+	dctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	defer cancel()
+	prev, err := s.describe(dctx, wid)
+	if err != nil {
+		return StartResponse{}, s.classify(op, in.UserID, wid, err)
+	}
+	if prev != nil && !prev.running() {
+		if err := s.checkNewRunAllowed(dctx, op, in.UserID, wid, prev, req.Override); err != nil {
+			return StartResponse{}, err
+		}
+	}
+
+	res, runID, err := s.updateWithStart(ctx, in)
+	if err != nil {
+		e := s.classify(op, in.UserID, wid, err)
+		if e.Kind == KindNotFound { // the run ended while the update waited
+			e.Kind = KindIdentificationNotAvailable
+			e.Reason = "the onboarding ended before an identification URL was available"
+		}
+		e.RunID = runID
+		return StartResponse{}, e
+	}
+	return StartResponse{
+		UserID:            in.UserID,
+		WorkflowID:        wid,
+		RunID:             runID,
+		IdentificationID:  res.IdentificationID,
+		IdentificationURL: res.IdentificationURL,
+		Attempt:           res.Attempt,
+		State:             res.State,
+		Created:           prev == nil || !prev.running() || prev.runID != runID,
+	}, nil
+}
+
+func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
+	const op = "start"
+	if err := ValidUserID(req.UserID); err != nil {
+		return workflows.Input{}, invalid(op, "userId", err.Error())
+	}
+	if req.RedirectURL != "" {
+		if err := validRedirectURL(req.RedirectURL, s.production); err != nil {
+			return workflows.Input{}, invalid(op, "redirectUrl", err.Error())
+		}
+	}
+	country, err := normalizeCountry(req.Country)
+	if err != nil {
+		return workflows.Input{}, invalid(op, "country", err.Error())
+	}
+	return workflows.Input{UserID: req.UserID, RedirectURL: req.RedirectURL, Country: country, Policy: s.policy}, nil
+}
+
+// checkNewRunAllowed applies the 409 rules to the closed latest run.
+func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string, prev *execution, override bool) error {
+	if prev.status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		return nil // failed, terminated, timed out, canceled: no business result, start again
+	}
+	var last workflows.Result
+	if err := s.temporal.GetWorkflow(ctx, wid, prev.runID).Get(ctx, &last); err != nil {
+		return s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
+	}
+	switch {
+	case last.State == workflows.StateCompletedValidated:
+		return &Error{Kind: KindAlreadyValidated, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
+			LastResult: &last, Reason: "the user's last onboarding ended validated"}
+	case last.State == workflows.StateRejected && !override:
+		return &Error{Kind: KindRejected, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
+			LastResult: &last, Reason: "the user's last onboarding was rejected; only an override starts a new one"}
+	}
+	return nil
+}
+
+// updateWithStart runs the Update-With-Start call and returns the update's result and the run id.
+func (s *Service) updateWithStart(ctx context.Context, in workflows.Input) (workflows.IdentificationURLResult, string, error) {
+	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout)
+	defer cancel()
+	startOp := s.temporal.NewWithStartWorkflowOperation(s.startOptions(in.UserID), workflows.WorkflowName, in)
+	handle, err := s.temporal.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: startOp,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   workflows.UpdateIdentificationURL,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return workflows.IdentificationURLResult{}, "", err
+	}
+	runID := handle.RunID()
+	if run, err := startOp.Get(uctx); err == nil && run.GetRunID() != "" {
+		runID = run.GetRunID()
+	}
+	var res workflows.IdentificationURLResult
+	if err := handle.Get(uctx, &res); err != nil {
+		return workflows.IdentificationURLResult{}, runID, err
+	}
+	return res, runID, nil
+}
+
+func (s *Service) startOptions(userID string) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflows.WorkflowID(userID),
+		TaskQueue:                s.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(workflows.SATreezorUserID).ValueSet(userID),
+			temporal.NewSearchAttributeKeyKeyword(workflows.SAQESState).ValueSet(string(workflows.StateInitiating)),
+		),
+	}
+}
+
+// errIsNotFound reports a Temporal NotFound (no such workflow, or the run has completed).
+func errIsNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}

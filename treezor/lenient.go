@@ -1,0 +1,70 @@
+package treezor
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// flexString decodes a JSON string or number (kept as its literal text); null is "".
+type flexString string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*f = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(strings.TrimSpace(s))
+	case b[0] == '-' || (b[0] >= '0' && b[0] <= '9'):
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*f = flexString(n.String())
+	default:
+		return fmt.Errorf("want a string or a number, got %.20s", b)
+	}
+	return nil
+}
+
+// flexInt decodes a JSON integer, an integral float, or a string holding one; null and
+// "" are 0.
+type flexInt int
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (f *flexInt) UnmarshalJSON(b []byte) error {
+	var s flexString
+	if err := s.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	n, err := parseLenientInt(string(s))
+	if err != nil {
+		return err
+	}
+	*f = flexInt(n)
+	return nil
+}
+
+func parseLenientInt(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		return n, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v != math.Trunc(v) || math.Abs(v) > math.MaxInt32 {
+		return 0, fmt.Errorf("%q is not an integer", s)
+	}
+	return int(v), nil
+}

@@ -1,0 +1,55 @@
+package treezorsim
+
+import (
+	"context"
+	"sync"
+)
+
+// busyCounter counts outstanding work (queued deliveries, scheduled decisions) and lets
+// callers wait until there is none.
+type busyCounter struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed while n == 0
+}
+
+func (b *busyCounter) init() {
+	b.idle = make(chan struct{})
+	close(b.idle)
+}
+
+func (b *busyCounter) add(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.n == 0 && n > 0 {
+		b.idle = make(chan struct{})
+	}
+	b.n += n
+}
+
+func (b *busyCounter) done() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.n--
+	if b.n == 0 {
+		close(b.idle)
+	}
+}
+
+func (b *busyCounter) pending() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.n
+}
+
+func (b *busyCounter) waitIdle(ctx context.Context) error {
+	b.mu.Lock()
+	idle := b.idle
+	b.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

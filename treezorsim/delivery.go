@@ -1,0 +1,173 @@
+package treezorsim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Delivery is the outcome of one webhook delivery (a duplicate is its own delivery).
+type Delivery struct {
+	WebhookID string
+	Webhook   string // event type, e.g. qes.finalized
+	ObjectID  string
+	Duplicate bool // an extra delivery added by the duplicate chaos
+	Attempts  int
+	OK        bool // answered 2xx
+	// StatusCode is the last answer's status, 0 after a network error.
+	StatusCode int
+	At         time.Time
+}
+
+var errNoWebhookURL = errors.New("no webhook URL configured")
+
+// enqueueLocked appends a batch to the user's ordered queue and starts its delivery
+// goroutine if none runs. Caller holds s.mu.
+func (s *Simulator) enqueueLocked(userID string, batch []outgoing) {
+	if len(batch) == 0 {
+		return
+	}
+	s.queues[userID] = append(s.queues[userID], batch...)
+	s.busy.add(len(batch))
+	if s.active[userID] {
+		return
+	}
+	s.active[userID] = true
+	s.wg.Add(1)
+	go s.drain(userID)
+}
+
+// drain delivers the user's queue in order, one webhook at a time, until it is empty.
+func (s *Simulator) drain(userID string) {
+	defer s.wg.Done()
+	for {
+		s.mu.Lock()
+		q := s.queues[userID]
+		if len(q) == 0 {
+			delete(s.queues, userID)
+			delete(s.active, userID)
+			s.mu.Unlock()
+			return
+		}
+		o := q[0]
+		s.queues[userID] = q[1:]
+		s.mu.Unlock()
+		s.deliver(o)
+		s.busy.done()
+	}
+}
+
+// deliver posts one webhook, retrying non-2xx answers and network errors every
+// WebhookRetryInterval up to WebhookMaxAttempts. Close abandons it.
+func (s *Simulator) deliver(o outgoing) {
+	if o.delay > 0 && !sleep(s.ctx, o.delay) {
+		return
+	}
+	log := s.log.With(zap.String("webhook_id", o.webhookID), zap.String("webhook", o.event),
+		zap.String("user_id", o.userID), zap.Bool("duplicate", o.duplicate))
+	for attempt := 1; ; attempt++ {
+		status, err := s.post(o)
+		if s.ctx.Err() != nil {
+			return
+		}
+		if err == nil && status/100 == 2 {
+			s.record(o, attempt, status, true)
+			log.Debug("webhook delivered", zap.Int("attempt", attempt), zap.Int("status", status))
+			return
+		}
+		log.Info("webhook delivery failed", zap.Int("attempt", attempt), zap.Int("status", status), zap.Error(err))
+		if attempt >= s.cfg.WebhookMaxAttempts {
+			s.record(o, attempt, status, false)
+			log.Warn("webhook given up", zap.Int("attempts", attempt))
+			return
+		}
+		s.mu.Lock()
+		s.counters.retried++
+		s.mu.Unlock()
+		if !sleep(s.ctx, s.cfg.WebhookRetryInterval) {
+			return
+		}
+	}
+}
+
+// post sends one attempt and returns the answer's status. Errors never contain the URL.
+func (s *Simulator) post(o outgoing) (int, error) {
+	s.mu.Lock()
+	target := s.webhookURL
+	s.mu.Unlock()
+	if target == "" {
+		return 0, errNoWebhookURL
+	}
+	req, err := http.NewRequestWithContext(s.ctx, http.MethodPost, target, bytes.NewReader(o.body))
+	if err != nil {
+		return 0, errors.New("invalid webhook URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "treezorsim")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return 0, fmt.Errorf("post webhook: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// record stores a delivery outcome and counts it.
+func (s *Simulator) record(o outgoing, attempts, status int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ok {
+		s.counters.delivered++
+	} else {
+		s.counters.failed++
+	}
+	s.deliveries[o.userID] = append(s.deliveries[o.userID], Delivery{
+		WebhookID: o.webhookID, Webhook: o.event, ObjectID: o.objectID, Duplicate: o.duplicate,
+		Attempts: attempts, OK: ok, StatusCode: status, At: s.now(),
+	})
+}
+
+// Deliveries returns the finished deliveries of the user's webhooks, in completion order.
+func (s *Simulator) Deliveries(userID string) []Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Delivery(nil), s.deliveries[userID]...)
+}
+
+// DeliveredOK returns the webhook ids of the user's deliveries answered 2xx, in delivery
+// order; a duplicated webhook appears once per successful delivery.
+func (s *Simulator) DeliveredOK(userID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for _, d := range s.deliveries[userID] {
+		if d.OK {
+			ids = append(ids, d.WebhookID)
+		}
+	}
+	return ids
+}
+
+// sleep waits d or until ctx is done; it reports whether the full wait elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

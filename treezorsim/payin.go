@@ -1,0 +1,84 @@
+package treezorsim
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+
+	"github.com/qesflow/qesflow/treezor"
+	"go.uber.org/zap"
+)
+
+// DefaultPayinAmount is the amount of a simulated SEPA payin when none is given.
+const DefaultPayinAmount = "10.00"
+
+var validAmount = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,2})?$`)
+
+// Payin simulates a SEPA transfer of DefaultPayinAmount into a DE user's wallet.
+func (s *Simulator) Payin(userID string) error {
+	_, err := s.SEPAPayin(userID, "")
+	return err
+}
+
+// SEPAPayin simulates a SEPA transfer of amount (e.g. "25.50"; empty: DefaultPayinAmount)
+// into a DE user's wallet: payin.create (PENDING) then payin.update (VALIDATED).
+func (s *Simulator) SEPAPayin(userID, amount string) (payinID string, err error) {
+	if amount == "" {
+		amount = DefaultPayinAmount
+	}
+	value, err := strconv.ParseFloat(amount, 64)
+	if !validAmount.MatchString(amount) || err != nil || value <= 0 {
+		return "", fmt.Errorf("payin for user %s: %w: want a positive decimal such as 10.00", userID, ErrInvalidAmount)
+	}
+	amount = strconv.FormatFloat(value, 'f', 2, 64)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return "", fmt.Errorf("payin for user %s: %w", userID, ErrUnknownUser)
+	}
+	if !u.isDE() {
+		return "", fmt.Errorf("payin for user %s: %w", userID, ErrNotDE)
+	}
+	payinID = s.newNumericID()
+	specs := []webhookSpec{
+		payinSpec(treezor.EventPayinCreate, u, payinID, amount, "PENDING"),
+		payinSpec(treezor.EventPayinUpdate, u, payinID, amount, "VALIDATED"),
+	}
+	if err := s.emitLocked(userID, specs); err != nil {
+		return "", fmt.Errorf("payin for user %s: %w", userID, err)
+	}
+	s.log.Info("sepa payin simulated", zap.String("user_id", userID), zap.String("payin_id", payinID))
+	return payinID, nil
+}
+
+func payinSpec(event string, u *user, payinID, amount, status string) webhookSpec {
+	return webhookSpec{
+		event: event, object: objectPayin, objectID: payinID,
+		payload: map[string]any{"payins": []map[string]string{{
+			"payinId": payinID, "userId": u.UserID, "walletId": u.walletID, "payinStatus": status,
+			"paymentMethodId": "20", "amount": amount, "currency": "EUR",
+		}}},
+	}
+}
+
+type payinBody struct {
+	Amount flexString `json:"amount"`
+}
+
+// handleSimPayin is POST /sim/users/{userId}/payins.
+func (s *Simulator) handleSimPayin(w http.ResponseWriter, r *http.Request) {
+	var body payinBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		writeSimError(w, fmt.Errorf("%w: %v", ErrInvalidAmount, err))
+		return
+	}
+	userID := r.PathValue("userId")
+	payinID, err := s.SEPAPayin(userID, string(body.Amount))
+	if err != nil {
+		writeSimError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]string{"payinId": payinID, "userId": userID, "payinStatus": "VALIDATED"})
+}

@@ -1,0 +1,203 @@
+package treezorsim
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Simulator is an in-memory Treezor sandbox. It is safe for concurrent use.
+type Simulator struct {
+	cfg        Config
+	log        *zap.Logger
+	presignKey []byte
+	client     *http.Client
+
+	ctx    context.Context // canceled by Close: stops deliveries, timers and hanging calls
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // delivery goroutines and KYC timers
+	busy   busyCounter    // queued deliveries plus scheduled automatic KYC decisions
+
+	mu         sync.Mutex
+	closed     bool
+	rng        *mrand.Rand
+	chaos      Chaos
+	webhookURL string
+	nextNumID  int64
+	tokens     map[string]token
+	users      map[string]*user
+	userOrder  []string
+	idents     map[string]*identification
+	identOrder []string
+	documents  map[string]*document
+	accessTags map[accessTagKey]storedAnswer
+	queues     map[string][]outgoing // per-user ordered delivery queues
+	active     map[string]bool       // users whose queue has a running goroutine
+	deliveries map[string][]Delivery
+	decisions  []decisionRecord // recent KYC decisions, for the desk
+	counters   counters
+}
+
+// New returns a simulator. Invalid settings are clamped or defaulted (see Config.Validate).
+// A nil logger logs nothing. Call Close to stop webhook delivery.
+func New(cfg Config, logger *zap.Logger) *Simulator {
+	cfg = cfg.withDefaults()
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = randomSeed()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rng := mrand.New(mrand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
+	s := &Simulator{
+		cfg:        cfg,
+		log:        logger,
+		presignKey: randomBytes(32),
+		client:     &http.Client{Timeout: cfg.WebhookTimeout},
+		ctx:        ctx,
+		cancel:     cancel,
+		rng:        rng,
+		chaos:      cfg.Chaos().normalized(),
+		webhookURL: cfg.WebhookURL,
+		nextNumID:  1_000_000 + rng.Int64N(8_000_000),
+		tokens:     map[string]token{},
+		users:      map[string]*user{},
+		idents:     map[string]*identification{},
+		documents:  map[string]*document{},
+		accessTags: map[accessTagKey]storedAnswer{},
+		queues:     map[string][]outgoing{},
+		active:     map[string]bool{},
+		deliveries: map[string][]Delivery{},
+		counters:   newCounters(),
+	}
+	s.busy.init()
+	return s
+}
+
+// Close stops webhook delivery and automatic KYC decisions, ends hanging API calls and
+// waits for the simulator's goroutines. Undelivered webhooks are dropped. Idempotent.
+func (s *Simulator) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+}
+
+// SetWebhookURL changes where webhooks are delivered; queued webhooks go to the new URL.
+func (s *Simulator) SetWebhookURL(u string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.webhookURL = u
+}
+
+// SetChaos changes the chaos settings at run time (rates are clamped into [0, 1]).
+func (s *Simulator) SetChaos(c Chaos) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.chaos = c.normalized()
+}
+
+// Chaos returns the current chaos settings.
+func (s *Simulator) Chaos() Chaos {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.chaos
+}
+
+// WaitIdle blocks until no webhook is queued or being delivered and no automatic KYC
+// decision is scheduled, or ctx is done.
+func (s *Simulator) WaitIdle(ctx context.Context) error {
+	return s.busy.waitIdle(ctx)
+}
+
+// Serve listens on addr and serves the simulator until ctx is done, then shuts the server
+// down gracefully and closes the simulator.
+func (s *Simulator) Serve(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on an existing listener.
+func (s *Simulator) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("treezor simulator listening", zap.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		s.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.Close() // ends hanging calls first, so Shutdown does not wait for them
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	s.log.Info("treezor simulator stopped")
+	return nil
+}
+
+// now is the simulator's clock.
+func (s *Simulator) now() time.Time { return s.cfg.Now() }
+
+// newNumericID returns a fresh numeric id (users, documents, payins). Caller holds s.mu.
+func (s *Simulator) newNumericID() string {
+	s.nextNumID++
+	return fmt.Sprint(s.nextNumID)
+}
+
+// newIdentificationID returns a fresh IDnow-style id such as "TRZ-KXQWB". Caller holds s.mu.
+func (s *Simulator) newIdentificationID() string {
+	const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	for {
+		b := []byte("TRZ-")
+		for range 5 {
+			b = append(b, letters[s.rng.IntN(len(letters))])
+		}
+		if _, taken := s.idents[string(b)]; !taken {
+			return string(b)
+		}
+	}
+}
+
+// newUUID returns a random (seeded) UUID v4 string. Caller holds s.mu.
+func (s *Simulator) newUUID() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], s.rng.Uint64())
+	binary.BigEndian.PutUint64(b[8:], s.rng.Uint64())
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func randomSeed() int64 {
+	return int64(binary.BigEndian.Uint64(randomBytes(8)) >> 1)
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("treezorsim: crypto/rand: " + err.Error())
+	}
+	return b
+}

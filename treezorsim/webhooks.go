@@ -1,0 +1,162 @@
+package treezorsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/qesflow/qesflow/treezor"
+)
+
+// Webhook objects.
+const (
+	objectQES      = "qes"
+	objectUser     = "user"
+	objectDocument = "document"
+	objectPayin    = "payin"
+)
+
+// webhookSpec is one webhook to emit, before it is signed.
+type webhookSpec struct {
+	event    string
+	object   string
+	objectID string
+	payload  any
+}
+
+// outgoing is one delivery of a signed webhook.
+type outgoing struct {
+	userID    string
+	webhookID string
+	event     string
+	objectID  string
+	body      []byte
+	duplicate bool
+	delay     time.Duration
+}
+
+// envelope is Treezor's flat webhook envelope. object_payload is embedded byte for byte
+// as it was signed.
+type envelope struct {
+	Webhook                string          `json:"webhook"`
+	WebhookID              string          `json:"webhook_id"`
+	WebhookCreatedAt       int64           `json:"webhook_created_at"`
+	Object                 string          `json:"object"`
+	ObjectID               string          `json:"object_id"`
+	ObjectPayload          json.RawMessage `json:"object_payload"`
+	ObjectPayloadSignature string          `json:"object_payload_signature"`
+}
+
+// emitLocked signs the webhooks one action produces for a user, applies the delivery chaos
+// (duplicates, reordering, delays) and queues them in the user's ordered queue.
+// Caller holds s.mu.
+func (s *Simulator) emitLocked(userID string, specs []webhookSpec) error {
+	if s.closed {
+		return ErrClosed
+	}
+	batch := make([]outgoing, 0, len(specs))
+	for _, spec := range specs {
+		o, err := s.signLocked(userID, spec)
+		if err != nil {
+			return err
+		}
+		s.counters.webhooksEmitted++
+		batch = append(batch, o)
+		if s.chaos.DuplicateRate > 0 && s.rng.Float64() < s.chaos.DuplicateRate {
+			extra := 1 + s.rng.IntN(2)
+			s.counters.duplicates += extra
+			for range extra {
+				dup := o
+				dup.duplicate = true
+				batch = append(batch, dup)
+			}
+		}
+	}
+	if len(batch) > 1 && s.chaos.ReorderRate > 0 && s.rng.Float64() < s.chaos.ReorderRate {
+		s.shuffleLocked(batch)
+	}
+	if s.chaos.MaxDelay > 0 {
+		for i := range batch {
+			batch[i].delay = time.Duration(s.rng.Int64N(int64(s.chaos.MaxDelay)))
+		}
+	}
+	s.enqueueLocked(userID, batch)
+	return nil
+}
+
+// signLocked encodes, canonicalizes and signs one webhook. Caller holds s.mu.
+func (s *Simulator) signLocked(userID string, spec webhookSpec) (outgoing, error) {
+	raw, err := json.Marshal(spec.payload)
+	if err != nil {
+		return outgoing{}, fmt.Errorf("encode %s payload: %w", spec.event, err)
+	}
+	// Treezor's payloads are PHP json_encode output; embed exactly that form.
+	payload, err := treezor.Canonicalize(raw)
+	if err != nil {
+		return outgoing{}, fmt.Errorf("canonicalize %s payload: %w", spec.event, err)
+	}
+	sig, err := treezor.Sign(s.cfg.WebhookSecret, payload)
+	if err != nil {
+		return outgoing{}, fmt.Errorf("sign %s payload: %w", spec.event, err)
+	}
+	env := envelope{
+		Webhook:                spec.event,
+		WebhookID:              s.newUUID(),
+		WebhookCreatedAt:       s.now().UnixNano() / 1e5,
+		Object:                 spec.object,
+		ObjectID:               spec.objectID,
+		ObjectPayload:          payload,
+		ObjectPayloadSignature: sig,
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep the payload bytes exactly as signed
+	if err := enc.Encode(env); err != nil {
+		return outgoing{}, fmt.Errorf("encode %s envelope: %w", spec.event, err)
+	}
+	return outgoing{
+		userID: userID, webhookID: env.WebhookID, event: spec.event, objectID: spec.objectID,
+		body: bytes.TrimRight(buf.Bytes(), "\n"),
+	}, nil
+}
+
+// shuffleLocked shuffles a batch into an order different from the original one (when
+// one exists). Caller holds s.mu.
+func (s *Simulator) shuffleLocked(batch []outgoing) {
+	original := webhookIDs(batch)
+	for range 10 {
+		s.rng.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+		if !slices.Equal(webhookIDs(batch), original) {
+			return
+		}
+	}
+}
+
+func webhookIDs(batch []outgoing) []string {
+	ids := make([]string, len(batch))
+	for i, o := range batch {
+		ids[i] = o.webhookID
+	}
+	return ids
+}
+
+// qesPayload is the object_payload of qes.* webhooks.
+func qesPayload(ident *identification, result string, reasonCode int) any {
+	item := map[string]any{"userId": ident.UserID, "identificationId": ident.ID}
+	if result != "" {
+		item["result"] = result
+	}
+	if reasonCode != 0 {
+		item["reason"] = map[string]any{
+			"reasonCode":    reasonCode,
+			"reasonMessage": treezor.LookupReason(reasonCode).Message,
+		}
+	}
+	return map[string]any{"qes": []any{item}}
+}
+
+func qesSpec(event string, ident *identification, result string, reasonCode int) webhookSpec {
+	return webhookSpec{event: event, object: objectQES, objectID: ident.ID, payload: qesPayload(ident, result, reasonCode)}
+}

@@ -1,0 +1,129 @@
+package webhookbridge
+
+import (
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/internal/httpserver"
+	"github.com/qesflow/qesflow/treezor"
+)
+
+// bridge handles POST /webhooks/treezor.
+type bridge struct {
+	cfg     Config
+	log     *zap.Logger
+	metrics *metrics
+}
+
+// delivery is what the bridge learnt of one webhook, for the answer, the log and the metrics.
+type delivery struct {
+	eventType  string
+	webhookID  string
+	userID     string
+	workflowID string
+	requestID  string
+}
+
+// outcome is how a delivery ended: the HTTP status, the outcome label and a short reason
+// (never payload data).
+type outcome struct {
+	status int
+	label  string
+	reason string
+}
+
+func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	d := &delivery{requestID: httpserver.RequestIDFrom(r.Context())}
+	o := b.handle(r, d)
+	b.metrics.observe(d.eventType, o.label, time.Since(start))
+	b.logOutcome(d, o)
+	writeAnswer(w, d, o)
+}
+
+// handle runs the steps in order: media type, size, envelope, signature, event, route, signal.
+// Nothing is signalled unless every check before passed.
+func (b *bridge) handle(r *http.Request, d *delivery) outcome {
+	if !acceptedMediaType(r.Header.Get("Content-Type")) {
+		return outcome{http.StatusUnsupportedMediaType, OutcomeUnsupportedMedia, "content type must be application/json or text/plain"}
+	}
+	body, o, ok := b.readBody(r)
+	if !ok {
+		return o
+	}
+	env, err := treezor.DecodeEnvelope(body)
+	if err != nil {
+		return outcome{http.StatusBadRequest, OutcomeMalformed, "body is not a Treezor webhook envelope"}
+	}
+	d.eventType, d.webhookID = env.Webhook, printableID(env.WebhookID)
+	if err := treezor.Verify(b.cfg.Secrets, env); err != nil {
+		return outcome{http.StatusUnauthorized, OutcomeBadSignature, "signature does not match"}
+	}
+	if !validWebhookID(env.WebhookID) {
+		return outcome{http.StatusBadRequest, OutcomeMalformed, "webhook_id is missing or invalid"}
+	}
+	ev, err := env.Event()
+	if err != nil {
+		return outcome{http.StatusBadRequest, OutcomeMalformed, "payload cannot be decoded for this event type"}
+	}
+	if !ev.Known {
+		return outcome{http.StatusOK, OutcomeIgnored, ""}
+	}
+	return b.route(r.Context(), ev, d)
+}
+
+// readBody reads at most MaxBody bytes; a larger body is refused whole.
+func (b *bridge) readBody(r *http.Request) ([]byte, outcome, bool) {
+	tooLarge := outcome{http.StatusRequestEntityTooLarge, OutcomeTooLarge, "body exceeds the size limit"}
+	if r.ContentLength > b.cfg.MaxBody {
+		return nil, tooLarge, false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, b.cfg.MaxBody+1))
+	if err != nil {
+		return nil, outcome{http.StatusBadRequest, OutcomeBadRequest, "body could not be read"}, false
+	}
+	if int64(len(body)) > b.cfg.MaxBody {
+		return nil, tooLarge, false
+	}
+	return body, outcome{}, true
+}
+
+// acceptedMediaType accepts application/json and text/plain (Treezor sends either), with any
+// parameters, and a missing Content-Type.
+func acceptedMediaType(contentType string) bool {
+	if contentType == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || mt == "text/plain"
+}
+
+func (b *bridge) logOutcome(d *delivery, o outcome) {
+	fields := []zap.Field{
+		zap.String("outcome", o.label),
+		zap.Int("status", o.status),
+		zap.String("eventType", eventTypeLabel(d.eventType)),
+		zap.String("webhookId", d.webhookID),
+		zap.String("userId", d.userID),
+		zap.String("workflowId", d.workflowID),
+		zap.String("requestId", d.requestID),
+	}
+	if o.reason != "" {
+		fields = append(fields, zap.String("reason", o.reason))
+	}
+	switch {
+	case o.status >= 500:
+		b.log.Warn("webhook not delivered, Treezor will retry", fields...)
+	case o.status >= 400:
+		b.log.Warn("webhook refused", fields...)
+	default:
+		b.log.Info("webhook handled", fields...)
+	}
+}

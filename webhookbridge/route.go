@@ -1,0 +1,138 @@
+package webhookbridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// route finds the workflow the event belongs to and signals it. The user id in the payload
+// decides; a QES event without one is routed by its identification id through visibility.
+// The Temporal calls outlive a client that hangs up (the signal is either sent or not), but
+// never SignalTimeout.
+func (b *bridge) route(reqCtx context.Context, ev treezor.Event, d *delivery) outcome {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), b.cfg.SignalTimeout)
+	defer cancel()
+	switch {
+	case ev.UserID != "":
+		if !validRoutingID(ev.UserID, maxUserIDLen) {
+			return outcome{http.StatusBadRequest, OutcomeBadRequest, "user id is invalid"}
+		}
+		d.userID = ev.UserID
+		return b.signal(ctx, workflows.WorkflowID(ev.UserID), ev, d)
+	case isQESEvent(ev.Type) && ev.IdentificationID != "":
+		if !validRoutingID(ev.IdentificationID, maxIdentificationIDLen) {
+			return outcome{http.StatusBadRequest, OutcomeBadRequest, "identification id is invalid"}
+		}
+		return b.routeByIdentification(ctx, ev, d)
+	default:
+		return outcome{http.StatusBadRequest, OutcomeBadRequest, "webhook carries no user id"}
+	}
+}
+
+func (b *bridge) routeByIdentification(ctx context.Context, ev treezor.Event, d *delivery) outcome {
+	wid, userID, err := b.lookupByIdentification(ctx, ev.IdentificationID)
+	if err != nil {
+		return b.unavailable(err, d)
+	}
+	if wid == "" {
+		return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding has this identification"}
+	}
+	if userID != "" && validRoutingID(userID, maxUserIDLen) {
+		ev.UserID, d.userID = userID, userID
+	}
+	return b.signal(ctx, wid, ev, d)
+}
+
+// signal sends the event to the current run of workflowID. A workflow that does not exist or
+// already ended answers "no-onboarding": webhooks never start workflows.
+func (b *bridge) signal(ctx context.Context, workflowID string, ev treezor.Event, d *delivery) outcome {
+	d.workflowID = workflowID
+	err := b.cfg.Temporal.SignalWorkflow(ctx, workflowID, "", workflows.SignalWebhook, ev)
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return outcome{http.StatusOK, OutcomeSignalled, ""}
+	case errors.As(err, &notFound):
+		return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding for this user"}
+	default:
+		return b.unavailable(err, d)
+	}
+}
+
+// unavailable answers 503 + Retry-After for any failure to reach Temporal (unavailable,
+// deadline exceeded, resource exhausted, and anything unexpected): Treezor redelivers, and
+// nothing is lost.
+func (b *bridge) unavailable(err error, d *delivery) outcome {
+	var unavailable *serviceerror.Unavailable
+	var exhausted *serviceerror.ResourceExhausted
+	var deadline *serviceerror.DeadlineExceeded
+	expected := errors.As(err, &unavailable) || errors.As(err, &exhausted) || errors.As(err, &deadline) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+	level := b.log.Warn
+	if !expected {
+		level = b.log.Error
+	}
+	level("temporal call failed", zap.Error(err), zap.String("webhookId", d.webhookID),
+		zap.String("workflowId", d.workflowID), zap.String("requestId", d.requestID))
+	return outcome{http.StatusServiceUnavailable, OutcomeTemporalUnavailable, "temporal is unavailable, retry later"}
+}
+
+// lookupByIdentification finds the running onboarding whose QESIdentificationId search
+// attribute is id. Visibility lags behind the workflow by a moment, so an empty answer is
+// retried LookupAttempts times before giving up ("", "", nil).
+func (b *bridge) lookupByIdentification(ctx context.Context, id string) (workflowID, userID string, err error) {
+	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SAQESIdentificationID, id)
+	for attempt := 1; ; attempt++ {
+		resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: b.cfg.Namespace,
+			PageSize:  2,
+			Query:     query,
+		})
+		if err != nil {
+			return "", "", fmt.Errorf("find onboarding by identification %s: %w", id, err)
+		}
+		if execs := resp.GetExecutions(); len(execs) > 0 {
+			if len(execs) > 1 {
+				b.log.Warn("several running onboardings share one identification id; signalling the first",
+					zap.String("identificationId", id))
+			}
+			return execs[0].GetExecution().GetWorkflowId(), userIDAttribute(execs[0].GetSearchAttributes().GetIndexedFields()), nil
+		}
+		if attempt >= b.cfg.LookupAttempts {
+			return "", "", nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", "", fmt.Errorf("find onboarding by identification %s: %w", id, ctx.Err())
+		case <-time.After(b.cfg.LookupInterval):
+		}
+	}
+}
+
+// userIDAttribute decodes the TreezorUserId search attribute, or "".
+func userIDAttribute(fields map[string]*commonpb.Payload) string {
+	p, ok := fields[workflows.SATreezorUserID]
+	if !ok {
+		return ""
+	}
+	var id string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &id); err != nil {
+		return ""
+	}
+	return id
+}
+
+func isQESEvent(t string) bool { return strings.HasPrefix(t, "qes.") }

@@ -1,0 +1,66 @@
+package webhookbridge_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/internal/testenv"
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/webhookbridge"
+	"github.com/qesflow/qesflow/worker"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// TestSimulatorWebhooksThroughBridge lets the Treezor simulator deliver its own signed
+// webhooks (with duplicates) to the bridge, end to end: identification success, KYC review,
+// validated.
+func TestSimulatorWebhooksThroughBridge(t *testing.T) {
+	ts := testenv.NewTemporal(t)
+	c := ts.GetDefaultClient()
+
+	sim := treezorsim.New(treezorsim.Config{WebhookSecret: testSecret, Seed: 7, DuplicateRate: 0.5, WebhookRetryInterval: 200 * time.Millisecond}, zap.NewNop())
+	t.Cleanup(sim.Close)
+	simURL := serveSimulator(t, sim)
+
+	api, err := treezor.NewClient(treezor.Config{BaseURL: simURL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret})
+	require.NoError(t, err)
+	w, err := worker.New(c, worker.Options{Treezor: api, DocumentDir: t.TempDir(), StopTimeout: 5 * time.Second})
+	require.NoError(t, err)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	b := startBridge(t, c, nil)
+	sim.SetWebhookURL(b.url + webhookbridge.Path)
+
+	user := sim.CreateUser(treezorsim.User{Firstname: "Ada", Lastname: "Lovelace", Email: "ada@example.com", Country: "FR", Phone: "+33100000000"})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(user), TaskQueue: workflows.TaskQueue},
+		workflows.WorkflowName, workflows.Input{UserID: user})
+	require.NoError(t, err)
+	s := b.waitFor(user, func(s workflows.Status) bool { return s.State == workflows.StateAwaitingUser })
+
+	require.NoError(t, sim.Act(s.IdentificationID, treezorsim.Success()))
+	b.waitFor(user, func(s workflows.Status) bool { return s.State == workflows.StateKYCReviewPending })
+	// The state changes when the review is requested; the call to Treezor follows.
+	require.Eventually(t, func() bool { return slices.Contains(sim.PendingKYCReviews(), user) }, 60*time.Second, 20*time.Millisecond)
+	require.NoError(t, sim.DecideKYC(user, treezorsim.KYCValidate, "ok"))
+
+	var result workflows.Result
+	require.NoError(t, run.Get(ctx, &result))
+	require.Equal(t, workflows.StateCompletedValidated, result.State)
+	require.NoError(t, sim.WaitIdle(ctx))
+	deliveries := sim.Deliveries(user)
+	require.NotEmpty(t, deliveries)
+	for _, d := range deliveries {
+		require.True(t, d.OK, "delivery %s (%s) answered %d", d.WebhookID, d.Webhook, d.StatusCode)
+	}
+	require.Positive(t, b.requests(treezor.EventQESFinalized, webhookbridge.OutcomeSignalled))
+	require.Positive(t, b.requests(treezor.EventUserKYCReview, webhookbridge.OutcomeSignalled))
+}

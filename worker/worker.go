@@ -1,0 +1,137 @@
+// Package worker builds the Temporal worker of the QES onboarding: the QESOnboarding workflow
+// and its activities on one task queue, with concurrency limits and a graceful stop.
+package worker
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/activities"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// DefaultStopTimeout is how long a stopping worker lets running activities finish.
+const DefaultStopTimeout = 20 * time.Second
+
+// Options configures the worker. Zero values keep the SDK's defaults unless noted.
+type Options struct {
+	// TaskQueue defaults to workflows.TaskQueue.
+	TaskQueue string
+
+	MaxConcurrentWorkflowTaskPollers       int
+	MaxConcurrentActivityTaskPollers       int
+	MaxConcurrentActivityExecutionSize     int
+	MaxConcurrentWorkflowTaskExecutionSize int
+	// StickyCacheSize sets the SDK's sticky workflow cache, which is process-global: the first
+	// worker built with a non-zero value sets it for the whole process, later values are
+	// ignored (and logged). It must be set before any worker of the process starts.
+	StickyCacheSize int
+	// StopTimeout lets running activities finish when the worker stops (default 20 s).
+	StopTimeout time.Duration
+
+	// Treezor is the Treezor API the activities call (required): a *treezor.Client, or the
+	// simulator's client in development.
+	Treezor activities.TreezorAPI
+	// Documents keeps downloaded QES documents; when nil and DocumentDir is set, files in
+	// DocumentDir (activities.FSDocumentStore).
+	Documents   activities.DocumentStore
+	DocumentDir string
+	// MaxDocumentSize bounds one downloaded document (0: the activities' default).
+	MaxDocumentSize int64
+
+	// Interceptors run around every workflow and activity (none by default).
+	Interceptors []interceptor.WorkerInterceptor
+	// Logger receives the worker's own logs (the SDK logs through the client's logger).
+	Logger *zap.Logger
+}
+
+// ErrNoTreezor is returned by New without a Treezor API.
+var ErrNoTreezor = errors.New("worker: no Treezor API configured")
+
+// New builds (does not start) the worker: the QESOnboarding workflow registered under
+// workflows.WorkflowName and the activities of activities.Activities.
+func New(c client.Client, o Options) (sdkworker.Worker, error) {
+	if c == nil {
+		return nil, errors.New("worker: no Temporal client")
+	}
+	if o.Treezor == nil {
+		return nil, ErrNoTreezor
+	}
+	o = withDefaults(o)
+	setStickyCacheSize(o.StickyCacheSize, o.Logger)
+
+	w := sdkworker.New(c, o.TaskQueue, sdkworker.Options{
+		MaxConcurrentWorkflowTaskPollers:       o.MaxConcurrentWorkflowTaskPollers,
+		MaxConcurrentActivityTaskPollers:       o.MaxConcurrentActivityTaskPollers,
+		MaxConcurrentActivityExecutionSize:     o.MaxConcurrentActivityExecutionSize,
+		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTaskExecutionSize,
+		WorkerStopTimeout:                      o.StopTimeout,
+		Interceptors:                           o.Interceptors,
+	})
+	w.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterActivity(&activities.Activities{
+		Treezor:         o.Treezor,
+		Store:           o.documentStore(),
+		MaxDocumentSize: o.MaxDocumentSize,
+	})
+	o.Logger.Info("worker configured", zap.String("taskQueue", o.TaskQueue),
+		zap.Int("workflowTaskPollers", o.MaxConcurrentWorkflowTaskPollers),
+		zap.Int("activityTaskPollers", o.MaxConcurrentActivityTaskPollers),
+		zap.Int("workflowTaskSlots", o.MaxConcurrentWorkflowTaskExecutionSize),
+		zap.Int("activitySlots", o.MaxConcurrentActivityExecutionSize),
+		zap.Int("stickyCacheSize", o.StickyCacheSize))
+	return w, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.TaskQueue == "" {
+		o.TaskQueue = workflows.TaskQueue
+	}
+	if o.StopTimeout <= 0 {
+		o.StopTimeout = DefaultStopTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return o
+}
+
+func (o Options) documentStore() activities.DocumentStore {
+	if o.Documents != nil {
+		return o.Documents
+	}
+	if o.DocumentDir != "" {
+		return activities.FSDocumentStore{Dir: o.DocumentDir}
+	}
+	return nil
+}
+
+var (
+	stickyMu   sync.Mutex
+	stickySize int // the size set in this process, 0 while unset
+)
+
+// setStickyCacheSize sets the process-global sticky cache size once.
+func setStickyCacheSize(size int, log *zap.Logger) {
+	if size <= 0 {
+		return
+	}
+	stickyMu.Lock()
+	defer stickyMu.Unlock()
+	if stickySize != 0 {
+		if size != stickySize {
+			log.Warn("sticky workflow cache size is process-global and already set; ignoring",
+				zap.Int("requested", size), zap.Int("current", stickySize))
+		}
+		return
+	}
+	sdkworker.SetStickyWorkflowCacheSize(size)
+	stickySize = size
+}

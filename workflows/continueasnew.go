@@ -1,0 +1,29 @@
+package workflows
+
+import (
+	"strconv"
+
+	"go.temporal.io/sdk/workflow"
+)
+
+// continueAsNewDue reports whether the history is long enough to start a fresh run: the
+// server suggests it, or the history reached ContinueAsNewAfter events.
+func (o *onboarding) continueAsNewDue(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= o.policy.ContinueAsNewAfter
+}
+
+// continueAsNew ends this run and starts the next with the whole state in Input.Carry.
+// The caller has drained the pending signals and checked that no activity and no update
+// handler is in flight.
+func (o *onboarding) continueAsNew(ctx workflow.Context) error {
+	carry := o.st
+	carry.ContinuedAsNew++
+	next := o.in
+	next.Carry = &carry
+	o.logger.Info("Continuing as new", "attempt", o.st.Attempt, "state", string(o.st.State),
+		"historyLength", workflow.GetInfo(ctx).GetCurrentHistoryLength())
+	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

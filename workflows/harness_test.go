@@ -1,0 +1,459 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/qesflow/qesflow/activities"
+	"github.com/qesflow/qesflow/internal/testenv"
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// fakeTreezor is an httptest Treezor that speaks the API contract of DESIGN.md §2:
+// OAuth token, QES initiation (idempotent per accessTag, 428 on demand), KYC review
+// request, document download URL and presigned file.
+type fakeTreezor struct {
+	srv *httptest.Server
+
+	mu         sync.Mutex
+	incomplete map[string]int    // user id → 428 answers still to give
+	idents     map[string]string // accessTag → identification id
+	qesTags    map[string][]string
+	kycTags    map[string][]string
+}
+
+func newFakeTreezor(t *testing.T) *fakeTreezor {
+	f := &fakeTreezor{
+		incomplete: map[string]int{},
+		idents:     map[string]string{},
+		qesTags:    map[string][]string{},
+		kycTags:    map[string][]string{},
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("grant_type") != "client_credentials" || r.FormValue("client_secret") != "client-secret" {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid_client"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": "fake-token"})
+	})
+	mux.HandleFunc("POST /v1/users/{id}/qes", f.authorized(f.initiate))
+	mux.HandleFunc("PUT /v1/users/{id}/Kycreview", f.authorized(f.kycReview))
+	mux.HandleFunc("GET /v1/documents/{id}/download", f.authorized(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"url": f.srv.URL + "/presigned/" + r.PathValue("id") + "?X-Amz-Signature=s"})
+	}))
+	mux.HandleFunc("GET /presigned/{id}", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("%PDF signed QES document " + r.PathValue("id")))
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeTreezor) authorized(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer fake-token" {
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func (f *fakeTreezor) initiate(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("id")
+	var body struct {
+		RedirectURL string `json:"redirectUrl"`
+		AccessTag   string `json:"accessTag"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.AccessTag == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{"type": "invalid_request", "code": "400", "message": "accessTag required"}}})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.qesTags[user] = append(f.qesTags[user], body.AccessTag)
+	if f.incomplete[user] > 0 {
+		f.incomplete[user]--
+		writeJSON(w, http.StatusPreconditionRequired, map[string]any{"errors": []map[string]any{{
+			"type": "precondition_required", "code": "428", "message": "The user's email and phone must be set"}}})
+		return
+	}
+	ident, ok := f.idents[body.AccessTag]
+	if !ok {
+		ident = fmt.Sprintf("qes-%s-%d", user, len(f.idents)+1)
+		f.idents[body.AccessTag] = ident
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"identification": map[string]any{
+		"identificationId": ident, "identificationURL": identURL(ident)}})
+}
+
+func identURL(ident string) string { return "https://go.idnow.example/identify/" + ident }
+
+func (f *fakeTreezor) kycReview(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("id")
+	var body struct {
+		AccessTag string `json:"accessTag"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	f.mu.Lock()
+	f.kycTags[user] = append(f.kycTags[user], body.AccessTag)
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{"userId": user, "kycReview": "1", "kycLevel": "1"}}})
+}
+
+func (f *fakeTreezor) calls(user string) (qes, kyc []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.qesTags[user]...), append([]string(nil), f.kycTags[user]...)
+}
+
+const webhookSecret = "whsec-test-only"
+
+// harness is a real in-process Temporal server with a worker running the workflow and
+// the real activities against the fake Treezor.
+type harness struct {
+	client  client.Client
+	treezor *fakeTreezor
+	mu      sync.Mutex
+	seq     int
+}
+
+func newHarness(t *testing.T) *harness {
+	ts := testenv.NewTemporal(t)
+	fake := newFakeTreezor(t)
+	tz, err := treezor.NewClient(treezor.Config{BaseURL: fake.srv.URL, ClientID: "client-id", ClientSecret: "client-secret"})
+	require.NoError(t, err)
+	acts := &activities.Activities{Treezor: tz, Store: activities.FSDocumentStore{Dir: t.TempDir()}}
+	ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) {
+		r.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+		r.RegisterActivity(acts)
+	})
+	return &harness{client: ts.GetDefaultClient(), treezor: fake}
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// start is the starter's call: Update-With-Start, one call that starts the onboarding
+// (or finds the running one) and answers with the identification URL.
+func (h *harness) start(t *testing.T, in workflows.Input) (workflows.IdentificationURLResult, client.WorkflowUpdateHandle, error) {
+	ctx := ctxFor(t)
+	op := h.client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       workflows.WorkflowID(in.UserID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.StartSearchAttributes(in.UserID),
+	}, workflows.WorkflowName, in)
+	handle, err := h.client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName:   workflows.UpdateIdentificationURL,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	require.NoError(t, err)
+	var res workflows.IdentificationURLResult
+	err = handle.Get(ctx, &res)
+	return res, handle, err
+}
+
+// identificationURL asks the running onboarding for its URL.
+func (h *harness) identificationURL(t *testing.T, user string) workflows.IdentificationURLResult {
+	ctx := ctxFor(t)
+	handle, err := h.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.WorkflowID(user), UpdateName: workflows.UpdateIdentificationURL,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	require.NoError(t, err)
+	var res workflows.IdentificationURLResult
+	require.NoError(t, handle.Get(ctx, &res))
+	return res
+}
+
+// deliver sends a webhook through the real path: payload signed with treezor.Sign,
+// envelope encoded, decoded, verified and normalised, then signalled.
+func (h *harness) deliver(t *testing.T, user, typ, objectID string, payload any) treezor.Event {
+	raw, err := json.Marshal(payload)
+	require.NoError(t, err)
+	sig, err := treezor.Sign(webhookSecret, raw)
+	require.NoError(t, err)
+	h.mu.Lock()
+	h.seq++
+	id := fmt.Sprintf("wh-%s-%d", user, h.seq)
+	h.mu.Unlock()
+	body, err := treezor.EncodeEnvelope(&treezor.Envelope{
+		Webhook: typ, WebhookID: id, CreatedAt: time.Now().UTC(),
+		Object: strings.SplitN(typ, ".", 2)[0], ObjectID: objectID, ObjectPayload: raw, Signature: sig,
+	})
+	require.NoError(t, err)
+	env, err := treezor.DecodeEnvelope(body)
+	require.NoError(t, err)
+	require.NoError(t, treezor.Verify([]string{webhookSecret}, env))
+	ev, err := env.Event()
+	require.NoError(t, err)
+	require.True(t, ev.Known)
+	require.NoError(t, h.client.SignalWorkflow(ctxFor(t), workflows.WorkflowID(user), "", workflows.SignalWebhook, ev))
+	return ev
+}
+
+func (h *harness) qes(t *testing.T, user, typ, ident, result string, code int) {
+	item := map[string]any{"userId": user, "identificationId": ident, "result": result}
+	if code != 0 {
+		item["reason"] = map[string]any{"reasonCode": code, "reasonMessage": treezor.LookupReason(code).Message}
+	}
+	h.deliver(t, user, typ, ident, map[string]any{"qes": []any{item}})
+}
+
+func (h *harness) kyc(t *testing.T, user, review string) {
+	h.deliver(t, user, treezor.EventUserKYCReview, user,
+		map[string]any{"users": []any{map[string]any{"userId": user, "kycReview": review, "kycLevel": "2"}}})
+}
+
+func (h *harness) payin(t *testing.T, user, status string) {
+	h.deliver(t, user, treezor.EventPayinUpdate, "payin-"+user,
+		map[string]any{"payins": []any{map[string]any{"payinId": "payin-" + user, "userId": user, "walletId": "w-" + user, "payinStatus": status}}})
+}
+
+func (h *harness) signal(t *testing.T, user, name string, arg any) {
+	require.NoError(t, h.client.SignalWorkflow(ctxFor(t), workflows.WorkflowID(user), "", name, arg))
+}
+
+func (h *harness) status(t *testing.T, user string) workflows.Status {
+	v, err := h.client.QueryWorkflow(ctxFor(t), workflows.WorkflowID(user), "", workflows.QueryStatus)
+	require.NoError(t, err)
+	var st workflows.Status
+	require.NoError(t, v.Get(&st))
+	return st
+}
+
+// waitState polls the status query until the onboarding is in state on attempt.
+func (h *harness) waitState(t *testing.T, user string, state workflows.State, attempt int) workflows.Status {
+	var st workflows.Status
+	require.Eventually(t, func() bool {
+		st = h.status(t, user)
+		return st.State == state && st.Attempt == attempt
+	}, 30*time.Second, 20*time.Millisecond, "waiting for %s attempt %d of %s", state, attempt, user)
+	return st
+}
+
+// result waits for the onboarding's end (following continue-as-new).
+func (h *harness) result(t *testing.T, user string) workflows.Result {
+	var r workflows.Result
+	require.NoError(t, h.client.GetWorkflow(ctxFor(t), workflows.WorkflowID(user), "").Get(ctxFor(t), &r))
+	return r
+}
+
+// histories returns the history of every run of the onboarding, first run first.
+func (h *harness) histories(t *testing.T, user, firstRunID string) []*historypb.History {
+	var out []*historypb.History
+	for runID := firstRunID; runID != ""; {
+		hist := &historypb.History{}
+		iter := h.client.GetWorkflowHistory(ctxFor(t), workflows.WorkflowID(user), runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			require.NoError(t, err)
+			hist.Events = append(hist.Events, ev)
+		}
+		out = append(out, hist)
+		runID = ""
+		if last := hist.Events[len(hist.Events)-1]; last.GetWorkflowExecutionContinuedAsNewEventAttributes() != nil {
+			runID = last.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
+		}
+	}
+	return out
+}
+
+// scenario is one recorded path through the workflow.
+type scenario struct {
+	name string
+	// incomplete is how many 428 answers Treezor gives the user first.
+	incomplete int
+	input      func(user string) workflows.Input
+	// drive plays the scenario after the start answered; it returns nothing, the final
+	// state is checked against want.
+	drive func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, startErr error)
+	want  workflows.State
+}
+
+func baseInput(user string) workflows.Input {
+	return workflows.Input{UserID: user, Country: "FR", RedirectURL: "https://app.example/onboarding/done"}
+}
+
+// succeed plays a successful identification of ident and a validated KYC review.
+func succeed(t *testing.T, h *harness, user, ident string, attempt int) {
+	h.qes(t, user, treezor.EventQESCreated, ident, "", 0)
+	h.qes(t, user, treezor.EventQESProcessing, ident, "", 0)
+	h.qes(t, user, treezor.EventQESFinalized, ident, treezor.ResultSuccess, 0)
+	h.waitState(t, user, workflows.StateKYCReviewPending, attempt)
+	h.kyc(t, user, "VALIDATED")
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{
+			name:  "success",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				succeed(t, h, user, first.IdentificationID, 1)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name: "success-de",
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Country = "DE"
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.waitState(t, user, workflows.StateAwaitingSEPA, 1)
+				h.payin(t, user, "VALIDATED")
+				h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				h.kyc(t, user, "2")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name: "retry-then-success",
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Policy = &workflows.PolicyOverride{RetryBackoff: time.Second}
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultCanceled, 3101)
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				second := h.identificationURL(t, user)
+				require.Equal(t, st.IdentificationID, second.IdentificationID)
+				require.NotEqual(t, first.IdentificationID, second.IdentificationID)
+				h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0) // stale
+				succeed(t, h, user, second.IdentificationID, 2)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:  "fraud-clear",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESAborted, first.IdentificationID, treezor.ResultAborted, 3204)
+				h.waitState(t, user, workflows.StateComplianceReview, 1)
+				h.signal(t, user, workflows.SignalComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"})
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				succeed(t, h, user, st.IdentificationID, 2)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:  "fraud-reject",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultFraudSuspicionConfirmed, 3207)
+				h.waitState(t, user, workflows.StateComplianceReview, 1)
+				h.signal(t, user, workflows.SignalComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+			},
+			want: workflows.StateRejected,
+		},
+		{
+			name: "expiry",
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Policy = &workflows.PolicyOverride{UserTimeout: 2 * time.Second}
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+			},
+			want: workflows.StateExpired,
+		},
+		{
+			name:       "user-data-incomplete",
+			incomplete: 1,
+			input:      baseInput,
+			drive: func(t *testing.T, h *harness, user string, _ workflows.IdentificationURLResult, err error) {
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(err, &appErr), "want the 428 error, got %v", err)
+				require.Equal(t, workflows.ErrTypeUserDataIncomplete, appErr.Type())
+				h.signal(t, user, workflows.SignalRestart, workflows.RestartRequest{Reason: "data completed"})
+				again := h.identificationURL(t, user)
+				require.NotEmpty(t, again.IdentificationURL)
+				succeed(t, h, user, again.IdentificationID, 1)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:  "cancel",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0)
+				h.waitState(t, user, workflows.StateInProgress, 1)
+				h.signal(t, user, workflows.SignalCancel, workflows.CancelRequest{Reason: "operator"})
+			},
+			want: workflows.StateCancelled,
+		},
+		{
+			name: "continue-as-new",
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Policy = &workflows.PolicyOverride{ContinueAsNewAfter: 20}
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				for range 6 {
+					h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0) // out of order after the first
+				}
+				succeed(t, h, user, first.IdentificationID, 1)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+	}
+}
+
+// play runs one scenario for user to its end and returns the first run id.
+func play(t *testing.T, h *harness, sc scenario, user string) (string, workflows.Result) {
+	h.treezor.mu.Lock()
+	h.treezor.incomplete[user] = sc.incomplete
+	h.treezor.mu.Unlock()
+	first, handle, err := h.start(t, sc.input(user))
+	if err == nil {
+		require.Equal(t, identURL(first.IdentificationID), first.IdentificationURL)
+	}
+	sc.drive(t, h, user, first, err)
+	r := h.result(t, user)
+	require.Equal(t, sc.want, r.State, "scenario %s", sc.name)
+	return handle.RunID(), r
+}

@@ -1,0 +1,69 @@
+package workflows
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// MaxUserIDLen bounds the Treezor user id (it is part of the workflow id and access tags).
+const MaxUserIDLen = 64
+
+// Validate checks the input a starter sends; the workflow checks it again and fails with
+// an ErrTypeInvalidInput error on bad input. Errors never quote the redirect URL.
+func (in Input) Validate() error {
+	if err := validUserID(in.UserID); err != nil {
+		return err
+	}
+	if in.Country != "" && !isCountryCode(in.Country) {
+		return fmt.Errorf("country %q is not an ISO 3166-1 alpha-2 code", in.Country)
+	}
+	if in.RedirectURL != "" {
+		u, err := url.Parse(in.RedirectURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("redirect URL is not an absolute http(s) URL")
+		}
+	}
+	if err := in.Policy.validate(); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	return nil
+}
+
+func validUserID(id string) error {
+	if id == "" {
+		return fmt.Errorf("user id is empty")
+	}
+	if len(id) > MaxUserIDLen {
+		return fmt.Errorf("user id is longer than %d characters", MaxUserIDLen)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("user id %q has a character outside [A-Za-z0-9._-]", id)
+		}
+	}
+	return nil
+}
+
+func isCountryCode(c string) bool {
+	if len(c) != 2 {
+		return false
+	}
+	for _, r := range c {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// invalidInputError is the workflow's answer to an input that fails Validate.
+func invalidInputError(err error) error {
+	return temporal.NewNonRetryableApplicationError("invalid onboarding input: "+err.Error(), ErrTypeInvalidInput, nil)
+}
+
+// countryRequiresSEPA reports whether the country needs a validated SEPA payin before the
+// KYC review (seed: Germany).
+func countryRequiresSEPA(country string) bool { return strings.EqualFold(country, "DE") }

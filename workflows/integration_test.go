@@ -1,0 +1,113 @@
+package workflows_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// TestIntegration runs onboardings on a real in-process Temporal server with the real
+// activities and Treezor client against an httptest Treezor, webhooks going through the
+// real signature path, and checks what operators see: search attributes and the
+// compliance queue.
+func TestIntegration(t *testing.T) {
+	h := newHarness(t)
+	byName := map[string]scenario{}
+	for _, sc := range scenarios() {
+		byName[sc.name] = sc
+	}
+
+	t.Run("success", func(t *testing.T) {
+		user := "int-success"
+		_, r := play(t, h, byName["success"], user)
+		require.Equal(t, workflows.Result{UserID: user, State: workflows.StateCompletedValidated, Attempts: 1,
+			KYCReview: 2, Note: "KYC review validated"}, r)
+		qes, kyc := h.treezor.calls(user)
+		require.Equal(t, []string{"qesflow:int-success:qes:1"}, qes)
+		require.Equal(t, []string{"qesflow:int-success:kycreview:1"}, kyc)
+
+		attrs := describeSearchAttributes(t, h, user)
+		require.Equal(t, map[string]any{
+			workflows.SATreezorUserID:       user,
+			workflows.SAQESState:            "COMPLETED_VALIDATED",
+			workflows.SAQESAttempt:          int64(1),
+			workflows.SAQESReasonCode:       int64(0),
+			workflows.SAQESIdentificationID: "qes-int-success-1",
+			workflows.SAKYCReview:           "VALIDATED",
+		}, attrs)
+		requireListed(t, h, `TreezorUserId = 'int-success' AND QESState = 'COMPLETED_VALIDATED' AND KYCReview = 'VALIDATED'`, user)
+	})
+
+	t.Run("second start returns the running onboarding", func(t *testing.T) {
+		user := "int-idempotent"
+		first, _, err := h.start(t, baseInput(user))
+		require.NoError(t, err)
+		again, _, err := h.start(t, baseInput(user))
+		require.NoError(t, err)
+		require.Equal(t, first, again)
+		qes, _ := h.treezor.calls(user)
+		require.Len(t, qes, 1, "never a second identification")
+		h.signal(t, user, workflows.SignalCancel, workflows.CancelRequest{})
+		require.Equal(t, workflows.StateCancelled, h.result(t, user).State)
+	})
+
+	t.Run("fraud shows in the compliance queue", func(t *testing.T) {
+		user := "int-fraud"
+		sc := byName["fraud-reject"]
+		first, _, err := h.start(t, sc.input(user))
+		require.NoError(t, err)
+		h.qes(t, user, "qes.finalized", first.IdentificationID, "FRAUD_SUSPICION_CONFIRMED", 3207)
+		h.waitState(t, user, workflows.StateComplianceReview, 1)
+		requireListed(t, h, `QESState = 'COMPLIANCE_REVIEW'`, user)
+		require.Equal(t, int64(3207), describeSearchAttributes(t, h, user)[workflows.SAQESReasonCode])
+
+		v, err := h.client.QueryWorkflow(ctxFor(t), workflows.WorkflowID(user), "", workflows.QueryUserStatus)
+		require.NoError(t, err)
+		var us workflows.UserStatus
+		require.NoError(t, v.Get(&us))
+		require.Equal(t, workflows.UserStatusUnderReview, us.Status)
+
+		h.signal(t, user, workflows.SignalComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+		require.Equal(t, workflows.StateRejected, h.result(t, user).State)
+	})
+}
+
+// describeSearchAttributes decodes the custom search attributes of the onboarding.
+func describeSearchAttributes(t *testing.T, h *harness, user string) map[string]any {
+	desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+	require.NoError(t, err)
+	out := map[string]any{}
+	for name, p := range desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields() {
+		if _, ours := workflows.SearchAttributeTypes()[name]; !ours {
+			continue
+		}
+		var v any
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayload(p, &v))
+		if f, ok := v.(float64); ok { // JSON numbers of Int attributes
+			v = int64(f)
+		}
+		out[name] = v
+	}
+	return out
+}
+
+// requireListed polls visibility (it may lag) until query lists the user's onboarding.
+func requireListed(t *testing.T, h *harness, query, user string) {
+	require.Eventually(t, func() bool {
+		resp, err := h.client.ListWorkflow(ctxFor(t), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			return false
+		}
+		for _, e := range resp.GetExecutions() {
+			if e.GetExecution().GetWorkflowId() == workflows.WorkflowID(user) {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second, 100*time.Millisecond, "visibility query %q never listed %s", query, user)
+}

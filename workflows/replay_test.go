@@ -1,0 +1,79 @@
+package workflows_test
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/qesflow/qesflow/workflows"
+)
+
+var record = flag.Bool("record", false, "re-record workflows/testdata/*.json from runs on an in-process Temporal server")
+
+// recordedHistories are the histories TestReplay requires in testdata.
+var recordedHistories = []string{
+	"success", "success-de", "retry-then-success", "fraud-clear", "fraud-reject", "expiry",
+	"user-data-incomplete", "cancel", "continue-as-new-run1", "continue-as-new-run2",
+}
+
+// TestReplay replays every recorded history with the current workflow code: a change
+// that is not replay-safe (without workflow.GetVersion) fails here.
+func TestReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	require.NoError(t, err)
+	have := map[string]bool{}
+	for _, f := range files {
+		have[strings.TrimSuffix(filepath.Base(f), ".json")] = true
+	}
+	for _, name := range recordedHistories {
+		require.True(t, have[name], "testdata/%s.json is missing: go test ./workflows -run TestRecordHistories -record", name)
+	}
+	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			replayer := worker.NewWorkflowReplayer()
+			replayer.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, file))
+		})
+	}
+}
+
+// TestRecordHistories re-records testdata/*.json: every scenario runs on an in-process
+// Temporal server with the real activities against an httptest Treezor.
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("recording is off: run `go test ./workflows -run TestRecordHistories -record` to re-record testdata/*.json")
+	}
+	h := newHarness(t)
+	for _, sc := range scenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			user := "rec-" + sc.name
+			runID, _ := play(t, h, sc, user)
+			runs := h.histories(t, user, runID)
+			if sc.name == "continue-as-new" {
+				require.GreaterOrEqual(t, len(runs), 2, "the scenario must continue as new")
+				runs = runs[:2]
+			} else {
+				require.Len(t, runs, 1)
+			}
+			for i, hist := range runs {
+				name := sc.name
+				if len(runs) > 1 {
+					name += "-run" + string(rune('1'+i))
+				}
+				b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join("testdata", name+".json"), append(b, '\n'), 0o644))
+			}
+		})
+	}
+}

@@ -1,0 +1,94 @@
+package workflows
+
+import (
+	"time"
+
+	"github.com/qesflow/qesflow/treezor"
+)
+
+// Snapshot is the whole state of one onboarding. The workflow keeps it in memory, the
+// queries read it, and continue-as-new carries it to the next run (Input.Carry), so
+// nothing is lost across runs. IdentificationURL is PII-grade: it lives here (workflow
+// history is encrypted by the data converter) but never in logs, search attributes or
+// the timeline.
+type Snapshot struct {
+	State State `json:"state"`
+	// Attempt numbers identifications (1, 2, ...); MaxAttempts bounds it.
+	Attempt int `json:"attempt"`
+	// BonusAttempts are attempts granted by compliance clearing a fraud suspicion.
+	BonusAttempts int `json:"bonusAttempts,omitempty"`
+	// Initiations counts InitiateQES calls (one per attempt, plus one per restart after
+	// USER_DATA_INCOMPLETE): it numbers the QES access tags.
+	Initiations int `json:"initiations"`
+	// KYCRequests counts KYC review requests: it numbers their access tags.
+	KYCRequests int `json:"kycRequests,omitempty"`
+
+	IdentificationID  string `json:"identificationId,omitempty"`
+	IdentificationURL string `json:"identificationURL,omitempty"`
+	// Step is how far the current identification got (stepIssued ... stepOutcome): a
+	// webhook for a step at or below it changes nothing.
+	Step int `json:"step,omitempty"`
+
+	// InitError is why the last initiation produced no identification.
+	InitError *InitError `json:"initError,omitempty"`
+	// Reason is the reason of the last identification outcome that was not a success.
+	Reason *ReasonInfo `json:"reason,omitempty"`
+
+	KYCReview    treezor.KYCReview `json:"kycReview"`
+	KYCLevel     int               `json:"kycLevel,omitempty"`
+	KYCRequested bool              `json:"kycRequested,omitempty"`
+
+	ComplianceNote string `json:"complianceNote,omitempty"`
+	Escalated      bool   `json:"escalated,omitempty"`
+
+	Documents     []DocumentDownload `json:"documents,omitempty"`
+	DocumentsDone bool               `json:"documentsDone,omitempty"`
+
+	SEPAValidated bool   `json:"sepaValidated,omitempty"`
+	SEPAPayinID   string `json:"sepaPayinId,omitempty"`
+
+	// Deadline is when the current wait times out (zero: no timer).
+	Deadline time.Time `json:"deadline"`
+
+	// Buffered holds QES webhooks received while the identification id was not known yet
+	// (INITIATING): they are applied once InitiateQES answered.
+	Buffered []treezor.Event `json:"buffered,omitempty"`
+	// Seen are the last MaxSeenWebhooks webhook ids, oldest first (deduplication).
+	Seen []string `json:"seen,omitempty"`
+
+	Timeline        []TimelineEntry `json:"timeline,omitempty"`
+	TimelineDropped int             `json:"timelineDropped,omitempty"`
+
+	// Note explains a terminal state (Result.Note).
+	Note           string    `json:"note,omitempty"`
+	ContinuedAsNew int       `json:"continuedAsNew,omitempty"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+}
+
+// InitError is an initiation failure the identification-url update reports.
+type InitError struct {
+	Type          string   `json:"type"`
+	Message       string   `json:"message"`
+	MissingFields []string `json:"missingFields,omitempty"`
+}
+
+// ReasonInfo is a reason code with its catalog entry and the policy applied.
+type ReasonInfo struct {
+	Code     int              `json:"code"`
+	Message  string           `json:"message,omitempty"`
+	Category treezor.Category `json:"category,omitempty"`
+	Policy   treezor.Policy   `json:"policy,omitempty"`
+}
+
+// Bounds of the carried state.
+const (
+	// MaxSeenWebhooks is how many webhook ids are remembered for deduplication. Treezor
+	// redelivers a webhook for about 30 minutes; thousands of ids cover that many times.
+	MaxSeenWebhooks = 4096
+	// MaxTimeline is how many timeline entries are kept (the oldest are dropped first).
+	MaxTimeline = 500
+	// MaxBuffered is how many webhooks are held while the identification id is unknown.
+	MaxBuffered = 100
+	// MaxDocuments is how many announced documents are tracked.
+	MaxDocuments = 20
+)

@@ -1,0 +1,147 @@
+package workflows
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/qesflow/qesflow/treezor"
+)
+
+// Steps of one identification, in the order Treezor reports them. A QES webhook for a
+// step at or below the identification's current step changes nothing, so an event that
+// arrives late never moves the onboarding backwards.
+const (
+	stepNone       = iota
+	stepIssued     // AWAITING_USER: the URL was issued
+	stepCreated    // IN_PROGRESS: qes.created
+	stepProcessing // PROVIDER_REVIEW: qes.processing, or qes.finalized with a pending result
+	stepOutcome    // qes.aborted, or qes.finalized with a final result
+)
+
+// enter moves to state s and clears the deadline (the caller sets the new one with wait).
+func (o *onboarding) enter(s State, note string) {
+	from := o.st.State
+	o.st.State = s
+	o.st.Deadline = time.Time{}
+	o.record(TimelineEntry{Kind: KindState, State: s, IdentificationID: o.st.IdentificationID, Note: note})
+	o.logger.Info("Onboarding state changed", "from", string(from), "to", string(s),
+		"attempt", o.st.Attempt, "identificationId", o.st.IdentificationID)
+}
+
+// wait sets the deadline of the current state d from now.
+func (o *onboarding) wait(d time.Duration) { o.st.Deadline = o.now().Add(d) }
+
+// finish ends the onboarding in terminal state s; note explains it in the Result.
+func (o *onboarding) finish(s State, note string) {
+	o.st.Note = note
+	o.enter(s, note)
+}
+
+// maxAttempts is the configured limit plus the attempts compliance granted.
+func (o *onboarding) maxAttempts() int { return o.policy.MaxAttempts + o.st.BonusAttempts }
+
+func (o *onboarding) attemptsLeft() bool { return o.st.Attempt < o.maxAttempts() }
+
+// beginInitiation asks Treezor for a new identification within the current attempt.
+func (o *onboarding) beginInitiation(note string) {
+	o.st.Initiations++
+	o.st.IdentificationID, o.st.IdentificationURL, o.st.Step, o.st.InitError = "", "", stepNone, nil
+	o.enter(StateInitiating, note)
+}
+
+// newAttempt starts the next attempt: a new identification.
+func (o *onboarding) newAttempt(note string) {
+	o.st.Attempt++
+	o.beginInitiation(note)
+}
+
+// retry starts a new attempt now (RETRY_NOW) or after the backoff, or fails when the
+// attempts are used up.
+func (o *onboarding) retry(policy treezor.Policy) {
+	if !o.attemptsLeft() {
+		o.finish(StateFailed, fmt.Sprintf("all %d attempts used", o.maxAttempts()))
+		return
+	}
+	if policy == treezor.PolicyRetryNow {
+		o.newAttempt("new attempt at once (" + string(policy) + ")")
+		return
+	}
+	backoff := o.policy.backoff(o.st.Attempt + 1)
+	o.enter(StateRetryScheduled, "new attempt in "+backoff.String()+" ("+string(policy)+")")
+	o.wait(backoff)
+}
+
+// issued records the identification InitiateQES returned and replays the webhooks that
+// raced it.
+func (o *onboarding) issued(id, url string) {
+	o.st.IdentificationID, o.st.IdentificationURL, o.st.Step = id, url, stepIssued
+	o.enter(StateAwaitingUser, "identification issued")
+	o.wait(o.policy.UserTimeout)
+	o.applyBuffered()
+}
+
+// succeeded follows a successful identification.
+func (o *onboarding) succeeded() {
+	o.st.Reason = nil
+	o.enter(StateSuccess, "identification succeeded")
+	o.advance()
+}
+
+// advance takes the next step after a success: the SEPA payin (DE), the documents
+// (optional), then the KYC review.
+func (o *onboarding) advance() {
+	switch {
+	case countryRequiresSEPA(o.in.Country) && !o.st.SEPAValidated:
+		o.enter(StateAwaitingSEPA, "waiting for a validated SEPA payin")
+		o.wait(o.policy.SEPATimeout)
+	case o.policy.downloadDocuments() && !o.st.DocumentsDone:
+		o.enter(StateDocuments, "downloading the QES documents")
+		o.wait(o.policy.DocumentWaitWindow)
+	default:
+		o.st.KYCRequested = false
+		o.enter(StateKYCReviewPending, "requesting the KYC review")
+		o.wait(o.policy.KYCReviewTimeout)
+	}
+}
+
+// applyReason follows the policy of a reason code after an unsuccessful identification.
+// transient is ABORTED or CANCELED, recorded before the policy's next state.
+func (o *onboarding) applyReason(transient State, r treezor.Reason) {
+	o.st.Reason = reasonInfo(r)
+	o.enter(transient, reasonNote(r))
+	switch r.Policy {
+	case treezor.PolicyCompliance:
+		o.suspectFraud("reason " + strconv.Itoa(r.Code) + " is a fraud suspicion")
+	case treezor.PolicyTerminalDeclined:
+		o.finish(StateDeclined, "the user declined ("+reasonNote(r)+")")
+	case treezor.PolicyTerminalNotEligible:
+		o.finish(StateDeclined, "the user is not eligible ("+reasonNote(r)+")")
+	case treezor.PolicyWaitUserData:
+		if !o.attemptsLeft() {
+			o.finish(StateFailed, fmt.Sprintf("all %d attempts used", o.maxAttempts()))
+			return
+		}
+		o.enter(StateWaitingForUser, "waiting for the user's data to be corrected and a restart")
+		o.wait(o.policy.UserTimeout)
+	default: // RETRY_INVITE, RETRY_NOW, RETRY_NEW_DOCUMENT
+		o.retry(r.Policy)
+	}
+}
+
+// suspectFraud routes the onboarding to compliance. It is never retried automatically.
+func (o *onboarding) suspectFraud(note string) {
+	o.enter(StateFraudSuspected, note)
+	o.st.Escalated = false
+	o.enter(StateComplianceReview, "waiting for a compliance decision")
+	o.wait(o.policy.ComplianceTimeout)
+}
+
+func reasonInfo(r treezor.Reason) *ReasonInfo {
+	return &ReasonInfo{Code: r.Code, Message: r.Message, Category: r.Category, Policy: r.Policy}
+}
+
+// reasonNote is the internal description of a reason: "ID_BLURRY (3101) → RETRY_INVITE".
+func reasonNote(r treezor.Reason) string {
+	return r.Message + " (" + strconv.Itoa(r.Code) + ") → " + string(r.Policy)
+}

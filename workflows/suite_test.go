@@ -1,0 +1,241 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/stretchr/testify/suite"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/qesflow/qesflow/activities"
+	"github.com/qesflow/qesflow/treezor"
+)
+
+const testUser = "42"
+
+// testLogger discards the SDK's logs unless QESFLOW_TEST_LOG is set.
+func testLogger() log.Logger {
+	var w io.Writer = io.Discard
+	if os.Getenv("QESFLOW_TEST_LOG") != "" {
+		w = os.Stderr
+	}
+	return log.NewStructuredLogger(slog.New(slog.NewTextHandler(w, nil)))
+}
+
+// newEnv is a test environment with the workflow and the real activities over api.
+func newEnv(t *testing.T, ts *testsuite.WorkflowTestSuite, api *fakeAPI) *testsuite.TestWorkflowEnvironment {
+	ts.SetLogger(testLogger())
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(QESOnboarding, workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterActivity(&activities.Activities{Treezor: api, Store: activities.FSDocumentStore{Dir: t.TempDir()}})
+	env.SetTestTimeout(20 * time.Second)
+	return env
+}
+
+// input is the default test input (France: no SEPA step) with opts applied.
+func input(opts ...func(*Input)) Input {
+	in := Input{UserID: testUser, Country: "FR", RedirectURL: "https://app.example/onboarding/done"}
+	for _, opt := range opts {
+		opt(&in)
+	}
+	return in
+}
+
+func policy(in *Input) *PolicyOverride {
+	if in.Policy == nil {
+		in.Policy = &PolicyOverride{}
+	}
+	return in.Policy
+}
+
+// OnboardingSuite runs the workflow in the SDK's test environment (mock clock) with the
+// real activities over an in-memory Treezor.
+type OnboardingSuite struct {
+	suite.Suite
+	testsuite.WorkflowTestSuite
+	env   *testsuite.TestWorkflowEnvironment
+	api   *fakeAPI
+	start time.Time
+	// scheduled and ran count the delayed callbacks: every one must have run, or an
+	// assertion inside it was silently skipped.
+	scheduled, ran int
+}
+
+func TestOnboardingSuite(t *testing.T) { suite.Run(t, new(OnboardingSuite)) }
+
+func (s *OnboardingSuite) SetupTest() {
+	s.api = newFakeAPI()
+	s.env = newEnv(s.T(), &s.WorkflowTestSuite, s.api)
+	s.start = s.env.Now()
+	s.scheduled, s.ran = 0, 0
+}
+
+func (s *OnboardingSuite) SetupSubTest() { s.SetupTest() }
+
+func (s *OnboardingSuite) TearDownSubTest() { s.TearDownTest() }
+
+func (s *OnboardingSuite) TearDownTest() {
+	s.env.AssertExpectations(s.T())
+	s.Equal(s.scheduled, s.ran, "every scheduled callback (signals, checks) ran before the workflow ended")
+}
+
+// at runs fn d after the start, on the workflow clock.
+func (s *OnboardingSuite) at(d time.Duration, fn func()) {
+	s.scheduled++
+	s.env.RegisterDelayedCallback(func() {
+		s.ran++
+		fn()
+	}, d)
+}
+
+// webhook signals events d after the start.
+func (s *OnboardingSuite) webhook(d time.Duration, evs ...treezor.Event) {
+	s.at(d, func() {
+		for _, ev := range evs {
+			s.env.SignalWorkflow(SignalWebhook, ev)
+		}
+	})
+}
+
+func (s *OnboardingSuite) signal(d time.Duration, name string, arg any) {
+	s.at(d, func() { s.env.SignalWorkflow(name, arg) })
+}
+
+func (s *OnboardingSuite) status() Status {
+	v, err := s.env.QueryWorkflow(QueryStatus)
+	s.Require().NoError(err)
+	var st Status
+	s.Require().NoError(v.Get(&st))
+	return st
+}
+
+func (s *OnboardingSuite) userStatus() UserStatus {
+	v, err := s.env.QueryWorkflow(QueryUserStatus)
+	s.Require().NoError(err)
+	var us UserStatus
+	s.Require().NoError(v.Get(&us))
+	return us
+}
+
+// expectState checks the state d after the start.
+func (s *OnboardingSuite) expectState(d time.Duration, want State) {
+	s.at(d, func() { s.Equal(want, s.status().State, "state at %s", d) })
+}
+
+// check runs assertions on the status d after the start.
+func (s *OnboardingSuite) check(d time.Duration, fn func(Status)) {
+	s.at(d, func() { fn(s.status()) })
+}
+
+// run executes the workflow to its end and returns its Result.
+func (s *OnboardingSuite) run(in Input) Result {
+	s.env.ExecuteWorkflow(QESOnboarding, in)
+	s.Require().True(s.env.IsWorkflowCompleted())
+	s.Require().NoError(s.env.GetWorkflowError())
+	var r Result
+	s.Require().NoError(s.env.GetWorkflowResult(&r))
+	return r
+}
+
+// elapsed is the workflow time since the start.
+func (s *OnboardingSuite) elapsed() time.Duration { return s.env.Now().Sub(s.start) }
+
+// urlAnswer collects the answer of one identification-url update.
+type urlAnswer struct {
+	done     bool
+	at       time.Duration
+	result   IdentificationURLResult
+	err      error
+	rejected error
+}
+
+// requestURL sends the identification-url update d after the start.
+func (s *OnboardingSuite) requestURL(d time.Duration) *urlAnswer {
+	ans := &urlAnswer{}
+	s.at(d, func() {
+		s.env.UpdateWorkflow(UpdateIdentificationURL, "", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { ans.rejected = err },
+			OnComplete: func(v any, err error) {
+				ans.done, ans.err, ans.at = true, err, s.elapsed()
+				if err == nil {
+					ans.result = decodeURLResult(s.T(), v)
+				}
+			},
+		})
+	})
+	return ans
+}
+
+func decodeURLResult(t *testing.T, v any) IdentificationURLResult {
+	switch r := v.(type) {
+	case IdentificationURLResult:
+		return r
+	case converter.EncodedValue:
+		var out IdentificationURLResult
+		require.NoError(t, r.Get(&out))
+		return out
+	}
+	t.Fatalf("unexpected update result %T", v)
+	return IdentificationURLResult{}
+}
+
+// applicationError unwraps an ApplicationError of the given type.
+func applicationError(t *testing.T, err error, errType string) *temporal.ApplicationError {
+	t.Helper()
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "want an ApplicationError, got %T: %v", err, err)
+	require.Equal(t, errType, appErr.Type())
+	return appErr
+}
+
+// notes lists the timeline notes (optionally of one webhook id).
+func notes(st Status, webhookID string) []string {
+	var out []string
+	for _, e := range st.Timeline {
+		if webhookID == "" || e.WebhookID == webhookID {
+			out = append(out, e.Note)
+		}
+	}
+	return out
+}
+
+// states lists the states the timeline went through, in order.
+func states(st Status) []State {
+	var out []State
+	for _, e := range st.Timeline {
+		if e.Kind == KindState && (len(out) == 0 || out[len(out)-1] != e.State) {
+			out = append(out, e.State)
+		}
+	}
+	return out
+}
+
+// hasNote reports whether some note starts with prefix.
+func hasNote(list []string, prefix string) bool {
+	for _, n := range list {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// requireNoURL fails if v, as JSON, contains an identification URL or a presigned URL.
+func requireNoURL(t *testing.T, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	require.NotContains(t, string(b), "idnow.example")
+	require.NotContains(t, string(b), "X-Amz-Signature")
+}

@@ -1,0 +1,87 @@
+package workflows
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/qesflow/qesflow/treezor"
+)
+
+// Timeline entry kinds.
+const (
+	KindWebhook  = "webhook"
+	KindState    = "state"
+	KindSignal   = "signal"
+	KindActivity = "activity"
+)
+
+// record appends one timeline entry, dropping the oldest beyond MaxTimeline. Notes never
+// carry an identification URL or other PII.
+func (o *onboarding) record(e TimelineEntry) {
+	e.Time = o.now()
+	o.st.UpdatedAt = e.Time
+	o.st.Timeline = append(o.st.Timeline, e)
+	if over := len(o.st.Timeline) - MaxTimeline; over > 0 {
+		o.st.Timeline = append([]TimelineEntry(nil), o.st.Timeline[over:]...)
+		o.st.TimelineDropped += over
+	}
+}
+
+// recordEvent records what happened to one webhook event.
+func (o *onboarding) recordEvent(ev treezor.Event, note string) {
+	if detail := eventDetail(ev); detail != "" {
+		note += " (" + detail + ")"
+	}
+	o.record(TimelineEntry{
+		Kind: KindWebhook, WebhookID: ev.WebhookID, EventType: ev.Type,
+		IdentificationID: ev.IdentificationID, State: o.st.State, Note: note,
+	})
+}
+
+// recordSignal records an operator or system signal.
+func (o *onboarding) recordSignal(name, note string) {
+	o.record(TimelineEntry{Kind: KindSignal, EventType: name, State: o.st.State, Note: note})
+}
+
+// eventDetail summarises the codes of an event: ids and codes only, never PII.
+func eventDetail(ev treezor.Event) string {
+	var parts []string
+	add := func(label, value string) {
+		if value != "" {
+			parts = append(parts, label+" "+value)
+		}
+	}
+	add("result", ev.Result)
+	if ev.ReasonCode != 0 {
+		add("reason", strconv.Itoa(ev.ReasonCode))
+	}
+	if ev.Type == treezor.EventUserKYCReview {
+		add("kycReview", ev.KYCReview.String())
+	}
+	add("document", ev.DocumentID)
+	add("payin", ev.PayinID)
+	add("payinStatus", ev.PayinStatus)
+	return strings.Join(parts, ", ")
+}
+
+// remember adds a webhook id to the bounded deduplication set.
+func (o *onboarding) remember(webhookID string) {
+	if webhookID == "" {
+		return
+	}
+	o.seen[webhookID] = struct{}{}
+	o.st.Seen = append(o.st.Seen, webhookID)
+	if len(o.st.Seen) > MaxSeenWebhooks {
+		delete(o.seen, o.st.Seen[0])
+		o.st.Seen = o.st.Seen[1:]
+	}
+}
+
+// duplicate reports whether the webhook id was seen before.
+func (o *onboarding) duplicate(webhookID string) bool {
+	if webhookID == "" {
+		return false
+	}
+	_, ok := o.seen[webhookID]
+	return ok
+}
