@@ -52,11 +52,16 @@ func TestDataDirSurvivesProcessKill(t *testing.T) {
 		}
 		ready <- false
 	}()
+	// childErr may be read only once the child is waited for.
 	select {
 	case ok := <-ready:
-		require.True(t, ok, "the child exited before it was ready:\n%s", childErr.String())
+		if !ok {
+			_ = child.Wait()
+			t.Fatalf("the child exited before it was ready:\n%s", childErr.String())
+		}
 	case <-time.After(testTimeout):
 		_ = child.Process.Kill()
+		_ = child.Wait()
 		t.Fatalf("the child was not ready in time:\n%s", childErr.String())
 	}
 	// SIGKILL: no shutdown hook, no flush, no checkpoint.

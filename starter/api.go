@@ -113,7 +113,7 @@ func (a *api) logFields(r *http.Request, op, userID, workflowID, runID, outcome 
 	}
 }
 
-// userID reads and checks the {userId} path value.
+// userIDFromPath reads and checks the {userId} path value.
 func userIDFromPath(r *http.Request, op string) (string, error) {
 	id := r.PathValue("userId")
 	if err := ValidUserID(id); err != nil {

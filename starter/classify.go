@@ -56,7 +56,7 @@ func classifyApplicationError(e *Error, appErr *temporal.ApplicationError) {
 		e.Reason = "Treezor needs more user data before an identification can start"
 	case workflows.ErrTypeNotAvailable:
 		e.Kind = KindIdentificationNotAvailable
-		e.Reason = "the onboarding cannot hand out an identification URL in its current state"
+		e.Reason = "the onboarding has just ended; repeat the call to start a new one where allowed"
 	case workflows.ErrTypeTreezorRejected:
 		e.Kind = KindProviderRejected
 		e.Reason = "Treezor refused the identification request"

@@ -124,6 +124,9 @@ func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string
 	}
 	var last workflows.Result
 	if err := s.temporal.GetWorkflow(ctx, wid, prev.runID).Get(ctx, &last); err != nil {
+		if errIsNotFound(err) {
+			return nil // the run's history is gone (retention): nothing to hold a new run back
+		}
 		return s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
 	}
 	switch {

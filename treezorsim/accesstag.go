@@ -29,9 +29,11 @@ func (s *Simulator) replayLocked(key accessTagKey) (storedAnswer, bool) {
 	}
 	if s.now().Sub(a.at) >= s.cfg.AccessTagTTL {
 		delete(s.accessTags, key)
+		s.changedLocked()
 		return storedAnswer{}, false
 	}
 	s.counters.accessTagReplays++
+	s.changedLocked()
 	return a, true
 }
 
@@ -42,6 +44,7 @@ func (s *Simulator) rememberLocked(key accessTagKey, status int, body []byte) {
 		return
 	}
 	s.accessTags[key] = storedAnswer{status: status, body: body, at: s.now()}
+	s.changedLocked()
 }
 
 // accessTagOf returns the accessTag of a request: the JSON body field, else the query param.

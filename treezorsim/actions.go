@@ -119,6 +119,7 @@ func (s *Simulator) act(identificationID string, a Action) ([]string, error) {
 		return nil, fmt.Errorf("act on identification %s: %w", identificationID, ErrClosed)
 	}
 	specs := s.actionWebhooksLocked(ident, a)
+	s.changedLocked()
 	if err := s.emitLocked(ident.UserID, specs); err != nil {
 		return nil, fmt.Errorf("act on identification %s: %w", identificationID, err)
 	}

@@ -18,23 +18,21 @@ func (b *busyCounter) init() {
 	close(b.idle)
 }
 
+// add adds n (negative: removes -n) outstanding items.
 func (b *busyCounter) add(n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.n == 0 && n > 0 {
+	was := b.n
+	b.n = max(b.n+n, 0)
+	switch {
+	case was == 0 && b.n > 0:
 		b.idle = make(chan struct{})
-	}
-	b.n += n
-}
-
-func (b *busyCounter) done() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.n--
-	if b.n == 0 {
+	case was > 0 && b.n == 0:
 		close(b.idle)
 	}
 }
+
+func (b *busyCounter) done() { b.add(-1) }
 
 func (b *busyCounter) pending() int {
 	b.mu.Lock()

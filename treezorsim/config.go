@@ -40,6 +40,10 @@ type Config struct {
 	// PublicURL is the base of identification and presigned document URLs
 	// (e.g. http://localhost:8090). Empty: derived from each request's Host.
 	PublicURL string
+	// StateFile keeps the simulator's state across restarts (see the package doc): Open
+	// loads it and a background saver rewrites it after every change. Empty: in memory.
+	// One simulator per file. The file holds user data: it is written with mode 0600.
+	StateFile string
 
 	// Now is the clock of tokens, accessTags, presigned URLs and webhook timestamps
 	// (default time.Now). Tests inject one to expire things without sleeping.

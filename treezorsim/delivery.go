@@ -15,15 +15,15 @@ import (
 
 // Delivery is the outcome of one webhook delivery (a duplicate is its own delivery).
 type Delivery struct {
-	WebhookID string
-	Webhook   string // event type, e.g. qes.finalized
-	ObjectID  string
-	Duplicate bool // an extra delivery added by the duplicate chaos
-	Attempts  int
-	OK        bool // answered 2xx
+	WebhookID string `json:"webhookId"`
+	Webhook   string `json:"webhook"` // event type, e.g. qes.finalized
+	ObjectID  string `json:"objectId"`
+	Duplicate bool   `json:"duplicate,omitempty"` // an extra delivery added by the duplicate chaos
+	Attempts  int    `json:"attempts"`
+	OK        bool   `json:"ok"` // answered 2xx
 	// StatusCode is the last answer's status, 0 after a network error.
-	StatusCode int
-	At         time.Time
+	StatusCode int       `json:"statusCode"`
+	At         time.Time `json:"at"`
 }
 
 var errNoWebhookURL = errors.New("no webhook URL configured")
@@ -35,6 +35,7 @@ func (s *Simulator) enqueueLocked(userID string, batch []outgoing) {
 		return
 	}
 	s.queues[userID] = append(s.queues[userID], batch...)
+	s.changedLocked()
 	s.busy.add(len(batch))
 	if s.active[userID] {
 		return
@@ -44,55 +45,74 @@ func (s *Simulator) enqueueLocked(userID string, batch []outgoing) {
 	go s.drain(userID)
 }
 
-// drain delivers the user's queue in order, one webhook at a time, until it is empty.
+// drain delivers the user's queue in order, one webhook at a time, until it is empty. A
+// webhook leaves the queue only once delivered or given up, so that the queue always
+// holds every webhook not yet answered (what a state file saves). Close stops the drain
+// and leaves the rest of the queue in place.
 func (s *Simulator) drain(userID string) {
 	defer s.wg.Done()
 	for {
 		s.mu.Lock()
 		q := s.queues[userID]
-		if len(q) == 0 {
-			delete(s.queues, userID)
+		if len(q) == 0 || s.ctx.Err() != nil {
+			if len(q) == 0 {
+				delete(s.queues, userID)
+			}
 			delete(s.active, userID)
 			s.mu.Unlock()
+			s.busy.add(-len(q)) // abandoned by Close
 			return
 		}
 		o := q[0]
-		s.queues[userID] = q[1:]
 		s.mu.Unlock()
-		s.deliver(o)
+		outcome, finished := s.deliver(o)
+		if !finished {
+			continue // Close: the next round stops
+		}
+		s.mu.Lock()
+		s.queues[userID] = s.queues[userID][1:]
+		s.recordLocked(o, outcome)
+		s.mu.Unlock()
 		s.busy.done()
 	}
 }
 
-// deliver posts one webhook, retrying non-2xx answers and network errors every
-// WebhookRetryInterval up to WebhookMaxAttempts. Close abandons it.
-func (s *Simulator) deliver(o outgoing) {
+// deliveryOutcome is how a delivery ended.
+type deliveryOutcome struct {
+	attempts, status int
+	ok               bool
+}
+
+// deliver posts one webhook (the head of its user's queue), retrying non-2xx answers and
+// network errors every WebhookRetryInterval up to WebhookMaxAttempts attempts in all. It
+// reports finished=false when Close abandoned it.
+func (s *Simulator) deliver(o outgoing) (outcome deliveryOutcome, finished bool) {
 	if o.delay > 0 && !sleep(s.ctx, o.delay) {
-		return
+		return deliveryOutcome{}, false
 	}
 	log := s.log.With(zap.String("webhook_id", o.webhookID), zap.String("webhook", o.event),
 		zap.String("user_id", o.userID), zap.Bool("duplicate", o.duplicate))
-	for attempt := 1; ; attempt++ {
+	for attempt := o.attempts + 1; ; attempt++ {
 		status, err := s.post(o)
 		if s.ctx.Err() != nil {
-			return
+			return deliveryOutcome{}, false
 		}
 		if err == nil && status/100 == 2 {
-			s.record(o, attempt, status, true)
 			log.Debug("webhook delivered", zap.Int("attempt", attempt), zap.Int("status", status))
-			return
+			return deliveryOutcome{attempts: attempt, status: status, ok: true}, true
 		}
 		log.Info("webhook delivery failed", zap.Int("attempt", attempt), zap.Int("status", status), zap.Error(err))
 		if attempt >= s.cfg.WebhookMaxAttempts {
-			s.record(o, attempt, status, false)
 			log.Warn("webhook given up", zap.Int("attempts", attempt))
-			return
+			return deliveryOutcome{attempts: attempt, status: status}, true
 		}
 		s.mu.Lock()
 		s.counters.retried++
+		s.queues[o.userID][0].attempts = attempt // o is the head of its queue
+		s.changedLocked()
 		s.mu.Unlock()
 		if !sleep(s.ctx, s.cfg.WebhookRetryInterval) {
-			return
+			return deliveryOutcome{}, false
 		}
 	}
 }
@@ -124,19 +144,18 @@ func (s *Simulator) post(o outgoing) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// record stores a delivery outcome and counts it.
-func (s *Simulator) record(o outgoing, attempts, status int, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ok {
+// recordLocked stores a delivery outcome and counts it. Caller holds s.mu.
+func (s *Simulator) recordLocked(o outgoing, outcome deliveryOutcome) {
+	if outcome.ok {
 		s.counters.delivered++
 	} else {
 		s.counters.failed++
 	}
 	s.deliveries[o.userID] = append(s.deliveries[o.userID], Delivery{
 		WebhookID: o.webhookID, Webhook: o.event, ObjectID: o.objectID, Duplicate: o.duplicate,
-		Attempts: attempts, OK: ok, StatusCode: status, At: s.now(),
+		Attempts: outcome.attempts, OK: outcome.ok, StatusCode: outcome.status, At: s.now(),
 	})
+	s.changedLocked()
 }
 
 // Deliveries returns the finished deliveries of the user's webhooks, in completion order.

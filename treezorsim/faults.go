@@ -27,6 +27,7 @@ func (s *Simulator) drawFault() (faultKind, int, time.Duration) {
 	if c.APIFaultRate == 0 || s.rng.Float64() >= c.APIFaultRate {
 		return faultNone, 0, 0
 	}
+	s.changedLocked()
 	if c.APIFaultHangShare > 0 && s.rng.Float64() < c.APIFaultHangShare {
 		s.counters.apiHangs++
 		return faultHang, 0, c.APIFaultTimeout

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,13 +29,15 @@ const maxCommentLen = 500
 type reviewRequest struct {
 	userID      string
 	requestedAt time.Time
+	auto        KYCDecision // the scheduled automatic decision, if any
+	decideAt    time.Time   // when auto is applied
 }
 
 // decisionRecord is a past decision, shown on the KYC desk.
 type decisionRecord struct {
-	UserID   string
-	Decision KYCDecision
-	At       time.Time
+	UserID   string      `json:"userId"`
+	Decision KYCDecision `json:"decision"`
+	At       time.Time   `json:"at"`
 }
 
 const maxDecisionHistory = 50
@@ -92,12 +95,14 @@ func (s *Simulator) requestReviewLocked(u *user) ([]byte, error) {
 	u.review = rr
 	u.kycReview = treezor.KYCReviewPending
 	s.counters.reviewsByUser[u.UserID]++
+	s.changedLocked()
 	if !s.cfg.SkipKYCPendingWebhook {
 		if err := s.emitLocked(u.UserID, []webhookSpec{kycReviewSpec(u, "")}); err != nil {
 			return nil, err
 		}
 	}
 	if s.cfg.AutoKYCDecision != "" {
+		rr.auto, rr.decideAt = s.cfg.AutoKYCDecision, rr.requestedAt.Add(s.cfg.AutoKYCDelay)
 		s.scheduleAutoDecisionLocked(rr)
 	}
 	b, _ := json.Marshal(map[string]any{"users": []map[string]string{{
@@ -106,14 +111,16 @@ func (s *Simulator) requestReviewLocked(u *user) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// scheduleAutoDecisionLocked decides rr after AutoKYCDelay. Caller holds s.mu.
+// scheduleAutoDecisionLocked applies rr.auto at rr.decideAt (at once if it is past).
+// Caller holds s.mu.
 func (s *Simulator) scheduleAutoDecisionLocked(rr *reviewRequest) {
+	delay := max(rr.decideAt.Sub(s.now()), 0)
 	s.busy.add(1)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		defer s.busy.done()
-		if !sleep(s.ctx, s.cfg.AutoKYCDelay) {
+		if !sleep(s.ctx, delay) {
 			return
 		}
 		s.mu.Lock()
@@ -122,7 +129,7 @@ func (s *Simulator) scheduleAutoDecisionLocked(rr *reviewRequest) {
 		if u == nil || u.review != rr {
 			return // decided by hand, or superseded by a newer request
 		}
-		if err := s.decideLocked(u, s.cfg.AutoKYCDecision, "automatic decision"); err != nil {
+		if err := s.decideLocked(u, rr.auto, "automatic decision"); err != nil {
 			s.log.Warn("automatic kyc decision failed", zap.String("user_id", rr.userID), zap.Error(err))
 		}
 	}()
@@ -167,8 +174,9 @@ func (s *Simulator) decideLocked(u *user, decision KYCDecision, comment string) 
 	}
 	s.decisions = append(s.decisions, decisionRecord{UserID: u.UserID, Decision: decision, At: s.now()})
 	if len(s.decisions) > maxDecisionHistory {
-		s.decisions = s.decisions[len(s.decisions)-maxDecisionHistory:]
+		s.decisions = slices.Clone(s.decisions[len(s.decisions)-maxDecisionHistory:])
 	}
+	s.changedLocked()
 	s.log.Info("kyc review decided", zap.String("user_id", u.UserID), zap.String("decision", string(decision)))
 	return nil
 }

@@ -1,8 +1,10 @@
 package treezorsim
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,7 +19,8 @@ const (
 
 var knownScopes = []string{ScopeReadOnly, ScopeReadWrite, "admin", "keys", "legal", "read_kyc"}
 
-// token is an issued access token.
+// token is an issued access token, stored under tokenKey of the token so that neither
+// memory dumps nor the state file hold a usable bearer token.
 type token struct {
 	scopes  []string
 	expires time.Time
@@ -58,8 +61,9 @@ func (s *Simulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	now := s.now()
 	s.purgeExpiredTokens(now)
-	s.tokens[access] = token{scopes: scopes, expires: now.Add(s.cfg.TokenTTL)}
+	s.tokens[tokenKey(access)] = token{scopes: scopes, expires: now.Add(s.cfg.TokenTTL)}
 	s.counters.tokensIssued++
+	s.changedLocked()
 	s.mu.Unlock()
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -74,6 +78,12 @@ func (s *Simulator) validClient(id, secret string) bool {
 	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(s.cfg.ClientID)) == 1
 	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(s.cfg.ClientSecret)) == 1
 	return idOK && secretOK
+}
+
+// tokenKey is the hex SHA-256 of an access token.
+func tokenKey(access string) string {
+	sum := sha256.Sum256([]byte(access))
+	return hex.EncodeToString(sum[:])
 }
 
 // purgeExpiredTokens drops expired tokens. Caller holds s.mu.
@@ -96,7 +106,7 @@ func (s *Simulator) requireScope(next http.Handler) http.Handler {
 			return
 		}
 		s.mu.Lock()
-		t, known := s.tokens[strings.TrimSpace(raw)]
+		t, known := s.tokens[tokenKey(strings.TrimSpace(raw))]
 		expired := known && !s.now().Before(t.expires)
 		s.mu.Unlock()
 		if !known || expired {

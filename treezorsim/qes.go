@@ -165,6 +165,7 @@ func (s *Simulator) newIdentificationLocked(u *user, base, redirectURL string) *
 	s.identOrder = append(s.identOrder, id)
 	u.identifications = append(u.identifications, id)
 	s.counters.identificationsByUser[u.UserID]++
+	s.changedLocked()
 	return ident
 }
 

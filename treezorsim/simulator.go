@@ -24,11 +24,13 @@ type Simulator struct {
 
 	ctx    context.Context // canceled by Close: stops deliveries, timers and hanging calls
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // delivery goroutines and KYC timers
+	wg     sync.WaitGroup // delivery goroutines, KYC timers and the state saver
 	busy   busyCounter    // queued deliveries plus scheduled automatic KYC decisions
+	saver  *stateSaver    // nil without Config.StateFile
 
 	mu         sync.Mutex
 	closed     bool
+	dirty      bool // changed since the last save (with a StateFile)
 	rng        *mrand.Rand
 	chaos      Chaos
 	webhookURL string
@@ -49,7 +51,42 @@ type Simulator struct {
 
 // New returns a simulator. Invalid settings are clamped or defaulted (see Config.Validate).
 // A nil logger logs nothing. Call Close to stop webhook delivery.
+//
+// With a StateFile, New is Open that cannot fail: when the file cannot be loaded, New logs
+// the error and runs in memory, leaving the file untouched. Use Open to get the error.
 func New(cfg Config, logger *zap.Logger) *Simulator {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	s, err := Open(cfg, logger)
+	if err == nil {
+		return s
+	}
+	logger.Error("treezor simulator state not loaded: running in memory, the state file is left untouched", zap.Error(err))
+	cfg.StateFile = ""
+	return newSimulator(cfg, logger)
+}
+
+// Open returns a simulator like New. With a StateFile it loads the state saved by an
+// earlier simulator (a missing file is created empty), resumes the delivery of the
+// webhooks that were not answered 2xx and the scheduled automatic KYC decisions, and
+// saves every later change. It fails when the file cannot be read, decoded or written.
+func Open(cfg Config, logger *zap.Logger) (*Simulator, error) {
+	s := newSimulator(cfg, logger)
+	if s.cfg.StateFile == "" {
+		return s, nil
+	}
+	loaded, err := s.loadState()
+	if err != nil {
+		s.cancel()
+		return nil, err
+	}
+	s.startPersistence(loaded)
+	return s, nil
+}
+
+// newSimulator returns an empty in-memory simulator; it starts no goroutine.
+func newSimulator(cfg Config, logger *zap.Logger) *Simulator {
 	cfg = cfg.withDefaults()
 	if logger == nil {
 		logger = zap.NewNop()
@@ -86,13 +123,16 @@ func New(cfg Config, logger *zap.Logger) *Simulator {
 }
 
 // Close stops webhook delivery and automatic KYC decisions, ends hanging API calls and
-// waits for the simulator's goroutines. Undelivered webhooks are dropped. Idempotent.
+// waits for the simulator's goroutines. Undelivered webhooks are dropped, or, with a
+// StateFile, saved with the rest of the state by a final save (errors are logged) and
+// resumed by the next Open. Idempotent.
 func (s *Simulator) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	s.finalSave()
 }
 
 // SetWebhookURL changes where webhooks are delivered; queued webhooks go to the new URL.

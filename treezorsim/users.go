@@ -70,6 +70,7 @@ func (s *Simulator) CreateUser(u User) string {
 	}
 	if existing, ok := s.users[u.UserID]; ok {
 		existing.User = u
+		s.changedLocked()
 		return u.UserID
 	}
 	return s.addUserLocked(u).UserID
@@ -83,6 +84,7 @@ func (s *Simulator) addUserLocked(u User) *user {
 	nu := &user{User: u, walletID: s.newNumericID(), kycLevel: kycLevelNone}
 	s.users[u.UserID] = nu
 	s.userOrder = append(s.userOrder, u.UserID)
+	s.changedLocked()
 	return nu
 }
 
@@ -105,6 +107,7 @@ func (s *Simulator) UpdateUser(u User) error {
 			*f.dst = f.v
 		}
 	}
+	s.changedLocked()
 	return nil
 }
 
@@ -196,6 +199,7 @@ func (s *Simulator) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body.applyTo(&u.User)
+	s.changedLocked()
 	answer := u.json()
 	s.mu.Unlock()
 	s.log.Info("user updated", zap.String("user_id", userID))

@@ -35,6 +35,7 @@ type outgoing struct {
 	body      []byte
 	duplicate bool
 	delay     time.Duration
+	attempts  int // attempts made so far (kept across restarts with a StateFile)
 }
 
 // envelope is Treezor's flat webhook envelope. object_payload is embedded byte for byte
@@ -63,6 +64,7 @@ func (s *Simulator) emitLocked(userID string, specs []webhookSpec) error {
 			return err
 		}
 		s.counters.webhooksEmitted++
+		s.changedLocked()
 		batch = append(batch, o)
 		if s.chaos.DuplicateRate > 0 && s.rng.Float64() < s.chaos.DuplicateRate {
 			extra := 1 + s.rng.IntN(2)

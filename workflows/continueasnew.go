@@ -1,10 +1,6 @@
 package workflows
 
-import (
-	"strconv"
-
-	"go.temporal.io/sdk/workflow"
-)
+import "go.temporal.io/sdk/workflow"
 
 // continueAsNewDue reports whether the history is long enough to start a fresh run: the
 // server suggests it, or the history reached ContinueAsNewAfter events.
@@ -25,5 +21,3 @@ func (o *onboarding) continueAsNew(ctx workflow.Context) error {
 		"historyLength", workflow.GetInfo(ctx).GetCurrentHistoryLength())
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -79,10 +80,7 @@ func resolvePolicy(o *PolicyOverride) PolicyOverride {
 		p.DownloadDocuments = &on
 	}
 	if len(o.ReasonPolicies) > 0 {
-		p.ReasonPolicies = make(map[int]treezor.Policy, len(o.ReasonPolicies))
-		for code, policy := range o.ReasonPolicies {
-			p.ReasonPolicies[code] = policy
-		}
+		p.ReasonPolicies = maps.Clone(o.ReasonPolicies)
 	}
 	return p
 }
@@ -124,12 +122,9 @@ func (o *PolicyOverride) validate() error {
 			return fmt.Errorf("%s %s is negative", d.name, d.d)
 		}
 	}
-	codes := make([]int, 0, len(o.ReasonPolicies))
-	for code := range o.ReasonPolicies {
-		codes = append(codes, code)
-	}
-	slices.Sort(codes) // deterministic: the same first error on every replay
-	for _, code := range codes {
+	// Sorted, so every replay reports the same first error.
+	//workflowcheck:ignore
+	for _, code := range slices.Sorted(maps.Keys(o.ReasonPolicies)) {
 		policy := o.ReasonPolicies[code]
 		if code < 3001 || code > 3299 {
 			return fmt.Errorf("reasonPolicies: code %d outside 3001–3299", code)

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"strconv"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -94,7 +96,7 @@ func (o *onboarding) upsertSearchAttributes(ctx workflow.Context) {
 
 // details is the UI summary of the onboarding: state, attempt, escalation. No PII.
 func (o *onboarding) details() string {
-	d := "**" + string(o.st.State) + "** — attempt " + itoa(o.st.Attempt) + " of " + itoa(o.maxAttempts())
+	d := "**" + string(o.st.State) + "** — attempt " + strconv.Itoa(o.st.Attempt) + " of " + strconv.Itoa(o.maxAttempts())
 	if o.st.Escalated {
 		d += " — compliance decision overdue"
 	}

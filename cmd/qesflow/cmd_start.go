@@ -136,7 +136,7 @@ func describeStartError(err error) error {
 	case starter.KindRejected:
 		return fmt.Errorf("user %s: compliance rejected the last onboarding (run %s); use --override to start again", e.UserID, e.RunID)
 	case starter.KindUnavailable:
-		return fmt.Errorf("Temporal is unavailable: %w", err)
+		return fmt.Errorf("cannot reach Temporal: %w", err)
 	}
 	return err
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/embedded"
+)
+
+const serverSummary = "run the Temporal server alone (SQLite file, in memory, or PostgreSQL) with its Web UI"
+
+func init() {
+	register(command{name: "server", summary: serverSummary, run: runServer})
+}
+
+// runServer runs the embedded Temporal server as a process of its own: the persistent single
+// node of a scaled-out install (workers, bridges and APIs connect to it), or the Temporal of
+// the docker-compose stack on PostgreSQL.
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("server", serverSummary, stderr)
+	dataDir := fs.String("data-dir", envString("QESFLOW_DATA_DIR", ".qesflow/temporal"),
+		envHelp("directory of the SQLite file store (when neither --postgres-dsn nor --ephemeral)", "QESFLOW_DATA_DIR"))
+	ephemeral := fs.Bool("ephemeral", envBool("QESFLOW_EPHEMERAL", false),
+		envHelp("keep everything in memory", "QESFLOW_EPHEMERAL"))
+	ip := fs.String("frontend-ip", envString("QESFLOW_FRONTEND_IP", "127.0.0.1"),
+		envHelp("address the frontend and the UI bind to (0.0.0.0 in a container)", "QESFLOW_FRONTEND_IP"))
+	port := fs.Int("temporal-port", envInt("QESFLOW_TEMPORAL_PORT", embedded.DefaultFrontendPort),
+		envHelp("Temporal frontend (gRPC) port", "QESFLOW_TEMPORAL_PORT"))
+	uiPort := fs.Int("ui-port", envInt("QESFLOW_UI_PORT", embedded.DefaultUIPort),
+		envHelp("Temporal Web UI port; -1 disables the UI", "QESFLOW_UI_PORT"))
+	namespace := fs.String("namespace", envString("TEMPORAL_NAMESPACE", embedded.DefaultNamespace),
+		envHelp("namespace registered with qesflow's search attributes", "TEMPORAL_NAMESPACE"))
+	retention := fs.Duration("retention", envDuration("QESFLOW_RETENTION", embedded.DefaultRetention),
+		envHelp("how long closed workflows are kept", "QESFLOW_RETENTION"))
+	shards := fs.Int("num-history-shards", envInt("QESFLOW_NUM_HISTORY_SHARDS", 0),
+		envHelp("history shards of a new store (0: 1 for a new store, or what an existing store has); fixed once the store exists", "QESFLOW_NUM_HISTORY_SHARDS"))
+	codec := fs.String("ui-codec-endpoint", envString("QESFLOW_UI_CODEC_ENDPOINT", ""),
+		envHelp("remote codec endpoint the UI decodes payloads with", "QESFLOW_UI_CODEC_ENDPOINT"))
+	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
+		envHelp("log level of the Temporal server itself", "QESFLOW_SERVER_LOG_LEVEL"))
+	logs := addLogFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// The DSN holds a password: from the environment only, so it never shows in ps or --help.
+	dsn := envString("QESFLOW_POSTGRES_DSN", "")
+	logger, err := logs.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+
+	cfg := embedded.Config{
+		Ephemeral: *ephemeral, PostgresDSN: dsn, Namespace: *namespace, Retention: *retention,
+		FrontendIP: *ip, FrontendPort: *port, UIPort: *uiPort, UICodecEndpoint: *codec,
+		Logger: logger.Named("temporal"), LogLevel: *serverLog, NumHistoryShards: int32(*shards),
+	}
+	store := "PostgreSQL"
+	switch {
+	case dsn != "" && *ephemeral:
+		return errors.New("QESFLOW_POSTGRES_DSN and --ephemeral exclude each other")
+	case *ephemeral:
+		store = "memory"
+	case dsn == "":
+		cfg.DataDir = *dataDir
+		store = "SQLite in " + *dataDir
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	srv, err := embedded.Start(startCtx, cfg)
+	if err != nil {
+		var pe *embedded.PortInUseError
+		if errors.As(err, &pe) {
+			flagName := map[string]string{embedded.PurposeFrontend: "--temporal-port", embedded.PurposeUI: "--ui-port"}[pe.Purpose]
+			if flagName != "" {
+				return fmt.Errorf("%w (choose another with %s)", err, flagName)
+			}
+		}
+		return err
+	}
+	logger.Info("temporal server started", zap.String("frontend", srv.FrontendAddress()),
+		zap.String("ui", srv.UIAddress()), zap.String("namespace", srv.Namespace()), zap.String("store", store))
+	fmt.Fprintf(stdout, "Temporal frontend %s (namespace %s), Web UI %s, store %s\n",
+		srv.FrontendAddress(), srv.Namespace(), orDisabled(srv.UIAddress()), store)
+	<-ctx.Done()
+	logger.Info("stopping temporal server")
+	return srv.Stop()
+}
+
+func orDisabled(s string) string {
+	if s == "" {
+		return "(disabled)"
+	}
+	return s
+}
