@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+var updateDocs = flag.Bool("update", false, "rewrite docs/configuration.md from the subcommands' --help")
+
+const configDocPath = "../../docs/configuration.md"
+
+// configurationDoc renders every subcommand's --help into one markdown page.
+func configurationDoc(t *testing.T) string {
+	t.Helper()
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString("# Configuration\n\n")
+	b.WriteString("Every flag of every `qesflow` subcommand, as its `--help` prints it. Each flag can also be set\n")
+	b.WriteString("by the environment variable named in its text; secrets (client secrets, webhook secrets, API keys,\n")
+	b.WriteString("the PostgreSQL DSN) are read from the environment or a file and have no default shown here.\n\n")
+	b.WriteString("This page is generated: `go test ./cmd/qesflow -run TestConfigurationDoc -update`.\n")
+	for _, n := range names {
+		var out bytes.Buffer
+		code := runMain(context.Background(), []string{n, "--help"}, &out, &out)
+		require.Equal(t, 0, code, "qesflow %s --help", n)
+		b.WriteString("\n## qesflow " + n + "\n\n```text\n")
+		b.WriteString(strings.TrimRight(out.String(), "\n"))
+		b.WriteString("\n```\n")
+	}
+	return b.String()
+}
+
+// TestConfigurationDoc keeps docs/configuration.md equal to what the binary says.
+func TestConfigurationDoc(t *testing.T) {
+	for _, kv := range os.Environ() {
+		for _, prefix := range []string{"QESFLOW_", "TREEZOR_", "TEMPORAL_"} {
+			if strings.HasPrefix(kv, prefix) {
+				name := kv[:strings.IndexByte(kv, '=')]
+				t.Setenv(name, "")
+				os.Unsetenv(name)
+			}
+		}
+	}
+	got := configurationDoc(t)
+	if *updateDocs {
+		require.NoError(t, os.MkdirAll("../../docs", 0o755))
+		require.NoError(t, os.WriteFile(configDocPath, []byte(got), 0o644))
+	}
+	want, err := os.ReadFile(configDocPath)
+	require.NoError(t, err, "run with -update to create it")
+	require.Equal(t, string(want), got, "docs/configuration.md is stale: go test ./cmd/qesflow -run TestConfigurationDoc -update")
+}
