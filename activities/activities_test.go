@@ -88,12 +88,12 @@ func TestInitiateQESReturnsTheIdentification(t *testing.T) {
 			"identificationId": "ident-1", "identificationURL": "https://go.idnow.example/ident-1"}})
 	}
 	env := activityEnv(&Activities{Treezor: f.client(t)})
-	val, err := env.ExecuteActivity(InitiateQESName, InitiateQESInput{UserID: "42", Attempt: 1, AccessTag: AccessTag("42", StepQES, 1)})
+	val, err := env.ExecuteActivity(InitiateQESName, InitiateQESInput{UserID: "42", Attempt: 1, AccessTag: AccessTag("42", "run-1", StepQES, 1)})
 	require.NoError(t, err)
 	var out InitiateQESOutput
 	require.NoError(t, val.Get(&out))
 	require.Equal(t, InitiateQESOutput{IdentificationID: "ident-1", IdentificationURL: "https://go.idnow.example/ident-1"}, out)
-	require.Equal(t, "qesflow:42:qes:1", gotTag)
+	require.Equal(t, "qesflow:42:run-1:qes:1", gotTag)
 }
 
 func TestInitiateQESErrorMapping(t *testing.T) {
@@ -178,11 +178,11 @@ func TestRequestKYCReviewDecodesLenientAnswer(t *testing.T) {
 	f.api["PUT /v1/users/42/Kycreview"] = func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]string
 		_ = json.NewDecoder(r.Body).Decode(&body)
-		require.Equal(t, "qesflow:42:kycreview:1", body["accessTag"])
+		require.Equal(t, "qesflow:42:run-1:kycreview:1", body["accessTag"])
 		writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{"userId": "42", "kycReview": "1", "kycLevel": "2"}}})
 	}
 	env := activityEnv(&Activities{Treezor: f.client(t)})
-	val, err := env.ExecuteActivity(RequestKYCReviewName, RequestKYCReviewInput{UserID: "42", AccessTag: AccessTag("42", StepKYCReview, 1)})
+	val, err := env.ExecuteActivity(RequestKYCReviewName, RequestKYCReviewInput{UserID: "42", AccessTag: AccessTag("42", "run-1", StepKYCReview, 1)})
 	require.NoError(t, err)
 	var out RequestKYCReviewOutput
 	require.NoError(t, val.Get(&out))

@@ -2,7 +2,6 @@ package treezorsim
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -31,7 +30,6 @@ type stateV1 struct {
 	AccessTags      []accessTagState          `json:"accessTags"`
 	Tokens          []tokenState              `json:"tokens"`
 	WebhookQueues   map[string][]webhookState `json:"webhookQueues"`
-	Deliveries      map[string][]Delivery     `json:"deliveries"`
 	KYCDecisions    []decisionRecord          `json:"kycDecisions"`
 	Stats           statsState                `json:"stats"`
 }
@@ -77,7 +75,7 @@ type accessTagState struct {
 	UserID string    `json:"userId"`
 	Tag    string    `json:"accessTag"`
 	Status int       `json:"status"`
-	Body   textBytes `json:"body"`
+	Body   string    `json:"body"` // the JSON answer, verbatim
 	At     time.Time `json:"at"`
 }
 
@@ -89,12 +87,12 @@ type tokenState struct {
 
 // webhookState is a webhook not yet answered 2xx; its user is the key of webhookQueues.
 type webhookState struct {
-	WebhookID string    `json:"webhookId"`
-	Webhook   string    `json:"webhook"`
-	ObjectID  string    `json:"objectId"`
-	Duplicate bool      `json:"duplicate,omitempty"`
-	Attempts  int       `json:"attempts"`
-	Body      textBytes `json:"body"`
+	WebhookID string `json:"webhookId"`
+	Webhook   string `json:"webhook"`
+	ObjectID  string `json:"objectId"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Attempts  int    `json:"attempts"`
+	Body      string `json:"body"` // the signed envelope, verbatim
 }
 
 type statsState struct {
@@ -111,26 +109,9 @@ type statsState struct {
 	APIHangs               int            `json:"apiHangs"`
 }
 
-// textBytes are bytes kept verbatim as a JSON string: webhook bodies and stored answers,
-// which are UTF-8 JSON, stay readable in the file and come back byte for byte.
-type textBytes []byte
-
-// MarshalJSON encodes the bytes as a JSON string.
-func (b textBytes) MarshalJSON() ([]byte, error) { return json.Marshal(string(b)) }
-
-// UnmarshalJSON decodes a JSON string.
-func (b *textBytes) UnmarshalJSON(data []byte) error {
-	var s string
-	if err := json.Unmarshal(data, &s); err != nil {
-		return err
-	}
-	*b = []byte(s)
-	return nil
-}
-
-// snapshotLocked copies the state for saving. It shares the slices that are only ever
-// appended to (a user's identifications, an identification's documents, deliveries):
-// later appends never touch the elements the snapshot sees. Caller holds s.mu.
+// snapshotLocked copies the state for saving; sort orders it, outside the lock. It shares
+// the slices that are only ever appended to (a user's identifications, an identification's
+// documents): later appends never touch the elements the snapshot sees. Caller holds s.mu.
 func (s *Simulator) snapshotLocked() *stateV1 {
 	now := s.now()
 	st := &stateV1{
@@ -141,7 +122,6 @@ func (s *Simulator) snapshotLocked() *stateV1 {
 		AccessTags:      make([]accessTagState, 0, len(s.accessTags)),
 		Tokens:          make([]tokenState, 0, len(s.tokens)),
 		WebhookQueues:   make(map[string][]webhookState, len(s.queues)),
-		Deliveries:      maps.Clone(s.deliveries),
 		KYCDecisions:    slices.Clone(s.decisions),
 		Stats:           s.statsStateLocked(),
 	}
@@ -156,32 +136,37 @@ func (s *Simulator) snapshotLocked() *stateV1 {
 			ID: d.id, UserID: d.userID, IdentificationID: d.identificationID, TypeID: d.typeID, FileName: d.fileName,
 		})
 	}
-	slices.SortFunc(st.Documents, func(a, b documentState) int { return compareIDs(a.ID, b.ID) })
 	for k, a := range s.accessTags {
 		if now.Sub(a.at) < s.cfg.AccessTagTTL {
-			st.AccessTags = append(st.AccessTags, accessTagState{Op: k.op, UserID: k.userID, Tag: k.tag, Status: a.status, Body: a.body, At: a.at})
+			st.AccessTags = append(st.AccessTags, accessTagState{Op: k.op, UserID: k.userID, Tag: k.tag, Status: a.status, Body: string(a.body), At: a.at})
 		}
 	}
-	slices.SortFunc(st.AccessTags, func(a, b accessTagState) int {
-		return cmp.Or(cmp.Compare(a.Op, b.Op), cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Tag, b.Tag))
-	})
 	for k, t := range s.tokens {
 		if now.Before(t.expires) {
 			st.Tokens = append(st.Tokens, tokenState{SHA256: k, Scopes: t.scopes, ExpiresAt: t.expires})
 		}
 	}
-	slices.SortFunc(st.Tokens, func(a, b tokenState) int { return cmp.Compare(a.SHA256, b.SHA256) })
 	for userID, q := range s.queues {
 		if len(q) == 0 {
 			continue
 		}
 		ws := make([]webhookState, len(q))
 		for i, o := range q {
-			ws[i] = webhookState{WebhookID: o.webhookID, Webhook: o.event, ObjectID: o.objectID, Duplicate: o.duplicate, Attempts: o.attempts, Body: o.body}
+			ws[i] = webhookState{WebhookID: o.webhookID, Webhook: o.event, ObjectID: o.objectID, Duplicate: o.duplicate, Attempts: o.attempts, Body: string(o.body)}
 		}
 		st.WebhookQueues[userID] = ws
 	}
 	return st
+}
+
+// sort puts the entries copied from maps in a stable order, so that equal states give
+// equal files.
+func (st *stateV1) sort() {
+	slices.SortFunc(st.Documents, func(a, b documentState) int { return compareIDs(a.ID, b.ID) })
+	slices.SortFunc(st.AccessTags, func(a, b accessTagState) int {
+		return cmp.Or(cmp.Compare(a.Op, b.Op), cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.Tag, b.Tag))
+	})
+	slices.SortFunc(st.Tokens, func(a, b tokenState) int { return cmp.Compare(a.SHA256, b.SHA256) })
 }
 
 // compareIDs orders numeric ids numerically (shorter first), others lexically.
@@ -228,7 +213,6 @@ type loadedState struct {
 	accessTags map[accessTagKey]storedAnswer
 	tokens     map[string]token
 	queues     map[string][]outgoing
-	deliveries map[string][]Delivery
 	decisions  []decisionRecord
 	counters   counters
 }
@@ -242,14 +226,14 @@ func (st *stateV1) rebuild() (*loadedState, error) {
 	ls := &loadedState{
 		users: map[string]*user{}, idents: map[string]*identification{}, documents: map[string]*document{},
 		accessTags: map[accessTagKey]storedAnswer{}, tokens: map[string]token{}, queues: map[string][]outgoing{},
-		deliveries: map[string][]Delivery{}, decisions: st.KYCDecisions,
+		decisions: st.KYCDecisions,
 	}
 	var errs []error
 	errs = append(errs, ls.rebuildUsers(st.Users)...)
 	errs = append(errs, ls.rebuildIdentifications(st.Identifications)...)
 	errs = append(errs, ls.rebuildDocuments(st.Documents)...)
 	for _, a := range st.AccessTags {
-		ls.accessTags[accessTagKey{op: a.Op, userID: a.UserID, tag: a.Tag}] = storedAnswer{status: a.Status, body: a.Body, at: a.At}
+		ls.accessTags[accessTagKey{op: a.Op, userID: a.UserID, tag: a.Tag}] = storedAnswer{status: a.Status, body: []byte(a.Body), at: a.At}
 	}
 	for _, t := range st.Tokens {
 		ls.tokens[t.SHA256] = token{scopes: t.Scopes, expires: t.ExpiresAt}
@@ -262,12 +246,9 @@ func (st *stateV1) rebuild() (*loadedState, error) {
 			}
 			ls.queues[userID] = append(ls.queues[userID], outgoing{
 				userID: userID, webhookID: w.WebhookID, event: w.Webhook, objectID: w.ObjectID,
-				body: w.Body, duplicate: w.Duplicate, attempts: w.Attempts,
+				body: []byte(w.Body), duplicate: w.Duplicate, attempts: w.Attempts,
 			})
 		}
-	}
-	for userID, ds := range st.Deliveries {
-		ls.deliveries[userID] = ds
 	}
 	ls.counters = newCounters()
 	maps.Copy(ls.counters.identificationsByUser, st.Stats.IdentificationsCreated)

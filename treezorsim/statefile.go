@@ -18,10 +18,12 @@ import (
 	"go.uber.org/zap"
 )
 
-// Pacing of the background saver: it writes at most once per saveInterval, and waits
-// saveRetryInterval after a failed write.
+// Pacing of the background saver: it writes at most once per saveInterval, rests at least
+// saveRestFactor times as long as the last save took (so that saving a large state takes
+// at most a quarter of the time), and waits saveRetryInterval after a failed write.
 const (
 	saveInterval      = 100 * time.Millisecond
+	saveRestFactor    = 3
 	saveRetryInterval = time.Second
 )
 
@@ -31,6 +33,8 @@ type stateSaver struct {
 	wake  chan struct{} // capacity 1: "the state changed"
 	mu    sync.Mutex    // serialises snapshots and writes, so that files are written in order
 	final sync.Once     // the save of Close
+
+	lastDuration time.Duration // of the last successful save; guarded by mu
 }
 
 // changedLocked records that the state changed, for the background saver. It is cheap: a
@@ -67,11 +71,12 @@ func (s *Simulator) save(force bool) (bool, error) {
 		s.mu.Unlock()
 		return false, nil
 	}
+	start := time.Now()
 	st := s.snapshotLocked()
 	s.dirty = false
 	s.mu.Unlock()
 
-	start := time.Now()
+	st.sort()
 	n, err := writeStateFile(s.saver.path, st)
 	if err != nil {
 		s.mu.Lock()
@@ -79,7 +84,8 @@ func (s *Simulator) save(force bool) (bool, error) {
 		s.mu.Unlock()
 		return false, fmt.Errorf("save simulator state to %s: %w", s.saver.path, err)
 	}
-	s.log.Debug("simulator state saved", zap.Int64("bytes", n), zap.Duration("took", time.Since(start)))
+	s.saver.lastDuration = time.Since(start)
+	s.log.Debug("simulator state saved", zap.Int64("bytes", n), zap.Duration("took", s.saver.lastDuration))
 	return true, nil
 }
 
@@ -92,8 +98,9 @@ func (s *Simulator) runSaver() {
 			return
 		case <-s.saver.wake:
 		}
-		wait := saveInterval
-		if _, err := s.save(false); err != nil {
+		_, err := s.save(false)
+		wait := s.restAfterSave()
+		if err != nil {
 			s.log.Error("simulator state not saved, retrying", zap.Error(err))
 			wait = saveRetryInterval
 			select {
@@ -105,6 +112,13 @@ func (s *Simulator) runSaver() {
 			return
 		}
 	}
+}
+
+// restAfterSave is how long the saver rests after a save.
+func (s *Simulator) restAfterSave() time.Duration {
+	s.saver.mu.Lock()
+	defer s.saver.mu.Unlock()
+	return max(saveInterval, saveRestFactor*s.saver.lastDuration)
 }
 
 // finalSave is the save of Close (once), after every goroutine stopped.
@@ -146,7 +160,7 @@ func (s *Simulator) loadState() (*loadedState, error) {
 	defer s.mu.Unlock()
 	s.users, s.userOrder, s.idents, s.identOrder = ls.users, ls.userOrder, ls.idents, ls.identOrder
 	s.documents, s.accessTags, s.tokens = ls.documents, ls.accessTags, ls.tokens
-	s.deliveries, s.decisions, s.counters = ls.deliveries, ls.decisions, ls.counters
+	s.decisions, s.counters = ls.decisions, ls.counters
 	s.nextNumID = st.NextNumericID + numericIDGapOnLoad
 	if len(st.PresignKey) == 32 {
 		s.presignKey = st.PresignKey

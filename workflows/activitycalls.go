@@ -95,7 +95,7 @@ func (o *onboarding) startInitiation(ctx workflow.Context) {
 		UserID:      o.in.UserID,
 		RedirectURL: o.in.RedirectURL,
 		Attempt:     o.st.Attempt,
-		AccessTag:   activities.AccessTag(o.in.UserID, activities.StepQES, o.st.Initiations),
+		AccessTag:   activities.AccessTag(o.in.UserID, onboardingID(ctx), activities.StepQES, o.st.Initiations),
 	}
 	o.startActivity(ctx, o.treezorCallOptions(), activities.InitiateQESName, in, o.initiated)
 }
@@ -134,7 +134,7 @@ func (o *onboarding) startKYCRequest(ctx workflow.Context) {
 	o.st.KYCRequests++
 	in := activities.RequestKYCReviewInput{
 		UserID:    o.in.UserID,
-		AccessTag: activities.AccessTag(o.in.UserID, activities.StepKYCReview, o.st.KYCRequests),
+		AccessTag: activities.AccessTag(o.in.UserID, onboardingID(ctx), activities.StepKYCReview, o.st.KYCRequests),
 	}
 	o.startActivity(ctx, o.treezorCallOptions(), activities.RequestKYCReviewName, in, o.kycRequested)
 }
@@ -211,4 +211,15 @@ func failureText(err error) string {
 		return cause.Message()
 	}
 	return appErr.Message()
+}
+
+// onboardingID names this onboarding in Treezor access tags: the first run id, which
+// continue-as-new keeps, so tags stay stable within one onboarding and differ between two
+// onboardings of the same user. (The SDK's test environment leaves FirstRunID empty.)
+func onboardingID(ctx workflow.Context) string {
+	info := workflow.GetInfo(ctx)
+	if info.FirstRunID != "" {
+		return info.FirstRunID
+	}
+	return info.WorkflowExecution.RunID
 }

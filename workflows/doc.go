@@ -39,7 +39,7 @@
 //   - USER_DATA_INCOMPLETE (Treezor 428): waits for a restart (or UserTimeout → EXPIRED);
 //     the restart initiates again within the same attempt, since no identification was
 //     created. Each initiation has its own access tag
-//     (activities.AccessTag(user, "qes", initiation)), so Treezor does not replay the 428
+//     (activities.AccessTag(user, firstRunID, "qes", initiation)), so Treezor does not replay the 428
 //     it stored for the previous tag.
 //   - Any other non-retryable refusal of InitiateQES or RequestKYCReview ends FAILED with
 //     the reason in Result.Note. Treezor unavailable for TreezorRetryWindow (retryable

@@ -15,7 +15,7 @@ import (
 )
 
 // fakeAPI is an in-memory Treezor behind the real activities (unit tests). Identification
-// ids follow the access tag: tag "qesflow:42:qes:2" gives "ident-2", so a retried call
+// ids follow the access tag: tag "qesflow:42:default-test-run-id:qes:2" gives "ident-2", so a retried call
 // gets the same identification, as with Treezor's accessTag.
 type fakeAPI struct {
 	mu sync.Mutex

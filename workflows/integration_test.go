@@ -24,12 +24,12 @@ func TestIntegration(t *testing.T) {
 
 	t.Run("success", func(t *testing.T) {
 		user := "int-success"
-		_, r := play(t, h, byName["success"], user)
+		runID, r := play(t, h, byName["success"], user)
 		require.Equal(t, workflows.Result{UserID: user, State: workflows.StateCompletedValidated, Attempts: 1,
 			KYCReview: 2, Note: "KYC review validated"}, r)
 		qes, kyc := h.treezor.calls(user)
-		require.Equal(t, []string{"qesflow:int-success:qes:1"}, qes)
-		require.Equal(t, []string{"qesflow:int-success:kycreview:1"}, kyc)
+		require.Equal(t, []string{"qesflow:int-success:" + runID + ":qes:1"}, qes)
+		require.Equal(t, []string{"qesflow:int-success:" + runID + ":kycreview:1"}, kyc)
 
 		attrs := describeSearchAttributes(t, h, user)
 		require.Equal(t, map[string]any{

@@ -31,8 +31,8 @@ func (s *OnboardingSuite) TestSuccessFrance() {
 
 	s.Equal(Result{UserID: testUser, State: StateCompletedValidated, Attempts: 1, KYCReview: treezor.KYCReviewValidated,
 		Note: "KYC review validated"}, r)
-	s.Equal([]string{"qesflow:42:qes:1"}, s.api.initiations())
-	s.Equal([]string{"qesflow:42:kycreview:1"}, s.api.kycRequests())
+	s.Equal([]string{"qesflow:42:default-test-run-id:qes:1"}, s.api.initiations())
+	s.Equal([]string{"qesflow:42:default-test-run-id:kycreview:1"}, s.api.kycRequests())
 
 	s.True(ans.done)
 	s.NoError(ans.err)

@@ -137,7 +137,7 @@ func (s *OnboardingSuite) TestUserDataIncompleteThenRestart() {
 	r := s.run(input())
 	s.Equal(StateCompletedValidated, r.State)
 	s.Equal(1, r.Attempts)
-	s.Equal([]string{"qesflow:42:qes:1", "qesflow:42:qes:2"}, s.api.initiations(), "a fresh access tag after the restart")
+	s.Equal([]string{"qesflow:42:default-test-run-id:qes:1", "qesflow:42:default-test-run-id:qes:2"}, s.api.initiations(), "a fresh access tag after the restart")
 
 	s.True(ans.done)
 	appErr := applicationError(s.T(), ans.err, ErrTypeUserDataIncomplete)

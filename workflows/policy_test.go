@@ -31,7 +31,7 @@ func (s *OnboardingSuite) TestRetryInviteStartsANewAttemptAfterTheBackoff() {
 	r := s.run(input())
 	s.Equal(StateCompletedValidated, r.State)
 	s.Equal(2, r.Attempts)
-	s.Equal([]string{"qesflow:42:qes:1", "qesflow:42:qes:2"}, s.api.initiations())
+	s.Equal([]string{"qesflow:42:default-test-run-id:qes:1", "qesflow:42:default-test-run-id:qes:2"}, s.api.initiations())
 	s.Equal(urlForIdent(testUser, "ident-2"), ans.result.IdentificationURL)
 	s.Equal(2, ans.result.Attempt)
 }
