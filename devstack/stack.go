@@ -166,7 +166,14 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if simCfg.PublicURL == "" {
 		simCfg.PublicURL = publicURL(simLn.Addr())
 	}
-	s.Sim = treezorsim.New(simCfg, log.Named("sim"))
+	if !cfg.Ephemeral && simCfg.StateFile == "" {
+		// The simulator remembers users, identifications and pending webhooks across a
+		// restart, as Treezor would.
+		simCfg.StateFile = filepath.Join(cfg.DataDir, "sim-state.json")
+	}
+	if s.Sim, err = treezorsim.Open(simCfg, log.Named("sim")); err != nil {
+		return fail(fmt.Errorf("treezor simulator: %w", err))
+	}
 
 	tz, err := treezor.NewClient(treezor.Config{
 		BaseURL:      s.SimURL,

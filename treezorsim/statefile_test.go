@@ -391,14 +391,35 @@ func TestSaverWritesEveryChangeWithoutClose(t *testing.T) {
 		{"payin", func() error { return n.sim.Payin("w1") }},
 	}
 	for _, step := range steps {
+		// Deliveries wait until the step's direct changes are checked and saved, so that the
+		// changes of delivering are checked on their own.
+		release := make(chan struct{})
+		rec.setHook(func(treezor.Event) { <-release })
+		require.NoError(t, n.sim.Save())
 		require.NoError(t, step.do(), step.name)
+		require.True(t, savedOrMarked(t, n.sim, path), "change not marked for saving: %s", step.name)
+		require.NoError(t, n.sim.Save())
+		close(release)
 		n.waitIdle()
+		rec.setHook(nil)
+		require.True(t, savedOrMarked(t, n.sim, path), "delivery change not marked for saving: %s", step.name)
 		// Without any Close or Save, the file catches up with the state.
 		eventually(t, func() bool { return fileHoldsState(t, n.sim, path) }, "saved after: "+step.name)
 	}
 	entries, err := os.ReadDir(filepath.Dir(path))
 	require.NoError(t, err)
 	require.Len(t, entries, 1, "no temporary file left behind")
+}
+
+// savedOrMarked reports whether every change of the state is in the file or marked for
+// the saver, while no save runs.
+func savedOrMarked(t *testing.T, sim *Simulator, path string) bool {
+	sim.saver.mu.Lock()
+	defer sim.saver.mu.Unlock()
+	sim.mu.Lock()
+	dirty := sim.dirty
+	sim.mu.Unlock()
+	return dirty || fileHoldsState(t, sim, path)
 }
 
 // fileHoldsState reports whether the state file holds the simulator's current state.

@@ -24,6 +24,7 @@ func init() {
 // simFlags are the settings of `qesflow sim`.
 type simFlags struct {
 	addr, publicURL, logLevel, logFormat string
+	stateFile                            string
 	clientID, clientSecret               string
 	webhookURL, webhookSecret            string
 	retryInterval, webhookTimeout        time.Duration
@@ -47,6 +48,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&f.addr, "addr", envString("QESFLOW_SIM_ADDR", ":8090"), envHelp("listen address", "QESFLOW_SIM_ADDR"))
 	fs.StringVar(&f.publicURL, "public-url", envString("QESFLOW_SIM_PUBLIC_URL", "http://localhost:8090"),
 		envHelp("base URL of identification and document URLs, as browsers and clients reach the simulator", "QESFLOW_SIM_PUBLIC_URL"))
+	fs.StringVar(&f.stateFile, "state-file", envString("QESFLOW_SIM_STATE_FILE", ""),
+		envHelp("JSON file that keeps users, identifications, KYC reviews, documents and undelivered webhooks across restarts (mode 0600; empty: in memory)", "QESFLOW_SIM_STATE_FILE"))
 	fs.StringVar(&f.clientID, "client-id", envString("TREEZOR_CLIENT_ID", treezorsim.DevClientID),
 		envHelp("OAuth client id the simulator accepts", "TREEZOR_CLIENT_ID"))
 	fs.StringVar(&f.clientSecret, "client-secret", "",
@@ -109,9 +112,13 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		logger.Warn("using dev-only default secrets")
 	}
 	logger.Info("treezor simulator starting", zap.String("addr", f.addr), zap.Int64("seed", f.seed),
+		zap.Bool("state_file", f.stateFile != ""),
 		zap.String("auto_kyc", f.autoKYC), zap.Float64("chaos_duplicate_rate", f.duplicateRate),
 		zap.Float64("chaos_reorder_rate", f.reorderRate), zap.Float64("chaos_api_fault_rate", f.apiFaultRate))
-	sim := treezorsim.New(cfg, logger)
+	sim, err := treezorsim.Open(cfg, logger)
+	if err != nil {
+		return fmt.Errorf("start simulator: %w", err)
+	}
 	return sim.Serve(ctx, f.addr)
 }
 
@@ -121,7 +128,7 @@ func (f *simFlags) config() treezorsim.Config {
 	f.clientSecret = simFirstSet(f.clientSecret, envString("TREEZOR_CLIENT_SECRET", ""), treezorsim.DevClientSecret)
 	f.webhookSecret = simFirstSet(f.webhookSecret, envString("TREEZOR_WEBHOOK_SECRET", ""), treezorsim.DevWebhookSecret)
 	return treezorsim.Config{
-		ClientID: f.clientID, ClientSecret: f.clientSecret,
+		StateFile: f.stateFile, ClientID: f.clientID, ClientSecret: f.clientSecret,
 		WebhookSecret: f.webhookSecret, WebhookURL: f.webhookURL, PublicURL: f.publicURL,
 		Seed: f.seed, DocumentURLTTL: f.documentURLTTL, QESResponseFlat: f.flatQES, DocumentsPerSuccess: f.documents,
 		WebhookRetryInterval: f.retryInterval, WebhookMaxAttempts: f.maxAttempts, WebhookTimeout: f.webhookTimeout,
