@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"sort"
 	"strings"
@@ -59,5 +60,26 @@ func TestConfigurationDoc(t *testing.T) {
 	}
 	want, err := os.ReadFile(configDocPath)
 	require.NoError(t, err, "run with -update to create it")
-	require.Equal(t, string(want), got, "docs/configuration.md is stale: go test ./cmd/qesflow -run TestConfigurationDoc -update")
+	if string(want) != got {
+		t.Fatalf("docs/configuration.md is stale (%s); regenerate: go test ./cmd/qesflow -run TestConfigurationDoc -update",
+			firstDifference(string(want), got))
+	}
+}
+
+// firstDifference names the first line where the documented and the actual help differ.
+func firstDifference(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d: documented %q, --help says %q", i+1, wl, gl)
+		}
+	}
+	return "no line differs"
 }
