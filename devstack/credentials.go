@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/qesflow/qesflow/codec"
 )
 
 // Credentials are the development secrets that wire the stack's parts to each other. They are
@@ -20,6 +22,10 @@ type Credentials struct {
 	TreezorClientSecret string `json:"treezorClientSecret"`
 	OnboardingKey       string `json:"onboardingApiKey"`
 	ComplianceKey       string `json:"complianceApiKey"`
+	// CodecKeys is the keyring that encrypts workflow payloads ("id:base64key,...", the first
+	// one active; the format of QESFLOW_CODEC_KEYS). Another process joining the dev stack's
+	// namespace (an extra worker) needs QESFLOW_CODEC_KEYS set to it.
+	CodecKeys string `json:"codecKeys"`
 }
 
 const credentialsFile = "dev-credentials.json"
@@ -41,7 +47,7 @@ func loadCredentials(cfg Config) (Credentials, error) {
 			return c, fmt.Errorf("read dev credentials: %w", err)
 		}
 	}
-	fill := func(dst *string, savedValue, prefix string) error {
+	fill := func(dst *string, savedValue string, generate func() (string, error)) error {
 		if *dst != "" {
 			return nil
 		}
@@ -49,22 +55,26 @@ func loadCredentials(cfg Config) (Credentials, error) {
 			*dst = savedValue
 			return nil
 		}
-		v, err := randomToken(prefix)
+		v, err := generate()
 		*dst = v
 		return err
 	}
+	token := func(prefix string) func() (string, error) {
+		return func() (string, error) { return randomToken(prefix) }
+	}
 	for _, f := range []struct {
-		dst    *string
-		saved  string
-		prefix string
+		dst      *string
+		saved    string
+		generate func() (string, error)
 	}{
-		{&c.WebhookSecret, saved.WebhookSecret, "whsec_"},
-		{&c.TreezorClientID, saved.TreezorClientID, "dev-client-"},
-		{&c.TreezorClientSecret, saved.TreezorClientSecret, "dev-secret-"},
-		{&c.OnboardingKey, saved.OnboardingKey, "dev-onboarding-"},
-		{&c.ComplianceKey, saved.ComplianceKey, "dev-compliance-"},
+		{&c.WebhookSecret, saved.WebhookSecret, token("whsec_")},
+		{&c.TreezorClientID, saved.TreezorClientID, token("dev-client-")},
+		{&c.TreezorClientSecret, saved.TreezorClientSecret, token("dev-secret-")},
+		{&c.OnboardingKey, saved.OnboardingKey, token("dev-onboarding-")},
+		{&c.ComplianceKey, saved.ComplianceKey, token("dev-compliance-")},
+		{&c.CodecKeys, saved.CodecKeys, devCodecKey},
 	} {
-		if err := fill(f.dst, f.saved, f.prefix); err != nil {
+		if err := fill(f.dst, f.saved, f.generate); err != nil {
 			return c, fmt.Errorf("generate dev credentials: %w", err)
 		}
 	}
@@ -79,6 +89,19 @@ func loadCredentials(cfg Config) (Credentials, error) {
 		return c, fmt.Errorf("save dev credentials: %w", err)
 	}
 	return c, nil
+}
+
+// devCodecKey generates a payload encryption keyring of one random key with a random id.
+func devCodecKey() (string, error) {
+	id, err := randomToken("dev-")
+	if err != nil {
+		return "", err
+	}
+	k, err := codec.GenerateKey(id[:len("dev-")+8])
+	if err != nil {
+		return "", err
+	}
+	return k.Spec(), nil
 }
 
 func randomToken(prefix string) (string, error) {

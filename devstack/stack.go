@@ -12,16 +12,19 @@ import (
 	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
@@ -59,6 +62,14 @@ type Stack struct {
 	APIURL, BridgeURL, SimURL, UIURL, TemporalAddress string
 	Credentials                                       Credentials
 
+	// CodecURL is the codec endpoint (APIURL + "/codec") the Web UI decrypts payloads with.
+	CodecURL string
+	// Keyring encrypts every payload of the stack (from Credentials.CodecKeys), and
+	// DataConverter is the converter built on it: other clients of the stack's namespace
+	// must use it (temporalclient.Options.DataConverter).
+	Keyring       *codec.Keyring
+	DataConverter converter.DataConverter
+
 	worker sdkworker.Worker
 	cancel context.CancelFunc
 	group  *errgroup.Group
@@ -85,7 +96,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{cfg: cfg, Credentials: creds, Registry: prometheus.NewRegistry()}
+	keyring, err := codec.ParseKeyring(creds.CodecKeys)
+	if err != nil {
+		return nil, fmt.Errorf("dev codec keys: %w", err)
+	}
+	s := &Stack{cfg: cfg, Credentials: creds, Registry: prometheus.NewRegistry(), Keyring: keyring, DataConverter: codec.DataConverter(keyring)}
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	log := cfg.Logger
 
@@ -117,13 +132,16 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	s.APIURL = "http://" + apiSrv.Addr()
 	s.BridgeURL = "http://" + bridgeSrv.Addr()
 	s.SimURL = "http://" + simLn.Addr().String()
+	s.CodecURL = s.APIURL + strings.TrimSuffix(codec.PathPrefix, "/")
 
 	srvCfg := embedded.Config{
 		FrontendIP:   cfg.Host,
 		FrontendPort: cfg.TemporalPort,
 		UIPort:       cfg.UIPort,
-		Logger:       log,
-		LogLevel:     cfg.ServerLogLevel,
+		// The UI (in the operator's browser) decrypts payloads through the API's codec endpoint.
+		UICodecEndpoint: s.CodecURL,
+		Logger:          log,
+		LogLevel:        cfg.ServerLogLevel,
 	}
 	if cfg.Ephemeral {
 		srvCfg.Ephemeral = true
@@ -154,6 +172,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		Namespace:      srv.Namespace(),
 		Logger:         log.Named("sdk"),
 		MetricsHandler: temporalclient.NewPrometheusMetricsHandler(s.Registry),
+		DataConverter:  s.DataConverter,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("connect to embedded Temporal: %w", err))
@@ -217,7 +236,23 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return fail(fmt.Errorf("api: %w", err))
 	}
 
-	apiHandler.set(api)
+	codecHandler, err := codec.NewHandler(codec.HandlerConfig{
+		Keys: keyring,
+		// Operators' tools (temporal --codec-auth "Bearer <key>") use the compliance key.
+		Tokens: []string{creds.ComplianceKey},
+		// The dev UI has no login, so it cannot send a token: its origin is trusted instead.
+		// Browsers set Origin themselves, so no other site can decrypt through this endpoint;
+		// the listeners are on this machine only (unless --host says otherwise).
+		UIOrigins:      uiOrigins(s.UIURL),
+		TrustUIOrigins: true,
+	})
+	if err != nil {
+		return fail(fmt.Errorf("codec endpoint: %w", err))
+	}
+	apiMux := http.NewServeMux()
+	apiMux.Handle(codec.PathPrefix, codecHandler)
+	apiMux.Handle("/", api)
+	apiHandler.set(apiMux)
 	bridgeHandler.set(bridge)
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -320,6 +355,25 @@ func publicURL(a net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
+}
+
+// uiOrigins are the origins a browser shows the Web UI at uiURL from: the URL itself and, for
+// a loopback or unspecified address, localhost and the loopback addresses on the same port.
+func uiOrigins(uiURL string) []string {
+	if uiURL == "" {
+		return nil
+	}
+	u, err := url.Parse(uiURL)
+	if err != nil {
+		return nil
+	}
+	origins := []string{u.Scheme + "://" + u.Host}
+	if ip := net.ParseIP(u.Hostname()); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		for _, h := range []string{"localhost", "127.0.0.1", "[::1]"} {
+			origins = append(origins, u.Scheme+"://"+h+":"+u.Port())
+		}
+	}
+	return origins
 }
 
 // apiPort is the bound port of the onboarding API.

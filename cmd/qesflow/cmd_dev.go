@@ -105,6 +105,7 @@ qesflow dev is running. Ctrl-C stops it.
   Onboarding API      %s
   Webhook bridge      %s/webhooks/treezor
   Treezor simulator   %s   (KYC desk: %s/kyc)
+  Codec endpoint      %s   (the UI decrypts payloads through it)
   Persistence         %s
 
 Dev credentials (local use only):
@@ -122,7 +123,11 @@ Try it:
   # %s/namespaces/%s/workflows?query=TreezorUserId%%3D%%221001%%22
   curl -s %s/v1/onboardings/1001 -H 'Authorization: Bearer %s'
 
-`, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, persistence,
+Payloads are encrypted in Temporal's history (key %s, kept in the dev credentials); the temporal
+CLI reads them with: --codec-endpoint %s --codec-auth 'Bearer %s'
+
+`, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, s.CodecURL, persistence,
 		c.OnboardingKey, c.ComplianceKey, c.WebhookSecret,
-		s.SimURL, s.APIURL, c.OnboardingKey, ui, s.Server.Namespace(), s.APIURL, c.OnboardingKey)
+		s.SimURL, s.APIURL, c.OnboardingKey, ui, s.Server.Namespace(), s.APIURL, c.OnboardingKey,
+		s.Keyring.ActiveKeyID(), s.CodecURL, c.ComplianceKey)
 }

@@ -40,7 +40,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	shards := fs.Int("num-history-shards", envInt("QESFLOW_NUM_HISTORY_SHARDS", 0),
 		envHelp("history shards of a new store (0: 1 for a new store, or what an existing store has); fixed once the store exists", "QESFLOW_NUM_HISTORY_SHARDS"))
 	codec := fs.String("ui-codec-endpoint", envString("QESFLOW_UI_CODEC_ENDPOINT", ""),
-		envHelp("remote codec endpoint the UI decodes payloads with", "QESFLOW_UI_CODEC_ENDPOINT"))
+		envHelp("codec endpoint the UI decrypts payloads with, as the operator's browser reaches it, e.g. https://codec.example.com/codec (qesflow codec-server with --ui-origins set to this UI)", "QESFLOW_UI_CODEC_ENDPOINT"))
 	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
 		envHelp("log level of the Temporal server itself", "QESFLOW_SERVER_LOG_LEVEL"))
 	logs := addLogFlags(fs)

@@ -20,6 +20,7 @@ import (
 var composeEnv = []string{
 	"POSTGRES_PASSWORD=pw", "TREEZOR_CLIENT_ID=id", "TREEZOR_CLIENT_SECRET=secret",
 	"TREEZOR_WEBHOOK_SECRET=whsec", "QESFLOW_API_KEYS=k1:onboarding,k2:compliance",
+	"QESFLOW_CODEC_KEYS=k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "QESFLOW_CODEC_AUTH_TOKENS=codec-token",
 }
 
 func loadCompose(t *testing.T, env []string) (*types.Project, error) {
@@ -36,9 +37,9 @@ func TestComposeStack(t *testing.T) {
 
 	names := p.ServiceNames()
 	slices.Sort(names)
-	require.Equal(t, []string{"api", "bridge", "postgresql", "sim", "temporal", "worker"}, names)
+	require.Equal(t, []string{"api", "bridge", "codec", "postgresql", "sim", "temporal", "worker"}, names)
 
-	wantCommand := map[string]string{"temporal": "server", "worker": "worker", "bridge": "bridge", "api": "api", "sim": "sim"}
+	wantCommand := map[string]string{"temporal": "server", "worker": "worker", "bridge": "bridge", "api": "api", "sim": "sim", "codec": "codec-server"}
 	for name, sub := range wantCommand {
 		s := p.Services[name]
 		require.Equal(t, types.ShellCommand{sub}, s.Command, name)
@@ -63,6 +64,7 @@ func TestComposeStack(t *testing.T) {
 	require.Equal(t, []uint32{8080}, ports["api"])
 	require.Equal(t, []uint32{8081}, ports["bridge"])
 	require.Equal(t, []uint32{8090}, ports["sim"])
+	require.Equal(t, []uint32{8089}, ports["codec"])
 	require.Empty(t, ports["worker"], "workers scale out: no fixed host port")
 
 	deps := func(name string) []string {
@@ -95,12 +97,17 @@ func TestComposeStack(t *testing.T) {
 	require.Equal(t, "http://bridge:8081/webhooks/treezor", env("sim", "QESFLOW_SIM_WEBHOOK_URL"))
 	require.Equal(t, "k1:onboarding,k2:compliance", env("api", "QESFLOW_API_KEYS"))
 	require.Contains(t, env("temporal", "QESFLOW_POSTGRES_DSN"), "@postgresql:5432/")
+	for _, svc := range []string{"worker", "bridge", "api", "codec"} {
+		require.Equal(t, "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", env(svc, "QESFLOW_CODEC_KEYS"),
+			"%s shares the payload keyring", svc)
+	}
+	require.Equal(t, "http://localhost:8089/codec", env("temporal", "QESFLOW_UI_CODEC_ENDPOINT"))
 }
 
 // TestComposeNeedsSecrets: a missing secret stops `docker compose up` with a message, rather
 // than starting services with empty credentials.
 func TestComposeNeedsSecrets(t *testing.T) {
-	for _, drop := range []string{"POSTGRES_PASSWORD", "TREEZOR_WEBHOOK_SECRET", "QESFLOW_API_KEYS"} {
+	for _, drop := range []string{"POSTGRES_PASSWORD", "TREEZOR_WEBHOOK_SECRET", "QESFLOW_API_KEYS", "QESFLOW_CODEC_KEYS"} {
 		env := slices.DeleteFunc(slices.Clone(composeEnv), func(kv string) bool { return strings.HasPrefix(kv, drop+"=") })
 		_, err := loadCompose(t, env)
 		require.Error(t, err, "without %s", drop)

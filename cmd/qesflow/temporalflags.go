@@ -8,8 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 
+	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/internal/logging"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 )
@@ -20,6 +22,35 @@ type temporalFlags struct {
 	tls                                   optionalBool
 	tlsCert, tlsKey, tlsCA, tlsServerName string
 	apiKey, apiKeyFile                    string
+	codec                                 *codecKeyFlags
+	keyring                               *codec.Keyring // loaded by validate; nil: not encrypted
+}
+
+// codecKeyFlags name the keyring that encrypts payloads: shared by every subcommand that
+// talks to Temporal, and by codec-server.
+type codecKeyFlags struct {
+	keys, keysFile string
+}
+
+// addCodecKeyFlags registers --codec-keys and --codec-keys-file. The keys themselves are
+// read from the environment after parsing, so that --help never prints them.
+func addCodecKeyFlags(fs *flag.FlagSet) *codecKeyFlags {
+	f := &codecKeyFlags{}
+	fs.StringVar(&f.keys, "codec-keys", "",
+		envHelp(`payload encryption keys "id:base64key,..." (AES-256; the first encrypts, all decrypt; the same for every process of the namespace); prefer the environment or --codec-keys-file`, "QESFLOW_CODEC_KEYS"))
+	fs.StringVar(&f.keysFile, "codec-keys-file", envString("QESFLOW_CODEC_KEYS_FILE", ""),
+		envHelp(`file of payload encryption keys, one "id:base64key" per line (# comments), the first one encrypts`, "QESFLOW_CODEC_KEYS_FILE"))
+	return f
+}
+
+// load reads the keyring: --codec-keys (else QESFLOW_CODEC_KEYS) or --codec-keys-file; nil
+// when none is configured.
+func (f *codecKeyFlags) load() (*codec.Keyring, error) {
+	spec := f.keys
+	if spec == "" && f.keysFile == "" {
+		spec = os.Getenv("QESFLOW_CODEC_KEYS")
+	}
+	return codec.LoadKeyring(spec, f.keysFile)
 }
 
 // addTemporalFlags registers the Temporal connection flags on fs. Secrets (the API key) are
@@ -47,17 +78,31 @@ func addTemporalFlags(fs *flag.FlagSet) *temporalFlags {
 		envHelp("Temporal Cloud API key; prefer the environment or --api-key-file", "TEMPORAL_API_KEY"))
 	fs.StringVar(&f.apiKeyFile, "api-key-file", envString("TEMPORAL_API_KEY_FILE", ""),
 		envHelp("file holding the Temporal Cloud API key", "TEMPORAL_API_KEY_FILE"))
+	f.codec = addCodecKeyFlags(fs)
 	return f
 }
 
-// options builds the client options from the parsed flags (the API key from TEMPORAL_API_KEY
-// when neither --api-key nor --api-key-file is given). temporalclient.Dial reports bad values.
+// options builds the client options from the parsed and validated flags (the API key from
+// TEMPORAL_API_KEY when neither --api-key nor --api-key-file is given; payloads encrypted with
+// the keyring when one is configured, otherwise a warning is logged). temporalclient.Dial
+// reports bad values.
 func (f *temporalFlags) options(logger *zap.Logger) temporalclient.Options {
 	apiKey := f.apiKey
 	if apiKey == "" && f.apiKeyFile == "" {
 		apiKey = os.Getenv("TEMPORAL_API_KEY")
 	}
+	var dc converter.DataConverter
+	if f.keyring != nil {
+		dc = codec.DataConverter(f.keyring)
+		if logger != nil {
+			logger.Info("payloads are encrypted", zap.String("activeKeyId", f.keyring.ActiveKeyID()), zap.Strings("keyIds", f.keyring.KeyIDs()))
+		}
+	} else if logger != nil {
+		logger.Warn("payloads are not encrypted: workflow inputs, results and queries reach Temporal's history in clear; " +
+			"set QESFLOW_CODEC_KEYS or --codec-keys-file (the same keys for every worker, bridge, API and start of the namespace)")
+	}
 	return temporalclient.Options{
+		DataConverter: dc,
 		Address:       f.address,
 		Namespace:     f.namespace,
 		TLS:           f.tls.value,
@@ -82,6 +127,11 @@ func (f *temporalFlags) validate() error {
 	if f.address == "" {
 		return errors.New("--temporal-address is empty")
 	}
+	keys, err := f.codec.load()
+	if err != nil {
+		return err
+	}
+	f.keyring = keys
 	return nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.uber.org/zap"
 )
 
@@ -41,8 +42,14 @@ type Options struct {
 
 	Logger         *zap.Logger           // SDK logs go here; nil: no SDK logs
 	MetricsHandler client.MetricsHandler // SDK metrics; nil: none
-	DataConverter  converter.DataConverter
-	Identity       string // worker/client identity; default the SDK's (pid@host)
+	// DataConverter serialises every payload; codec.DataConverter(keyring) encrypts them.
+	// Every client and worker of a namespace must use the same one. Nil: the SDK default.
+	DataConverter converter.DataConverter
+	// FailureConverter serialises errors. Nil with a DataConverter: the SDK's default failure
+	// converter with that DataConverter, encoding messages and stack traces too
+	// (EncodeFailureAttributes), so an error text never reaches history in clear.
+	FailureConverter converter.FailureConverter
+	Identity         string // worker/client identity; default the SDK's (pid@host)
 }
 
 // Dial connects to Temporal and checks the connection (client.DialContext is eager).
@@ -81,6 +88,10 @@ func ClientOptions(o Options) (client.Options, error) {
 		DataConverter:     o.DataConverter,
 		MetricsHandler:    o.MetricsHandler,
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
+		FailureConverter:  o.FailureConverter,
+	}
+	if co.FailureConverter == nil && o.DataConverter != nil {
+		co.FailureConverter = EncodeFailureAttributes(o.DataConverter)
 	}
 	if o.Logger != nil {
 		co.Logger = NewLogger(o.Logger)
@@ -91,6 +102,16 @@ func ClientOptions(o Options) (client.Options, error) {
 		co.Credentials = client.NewAPIKeyStaticCredentials(o.APIKey)
 	}
 	return co, nil
+}
+
+// EncodeFailureAttributes is the SDK's default failure converter using dc for error details,
+// with error messages and stack traces encoded by dc as well (they show as "Encoded failure"
+// to a reader without dc).
+func EncodeFailureAttributes(dc converter.DataConverter) converter.FailureConverter {
+	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+		DataConverter:          dc,
+		EncodeCommonAttributes: true,
+	})
 }
 
 // useTLS reports whether the connection must use TLS.

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/codec"
+	"github.com/qesflow/qesflow/internal/httpserver"
+)
+
+const codecSummary = "serve the codec endpoint that lets the Temporal Web UI and CLI show encrypted payloads"
+
+func init() {
+	register(command{name: "codec-server", summary: codecSummary, run: runCodecServer})
+}
+
+// codecServerFlags are the flags of qesflow codec-server.
+type codecServerFlags struct {
+	addr                   string
+	uiOrigins              string
+	tokens, tokensFile     string
+	trustUIOrigins         bool
+	keys                   *codecKeyFlags
+	log                    *logFlags
+	keyring                *codec.Keyring
+	resolvedTokens, origin []string
+}
+
+func parseCodecServerFlags(args []string, stderr io.Writer) (*codecServerFlags, error) {
+	fs := newFlagSet("codec-server", codecSummary, stderr)
+	f := &codecServerFlags{}
+	fs.StringVar(&f.addr, "addr", envString("QESFLOW_CODEC_ADDR", ":8089"),
+		envHelp("listen address of POST /codec/encode, POST /codec/decode, /healthz, /readyz and /metrics", "QESFLOW_CODEC_ADDR"))
+	fs.StringVar(&f.uiOrigins, "ui-origins", envString("QESFLOW_CODEC_UI_ORIGINS", ""),
+		envHelp("origins of the Temporal Web UI allowed to call the endpoint (CORS), comma-separated, e.g. https://temporal.example.com", "QESFLOW_CODEC_UI_ORIGINS"))
+	fs.StringVar(&f.tokens, "auth-tokens", "",
+		envHelp("bearer tokens allowed to encode and decode, comma-separated (temporal --codec-auth 'Bearer <token>'); prefer the environment or a file", "QESFLOW_CODEC_AUTH_TOKENS"))
+	fs.StringVar(&f.tokensFile, "auth-tokens-file", envString("QESFLOW_CODEC_AUTH_TOKENS_FILE", ""),
+		envHelp("file of bearer tokens, one per line", "QESFLOW_CODEC_AUTH_TOKENS_FILE"))
+	fs.BoolVar(&f.trustUIOrigins, "trust-ui-origins", envBool("QESFLOW_CODEC_TRUST_UI_ORIGINS", false),
+		envHelp("admit requests from --ui-origins without a token (a UI without login cannot send one); only where the endpoint is reachable by the UI's users alone", "QESFLOW_CODEC_TRUST_UI_ORIGINS"))
+	f.keys = addCodecKeyFlags(fs)
+	f.log = addLogFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	return f, f.resolve()
+}
+
+// resolve loads the keyring and the tokens and checks the endpoint can be used at all.
+func (f *codecServerFlags) resolve() error {
+	keys, err := f.keys.load()
+	if err != nil {
+		return err
+	}
+	if keys == nil {
+		return errors.New("no payload encryption keys: set QESFLOW_CODEC_KEYS or --codec-keys-file (the keys of the workers)")
+	}
+	f.keyring = keys
+	raw, err := secretValue(f.tokens, "QESFLOW_CODEC_AUTH_TOKENS", f.tokensFile)
+	if err != nil {
+		return err
+	}
+	f.resolvedTokens = splitList(raw)
+	f.origin = splitList(f.uiOrigins)
+	if f.trustUIOrigins && len(f.origin) == 0 {
+		return errors.New("--trust-ui-origins needs --ui-origins")
+	}
+	if len(f.resolvedTokens) == 0 && !f.trustUIOrigins {
+		return errors.New("no bearer token: set QESFLOW_CODEC_AUTH_TOKENS or --auth-tokens-file (or --trust-ui-origins with --ui-origins)")
+	}
+	return nil
+}
+
+// splitList splits a comma- or newline-separated list, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func runCodecServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseCodecServerFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := f.log.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+	h, err := codec.NewHandler(codec.HandlerConfig{
+		Keys: f.keyring, Tokens: f.resolvedTokens, UIOrigins: f.origin, TrustUIOrigins: f.trustUIOrigins,
+	})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(codec.PathPrefix, h)
+	srv := httpserver.New(httpserver.Options{Name: "codec", Addr: f.addr, Handler: mux, Logger: logger})
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	logger.Info("codec endpoint serving", zap.String("addr", srv.Addr()), zap.String("activeKeyId", f.keyring.ActiveKeyID()),
+		zap.Strings("keyIds", f.keyring.KeyIDs()), zap.Strings("uiOrigins", f.origin), zap.Int("tokens", len(f.resolvedTokens)),
+		zap.Bool("trustUIOrigins", f.trustUIOrigins))
+	fmt.Fprintf(stdout, "codec endpoint http://%s%s\n", srv.Addr(), strings.TrimSuffix(codec.PathPrefix, "/"))
+	return srv.Serve(ctx)
+}

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/qesflow/qesflow/codec"
+	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/internal/testenv"
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/worker"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+func newKeySpec(t *testing.T, id string) string {
+	t.Helper()
+	k, err := codec.GenerateKey(id)
+	require.NoError(t, err)
+	return k.Spec()
+}
+
+func TestTemporalFlagsLoadTheKeyring(t *testing.T) {
+	spec := newKeySpec(t, "k2") + "," + newKeySpec(t, "k1")
+	file := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, os.WriteFile(file, []byte(strings.ReplaceAll(spec, ",", "\n")), 0o600))
+	parse := func(args ...string) (*temporalFlags, error) {
+		fs := newFlagSet("test", "test", &bytes.Buffer{})
+		f := addTemporalFlags(fs)
+		require.NoError(t, fs.Parse(args))
+		return f, f.validate()
+	}
+
+	t.Setenv("QESFLOW_CODEC_KEYS", "")
+	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
+	f, err := parse()
+	require.NoError(t, err)
+	core, logs := observer.New(zap.InfoLevel)
+	require.Nil(t, f.options(zap.New(core)).DataConverter, "no keys: no encryption")
+	require.Equal(t, 1, logs.FilterMessageSnippet("payloads are not encrypted").Len(), "a warning says so")
+
+	for name, args := range map[string][]string{
+		"flag": {"--codec-keys", spec}, "file flag": {"--codec-keys-file", file},
+	} {
+		f, err := parse(args...)
+		require.NoError(t, err, name)
+		require.Equal(t, []string{"k2", "k1"}, f.keyring.KeyIDs(), name)
+		require.NotNil(t, f.options(zap.NewNop()).DataConverter, name)
+	}
+	t.Setenv("QESFLOW_CODEC_KEYS", spec)
+	f, err = parse()
+	require.NoError(t, err)
+	require.Equal(t, "k2", f.keyring.ActiveKeyID())
+	core, logs = observer.New(zap.InfoLevel)
+	dc := f.options(zap.New(core)).DataConverter
+	p, err := dc.ToPayload("secret value")
+	require.NoError(t, err)
+	require.Equal(t, codec.EncodingEncrypted, string(p.Metadata["encoding"]))
+	require.Zero(t, logs.FilterMessageSnippet("not encrypted").Len())
+
+	_, err = parse("--codec-keys-file", file)
+	require.NoError(t, err, "the file flag wins over the environment")
+	t.Setenv("QESFLOW_CODEC_KEYS", "")
+
+	bad := "k1:" + strings.Repeat("A", 20) + "!"
+	_, err = parse("--codec-keys", bad)
+	require.ErrorContains(t, err, `entry 1: key "k1" is not valid base64`)
+	require.NotContains(t, err.Error(), strings.Repeat("A", 20))
+	_, err = parse("--codec-keys", spec, "--codec-keys-file", file)
+	require.ErrorContains(t, err, "not both")
+}
+
+func TestCommandsRefuseBadCodecKeys(t *testing.T) {
+	t.Setenv("QESFLOW_CODEC_KEYS", "k1:c2hvcnQ=")
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 1, runMain(context.Background(), []string{"start", "--user", "1001"}, &stdout, &stderr))
+	require.Contains(t, stderr.String(), `key "k1" is 5 bytes long, want 32`)
+	require.NotContains(t, stderr.String(), "c2hvcnQ")
+}
+
+func TestCodecServerRefusesIncompleteConfiguration(t *testing.T) {
+	t.Setenv("QESFLOW_CODEC_KEYS", "")
+	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
+	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", "")
+	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS_FILE", "")
+	run := func(args ...string) string {
+		var stdout, stderr bytes.Buffer
+		require.Equal(t, 1, runMain(context.Background(), append([]string{"codec-server", "--addr", "127.0.0.1:0"}, args...), &stdout, &stderr))
+		return stderr.String()
+	}
+	require.Contains(t, run(), "no payload encryption keys")
+	t.Setenv("QESFLOW_CODEC_KEYS", newKeySpec(t, "k1"))
+	require.Contains(t, run(), "no bearer token")
+	require.Contains(t, run("--trust-ui-origins"), "--trust-ui-origins needs --ui-origins")
+	require.Contains(t, run("--auth-tokens", "t", "--ui-origins", "localhost:8233"), "want scheme://host")
+}
+
+func TestCodecServerHelpDoesNotPrintSecrets(t *testing.T) {
+	spec := newKeySpec(t, "k1")
+	t.Setenv("QESFLOW_CODEC_KEYS", spec)
+	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", "codec-token-value")
+	for _, cmd := range []string{"codec-server", "worker", "start"} {
+		var stdout, stderr bytes.Buffer
+		require.Equal(t, 0, runMain(context.Background(), []string{cmd, "--help"}, &stdout, &stderr))
+		out := stdout.String() + stderr.String()
+		require.Contains(t, out, "QESFLOW_CODEC_KEYS_FILE", cmd)
+		require.NotContains(t, out, strings.SplitN(spec, ":", 2)[1], cmd)
+		require.NotContains(t, out, "codec-token-value", cmd)
+	}
+}
+
+// TestCodecServerServes runs `qesflow codec-server` and encrypts and decrypts through it as
+// the temporal CLI does (--codec-endpoint, --codec-auth).
+func TestCodecServerServes(t *testing.T) {
+	spec := newKeySpec(t, "k1")
+	keys, err := codec.ParseKeyring(spec)
+	require.NoError(t, err)
+	t.Setenv("QESFLOW_CODEC_KEYS", spec)
+	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
+	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", "tok-1, tok-2")
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, []string{"codec-server", "--addr", "127.0.0.1:0", "--ui-origins", "https://ui.example",
+			"--log-format", "console"}, &stdout, &stderr)
+	}()
+	var endpoint string
+	require.Eventually(t, func() bool {
+		endpoint = strings.TrimSpace(strings.TrimPrefix(stdout.String(), "codec endpoint "))
+		return strings.HasSuffix(endpoint, "/codec")
+	}, 30*time.Second, 50*time.Millisecond, "no endpoint printed: %s", stderr.String())
+
+	remote := func(token string) converter.PayloadCodec {
+		return converter.NewRemotePayloadCodec(converter.RemotePayloadCodecOptions{
+			Endpoint: endpoint,
+			ModifyRequest: func(r *http.Request) error {
+				r.Header.Set("Authorization", "Bearer "+token)
+				return nil
+			},
+		})
+	}
+	in, err := converter.GetDefaultDataConverter().ToPayloads("https://id.example/identifications/42")
+	require.NoError(t, err)
+	enc, err := remote("tok-2").Encode(in.Payloads)
+	require.NoError(t, err)
+	require.Equal(t, codec.EncodingEncrypted, string(enc[0].Metadata["encoding"]))
+	dec, err := codec.New(keys).Decode(enc)
+	require.NoError(t, err, "the workers' keys decrypt what the endpoint encrypted")
+	require.True(t, proto.Equal(in.Payloads[0], dec[0]))
+	dec, err = remote("tok-1").Decode(enc)
+	require.NoError(t, err)
+	require.True(t, proto.Equal(in.Payloads[0], dec[0]))
+	_, err = remote("wrong").Decode(enc)
+	require.ErrorContains(t, err, "Unauthorized")
+
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("qesflow codec-server did not stop")
+	}
+	require.NotContains(t, stderr.String(), strings.SplitN(spec, ":", 2)[1])
+	require.NotContains(t, stderr.String(), "tok-1")
+}
+
+// TestStartCommandWithCodecKeys: `qesflow start` with QESFLOW_CODEC_KEYS talks to a worker with
+// the same keys, and the identification URL is not readable in the server's history.
+func TestStartCommandWithCodecKeys(t *testing.T) {
+	ts := testenv.NewTemporal(t)
+	spec := newKeySpec(t, "k1")
+	keys, err := codec.ParseKeyring(spec)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wc, err := temporalclient.Dial(ctx, temporalclient.Options{Address: ts.GetFrontendHostPort(), Namespace: ts.GetDefaultNamespace(),
+		DataConverter: codec.DataConverter(keys)})
+	require.NoError(t, err)
+	defer wc.Close()
+	sim := treezorsim.New(treezorsim.Config{}, nil)
+	simSrv := httptest.NewServer(sim.Handler())
+	t.Cleanup(simSrv.Close)
+	t.Cleanup(sim.Close)
+	tz, err := treezor.NewClient(treezor.Config{BaseURL: simSrv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret})
+	require.NoError(t, err)
+	w, err := worker.New(wc, worker.Options{Treezor: tz, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	userID := sim.CreateUser(treezorsim.User{Firstname: "Ada", Lastname: "Lovelace", Email: "ada@example.com", Country: "FR", Phone: "+33612345678"})
+	t.Setenv("QESFLOW_CODEC_KEYS", spec)
+	var stdout, stderr bytes.Buffer
+	code := runMain(ctx, []string{"start", "--temporal-address", ts.GetFrontendHostPort(), "--namespace", ts.GetDefaultNamespace(),
+		"--user", userID}, &stdout, &stderr)
+	require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	_, url, ok := sim.LastIdentification(userID)
+	require.True(t, ok)
+	require.Equal(t, url+"\n", stdout.String(), "start decrypted the update result")
+	require.NotContains(t, stderr.String(), "not encrypted")
+
+	it := ts.GetDefaultClient().GetWorkflowHistory(ctx, workflows.WorkflowID(userID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events int
+	for it.HasNext() {
+		e, err := it.Next()
+		require.NoError(t, err)
+		events++
+		b, err := proto.Marshal(e)
+		require.NoError(t, err)
+		require.False(t, bytes.Contains(b, []byte(url)), "identification URL readable in event %d (%s)", e.GetEventId(), e.GetEventType())
+		require.False(t, bytes.Contains(b, []byte(`"userId"`)), "workflow input readable in event %d (%s)", e.GetEventId(), e.GetEventType())
+	}
+	require.Greater(t, events, 3)
+}
