@@ -34,8 +34,10 @@ type Config struct {
 	ClientID, ClientSecret string
 	// WebhookSecret signs object_payload of every webhook (default DevWebhookSecret).
 	WebhookSecret string
-	// WebhookURL receives the webhooks. It may be empty and set later with SetWebhookURL;
-	// until then deliveries fail and are retried.
+	// WebhookURL receives the webhooks: one URL, or several separated by commas, which take
+	// turns (round robin over webhooks, and each retry goes to the next URL), as several
+	// bridges without a load balancer in front. It may be empty and set later with
+	// SetWebhookURL; until then deliveries fail and are retried.
 	WebhookURL string
 	// PublicURL is the base of identification and presigned document URLs
 	// (e.g. http://localhost:8090). Empty: derived from each request's Host.
@@ -123,13 +125,21 @@ func (c Config) Chaos() Chaos {
 // instead, so callers that take settings from users should call Validate first.
 func (c Config) Validate() error {
 	var errs []error
-	for _, u := range []struct{ name, value string }{{"webhook URL", c.WebhookURL}, {"public URL", c.PublicURL}} {
-		if u.value == "" {
-			continue
+	webhookURLs := parseReceivers(c.WebhookURL).urls
+	if c.WebhookURL != "" && len(webhookURLs) == 0 {
+		errs = append(errs, errors.New("webhook URL lists no URL"))
+	}
+	for i, u := range webhookURLs {
+		if !absoluteHTTPURL(u) {
+			name := "webhook URL"
+			if len(webhookURLs) > 1 {
+				name = fmt.Sprintf("webhook URL %d of %d", i+1, len(webhookURLs))
+			}
+			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL", name))
 		}
-		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL", u.name))
-		}
+	}
+	if c.PublicURL != "" && !absoluteHTTPURL(c.PublicURL) {
+		errs = append(errs, errors.New("public URL must be an absolute http(s) URL"))
 	}
 	if err := c.Chaos().validate(); err != nil {
 		errs = append(errs, err)
@@ -158,6 +168,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("webhook max attempts %d must not be negative", c.WebhookMaxAttempts))
 	}
 	return errors.Join(errs...)
+}
+
+func absoluteHTTPURL(s string) bool {
+	p, err := url.Parse(s)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }
 
 func (c Chaos) validate() error {

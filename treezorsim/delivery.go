@@ -84,16 +84,20 @@ type deliveryOutcome struct {
 }
 
 // deliver posts one webhook (the head of its user's queue), retrying non-2xx answers and
-// network errors every WebhookRetryInterval up to WebhookMaxAttempts attempts in all. It
-// reports finished=false when Close abandoned it.
+// network errors every WebhookRetryInterval up to WebhookMaxAttempts attempts in all, each
+// retry to the next receiver (see receivers). It reports finished=false when Close
+// abandoned it.
 func (s *Simulator) deliver(o outgoing) (outcome deliveryOutcome, finished bool) {
 	if o.delay > 0 && !sleep(s.ctx, o.delay) {
 		return deliveryOutcome{}, false
 	}
 	log := s.log.With(zap.String("webhook_id", o.webhookID), zap.String("webhook", o.event),
 		zap.String("user_id", o.userID), zap.Bool("duplicate", o.duplicate))
-	for attempt := o.attempts + 1; ; attempt++ {
-		status, err := s.post(o)
+	s.mu.Lock()
+	turn := s.receivers.start()
+	s.mu.Unlock()
+	for attempt := o.attempts + 1; ; attempt, turn = attempt+1, turn+1 {
+		status, err := s.post(o, turn)
 		if s.ctx.Err() != nil {
 			return deliveryOutcome{}, false
 		}
@@ -117,10 +121,11 @@ func (s *Simulator) deliver(o outgoing) (outcome deliveryOutcome, finished bool)
 	}
 }
 
-// post sends one attempt and returns the answer's status. Errors never contain the URL.
-func (s *Simulator) post(o outgoing) (int, error) {
+// post sends one attempt to the receiver whose turn it is and returns the answer's status.
+// Errors never contain the URL.
+func (s *Simulator) post(o outgoing, turn int) (int, error) {
 	s.mu.Lock()
-	target := s.webhookURL
+	target := s.receivers.at(turn)
 	s.mu.Unlock()
 	if target == "" {
 		return 0, errNoWebhookURL

@@ -33,7 +33,7 @@ type Simulator struct {
 	dirty      bool // changed since the last save (with a StateFile)
 	rng        *mrand.Rand
 	chaos      Chaos
-	webhookURL string
+	receivers  receivers // webhook URLs, in turn
 	nextNumID  int64
 	tokens     map[string]token
 	users      map[string]*user
@@ -106,7 +106,7 @@ func newSimulator(cfg Config, logger *zap.Logger) *Simulator {
 		cancel:     cancel,
 		rng:        rng,
 		chaos:      cfg.Chaos().normalized(),
-		webhookURL: cfg.WebhookURL,
+		receivers:  parseReceivers(cfg.WebhookURL),
 		nextNumID:  1_000_000 + rng.Int64N(8_000_000),
 		tokens:     map[string]token{},
 		users:      map[string]*user{},
@@ -135,11 +135,12 @@ func (s *Simulator) Close() {
 	s.finalSave()
 }
 
-// SetWebhookURL changes where webhooks are delivered; queued webhooks go to the new URL.
+// SetWebhookURL changes where webhooks are delivered: one URL, or several separated by
+// commas that take turns (see Config.WebhookURL). Queued webhooks go to the new URLs.
 func (s *Simulator) SetWebhookURL(u string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.webhookURL = u
+	s.receivers = parseReceivers(u)
 }
 
 // SetChaos changes the chaos settings at run time (rates are clamped into [0, 1]).

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/httpserver"
 )
 
 const serverSummary = "run the Temporal server alone (SQLite file, in memory, or PostgreSQL) with its Web UI"
@@ -41,6 +42,8 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		envHelp("history shards of a new store (0: 1 for a new store, or what an existing store has); fixed once the store exists", "QESFLOW_NUM_HISTORY_SHARDS"))
 	codec := fs.String("ui-codec-endpoint", envString("QESFLOW_UI_CODEC_ENDPOINT", ""),
 		envHelp("codec endpoint the UI decrypts payloads with, as the operator's browser reaches it, e.g. https://codec.example.com/codec (qesflow codec-server with --ui-origins set to this UI)", "QESFLOW_UI_CODEC_ENDPOINT"))
+	healthAddr := fs.String("health-addr", envString("QESFLOW_SERVER_HEALTH_ADDR", ""),
+		envHelp("serve /healthz and /readyz here once the namespace and search attributes are registered (for container health checks); empty: none", "QESFLOW_SERVER_HEALTH_ADDR"))
 	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
 		envHelp("log level of the Temporal server itself", "QESFLOW_SERVER_LOG_LEVEL"))
 	logs := addLogFlags(fs)
@@ -87,7 +90,17 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		zap.String("ui", srv.UIAddress()), zap.String("namespace", srv.Namespace()), zap.String("store", store))
 	fmt.Fprintf(stdout, "Temporal frontend %s (namespace %s), Web UI %s, store %s\n",
 		srv.FrontendAddress(), srv.Namespace(), orDisabled(srv.UIAddress()), store)
-	<-ctx.Done()
+	if *healthAddr == "" {
+		<-ctx.Done()
+	} else {
+		// Started only now: a probe that answers means the server is ready for qesflow.
+		health := httpserver.New(httpserver.Options{Name: "server", Addr: *healthAddr, Logger: logger,
+			Ready: func(context.Context) error { return nil }})
+		if err := health.Run(ctx); err != nil {
+			_ = srv.Stop()
+			return fmt.Errorf("health endpoint: %w", err)
+		}
+	}
 	logger.Info("stopping temporal server")
 	return srv.Stop()
 }

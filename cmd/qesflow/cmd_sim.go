@@ -55,7 +55,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&f.clientSecret, "client-secret", "",
 		envHelp(fmt.Sprintf("OAuth client secret the simulator accepts (dev-only default %q)", treezorsim.DevClientSecret), "TREEZOR_CLIENT_SECRET"))
 	fs.StringVar(&f.webhookURL, "webhook-url", envString("QESFLOW_SIM_WEBHOOK_URL", "http://localhost:8081/webhooks/treezor"),
-		envHelp("where webhooks are delivered (the bridge)", "QESFLOW_SIM_WEBHOOK_URL"))
+		envHelp("where webhooks are delivered (the bridge); several comma-separated URLs take turns, each retry going to the next", "QESFLOW_SIM_WEBHOOK_URL"))
 	fs.StringVar(&f.webhookSecret, "webhook-secret", "",
 		envHelp(fmt.Sprintf("secret that signs webhook payloads (dev-only default %q)", treezorsim.DevWebhookSecret), "TREEZOR_WEBHOOK_SECRET"))
 	fs.DurationVar(&f.retryInterval, "webhook-retry-interval", envDuration("QESFLOW_SIM_WEBHOOK_RETRY_INTERVAL", treezorsim.DefaultWebhookRetryInterval),
