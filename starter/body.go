@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 )
 
 var errBodyTooLarge = errors.New("request body too large")
 
 // decodeJSONBody reads at most MaxBodyBytes and decodes one JSON object into dst, refusing
-// unknown fields and trailing data. An empty body is accepted when optional. Error messages
-// describe the problem without echoing the body.
+// bodies that are not UTF-8, unknown fields and trailing data. An empty body is accepted
+// when optional. Error messages describe the problem without echoing the body.
 func decodeJSONBody(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -21,7 +22,12 @@ func decodeJSONBody(w http.ResponseWriter, r *http.Request, dst any, optional bo
 		if errors.As(err, &tooLarge) {
 			return errBodyTooLarge
 		}
-		return fmt.Errorf("read body: %w", err)
+		// The cause (a timeout, a reset) names socket addresses: not for the client.
+		return errors.New("the request body could not be read in time or was cut off")
+	}
+	if !utf8.Valid(body) {
+		// JSON must be UTF-8 (RFC 8259 §8.1); decoding would silently replace the bytes.
+		return errors.New("the body is not valid UTF-8")
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		if optional {
