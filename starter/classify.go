@@ -24,6 +24,7 @@ func (s *Service) classify(op, userID, wid string, err error) *Error {
 		deadline    *serviceerror.DeadlineExceeded
 		canceled    *serviceerror.Canceled
 		updateWait  *client.WorkflowUpdateServiceTimeoutOrCanceledError
+		noWorker    *serviceerror.FailedPrecondition
 	)
 	switch {
 	case errors.As(err, &appErr):
@@ -33,6 +34,11 @@ func (s *Service) classify(op, userID, wid string, err error) *Error {
 		e.Reason = "no onboarding for this user"
 	case errors.As(err, &unavailable):
 		e.Kind = KindUnavailable
+	case errors.As(err, &noWorker):
+		// A query while no worker polls the task queue (a worker restarting, say): the
+		// onboarding is fine and answers again soon, so the caller repeats the call.
+		e.Kind = KindTimeout
+		e.Reason = "no worker could answer for the onboarding right now; repeat the call"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		errors.As(err, &deadline), errors.As(err, &canceled), errors.As(err, &updateWait):
 		// Temporal may be down (the SDK retries until the deadline) or the workflow slow.

@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/webhookbridge"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// verdict is what the checks found for one flow.
+type verdict struct {
+	lost  []string // a flow that did not end, or a webhook that got a 2xx and is not in history
+	wrong []string // an outcome other than the script's
+
+	duplicates int // timeline entries of duplicate webhooks, absorbed by the workflow
+	afterEnd   int // webhooks recorded after the terminal state, or answered no-onboarding after the close
+	stale      int // webhooks of an older identification, arrived after the next attempt began
+	outOfOrder int // webhooks of a step the identification had already passed
+	held       int // QES webhooks that raced InitiateQES's answer and were held
+	// unseenSignals counts timeline entries beyond the bridge's "signalled" answers: the
+	// signal went through although the bridge answered 503 (its Temporal call timed out).
+	unseenSignals int
+}
+
+// observed is everything the checks compare with a flow's script, read once every
+// webhook was delivered.
+type observed struct {
+	status          workflows.Status                // the API's details
+	execution       enumspb.WorkflowExecutionStatus // Temporal's view of the run
+	closedAt        time.Time                       // zero while the run is open
+	identifications int                             // created at Treezor (accessTag replays excluded)
+	kycRequests     int                             // made at Treezor (accessTag replays excluded)
+	deliveries      []treezorsim.Delivery           // the simulator's finished deliveries
+	answers         func(webhookID string) []BridgeAnswer
+}
+
+// judge compares what was observed of a flow with its script.
+func judge(s script, o observed) verdict {
+	var v verdict
+	if o.execution != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		v.lost = append(v.lost, fmt.Sprintf("workflow %s in state %s", o.execution, o.status.State))
+	}
+	v.wrong = outcomeProblems(s, o)
+	judgeWebhooks(o, &v)
+	return v
+}
+
+// outcomeProblems compares the terminal state, the identifications and the KYC review
+// requests with the script.
+func outcomeProblems(s script, o observed) []string {
+	var wrong []string
+	st := o.status
+	if st.State != s.expect {
+		wrong = append(wrong, fmt.Sprintf("state %s, want %s", st.State, s.expect))
+	}
+	if o.identifications != s.identifications() || st.Attempt != o.identifications {
+		wrong = append(wrong, fmt.Sprintf("%d identifications at Treezor, workflow attempt %d, script %d",
+			o.identifications, st.Attempt, s.identifications()))
+	}
+	if o.kycRequests != s.kycRequests() {
+		wrong = append(wrong, fmt.Sprintf("%d KYC review requests, want %d", o.kycRequests, s.kycRequests()))
+	}
+	if st.TimelineDropped > 0 {
+		wrong = append(wrong, fmt.Sprintf("timeline dropped %d entries: the webhook check is incomplete", st.TimelineDropped))
+	}
+	return wrong
+}
+
+// judgeWebhooks verifies that no webhook was lost: every delivery ended with a 2xx, every
+// signal the bridge acknowledged is in the timeline, and a 2xx that signalled nothing came
+// after the workflow closed.
+func judgeWebhooks(o observed, v *verdict) {
+	inTimeline := map[string]int{}
+	for _, e := range o.status.Timeline {
+		if e.Kind != workflows.KindWebhook || e.WebhookID == "" {
+			continue
+		}
+		inTimeline[e.WebhookID]++
+		switch {
+		case strings.HasPrefix(e.Note, workflows.NoteDuplicate):
+			v.duplicates++
+		case strings.HasPrefix(e.Note, workflows.NoteEnded):
+			v.afterEnd++
+		case strings.HasPrefix(e.Note, workflows.NoteStale):
+			v.stale++
+		case strings.HasPrefix(e.Note, workflows.NoteOutOfOrder):
+			v.outOfOrder++
+		case strings.HasPrefix(e.Note, workflows.NoteBuffered):
+			v.held++
+		}
+	}
+	checked := map[string]bool{}
+	for _, d := range o.deliveries {
+		if !d.OK {
+			v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) given up after %d attempts, last status %d",
+				d.WebhookID, d.Webhook, d.Attempts, d.StatusCode))
+			continue
+		}
+		if checked[d.WebhookID] {
+			continue
+		}
+		checked[d.WebhookID] = true
+		judgeWebhook(d, inTimeline[d.WebhookID], o.answers(d.WebhookID), o.closedAt, v)
+	}
+}
+
+// judgeWebhook verifies one webhook delivered with a 2xx, given how many times it is in
+// the timeline and the bridge's answers to its deliveries.
+func judgeWebhook(d treezorsim.Delivery, recorded int, answers []BridgeAnswer, closedAt time.Time, v *verdict) {
+	var signalled, late, early int
+	for _, a := range answers {
+		switch a.Outcome {
+		case webhookbridge.OutcomeSignalled:
+			signalled++
+		case webhookbridge.OutcomeNoOnboarding:
+			if !closedAt.IsZero() && !a.At.Before(closedAt) {
+				late++
+			} else {
+				early++
+			}
+		}
+	}
+	switch {
+	case recorded < signalled:
+		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) signalled %d times, %d in the timeline", d.WebhookID, d.Webhook, signalled, recorded))
+	case early > 0:
+		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) answered no-onboarding %d times before the workflow closed", d.WebhookID, d.Webhook, early))
+	case recorded == 0 && late == 0:
+		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) answered 2xx but neither signalled nor late", d.WebhookID, d.Webhook))
+	}
+	v.afterEnd += late
+	v.unseenSignals += max(recorded-signalled, 0)
+}
+
+// checker reads what the checks need from the stack and the API.
+type checker struct {
+	stack *chaosStack
+	api   *apiClient
+}
+
+// check verifies one flow after every webhook was delivered.
+func (c *checker) check(ctx context.Context, f *flow) verdict {
+	o, err := c.observe(ctx, f.userID)
+	var v verdict
+	if err != nil {
+		v.lost = append(v.lost, err.Error())
+	} else {
+		v = judge(f.script, o)
+	}
+	if f.err != nil {
+		v.lost = append([]string{"driver: " + f.err.Error()}, v.lost...)
+	}
+	return v
+}
+
+func (c *checker) observe(ctx context.Context, userID string) (observed, error) {
+	o := observed{
+		identifications: len(c.stack.sim.Identifications(userID)),
+		kycRequests:     c.stack.sim.Stats().KYCReviewRequests[userID],
+		deliveries:      c.stack.sim.Deliveries(userID),
+		answers:         c.stack.flaky.Answers,
+	}
+	var err error
+	if o.status, err = c.api.details(ctx, userID); err != nil {
+		return o, fmt.Errorf("read details: %w", err)
+	}
+	err = poll(ctx, apiPoll, func() (bool, error) {
+		resp, err := c.stack.client.DescribeWorkflowExecution(ctx, workflows.WorkflowID(userID), "")
+		if err != nil {
+			return false, nil // the server may be busy; ctx bounds the retries
+		}
+		info := resp.GetWorkflowExecutionInfo()
+		o.execution = info.GetStatus()
+		if info.GetCloseTime() != nil {
+			o.closedAt = info.GetCloseTime().AsTime()
+		}
+		return true, nil
+	})
+	if err != nil {
+		return o, fmt.Errorf("describe the workflow of user %s: %w", userID, err)
+	}
+	return o, nil
+}

@@ -1,0 +1,28 @@
+package starter
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+)
+
+// TestClassifyTemporalErrors: errors that mean "try again" never become a 500.
+func TestClassifyTemporalErrors(t *testing.T) {
+	s := &Service{}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want Kind
+	}{
+		{"no worker polls the task queue", serviceerror.NewFailedPrecondition("no poller seen for task queue recently, worker may be down"), KindTimeout},
+		{"wrapped no-worker error", fmt.Errorf("query status: %w", serviceerror.NewFailedPrecondition("no poller seen")), KindTimeout},
+		{"frontend unavailable", serviceerror.NewUnavailable("connection refused"), KindUnavailable},
+		{"no such workflow", serviceerror.NewNotFound("workflow not found"), KindNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Equal(t, tc.want, s.classify("query", "42", "qes-onboarding-42", tc.err).Kind)
+		})
+	}
+}
