@@ -80,6 +80,12 @@ type Config struct {
 	// SQLiteMaxConns is the size of the SQLite connection pool of the file store (default 1,
 	// the server's). More than one needs journal_mode=wal and helps concurrent reads.
 	SQLiteMaxConns int
+
+	// Untuned runs the server as go.temporal.io/server configures it by default, for side by
+	// side comparisons (qesflow bench): neither DefaultSQLitePragmas (so the SQLite file store
+	// keeps SQLite's own rollback journal with synchronous=full) nor DefaultDynamicConfig are
+	// applied. SQLitePragmas, SQLiteMaxConns and DynamicConfig still apply when set.
+	Untuned bool
 }
 
 // DefaultSQLitePragmas apply to the SQLite file store (DataDir).
@@ -162,6 +168,9 @@ func (c Config) sqlitePragma(name string) string {
 		if strings.EqualFold(key, name) {
 			return value
 		}
+	}
+	if c.Untuned {
+		return ""
 	}
 	return DefaultSQLitePragmas[name]
 }

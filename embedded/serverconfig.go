@@ -32,7 +32,7 @@ func serverOptions(cfg Config, p ports, persistence config.Persistence, frontend
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
 			return authorization.NewNoopClaimMapper()
 		}),
-		temporal.WithDynamicConfigClient(dynamicConfig(cfg.DynamicConfig)),
+		temporal.WithDynamicConfigClient(dynamicConfig(cfg)),
 	}
 }
 
@@ -76,13 +76,15 @@ func serverConfig(cfg Config, p ports, persistence config.Persistence, frontendA
 	return &c
 }
 
-// dynamicConfig is DefaultDynamicConfig with overrides applied.
-func dynamicConfig(overrides map[string]any) dynamicconfig.StaticClient {
-	dc := make(dynamicconfig.StaticClient, len(DefaultDynamicConfig)+len(overrides))
-	for key, value := range DefaultDynamicConfig {
-		dc[dynamicconfig.MakeKey(key)] = value
+// dynamicConfig is DefaultDynamicConfig (unless cfg.Untuned) with cfg.DynamicConfig applied.
+func dynamicConfig(cfg Config) dynamicconfig.StaticClient {
+	dc := make(dynamicconfig.StaticClient, len(DefaultDynamicConfig)+len(cfg.DynamicConfig))
+	if !cfg.Untuned {
+		for key, value := range DefaultDynamicConfig {
+			dc[dynamicconfig.MakeKey(key)] = value
+		}
 	}
-	for key, value := range overrides {
+	for key, value := range cfg.DynamicConfig {
 		dc[dynamicconfig.MakeKey(key)] = value
 	}
 	return dc

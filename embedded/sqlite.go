@@ -54,7 +54,9 @@ func sqliteFileStore(dir string, cfg Config) (*config.SQL, error) {
 	}
 
 	attrs := map[string]string{"mode": "rwc"}
-	maps.Copy(attrs, DefaultSQLitePragmas)
+	if !cfg.Untuned {
+		maps.Copy(attrs, DefaultSQLitePragmas)
+	}
 	for name, value := range cfg.SQLitePragmas {
 		attrs[strings.ToLower(name)] = value
 	}
