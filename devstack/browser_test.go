@@ -73,6 +73,7 @@ func TestBrowserCompletesOnboarding(t *testing.T) {
 	}
 
 	waitState(t, s, "7301", workflows.StateKYCReviewPending)
+	waitReviewAtDesk(t, s, "7301")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(s.SimURL+"/kyc"),
 		chromedp.WaitVisible(chromedp.ID("validate-7301")),

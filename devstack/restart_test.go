@@ -2,8 +2,10 @@ package devstack
 
 import (
 	"context"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,22 +15,22 @@ import (
 	"github.com/qesflow/qesflow/workflows"
 )
 
-// freePorts reserves n distinct free loopback ports (released before use: the restart test
-// needs the same ports on both starts, so that identification URLs stay valid).
-func freePorts(t *testing.T, n int) []int {
+// stablePort picks a free port below the kernel's ephemeral range (32768–60999 here), so
+// that no outgoing connection of a test running in parallel takes it while the stack
+// restarts: the simulator must come back on the same port, because the identification URLs
+// it handed out name it.
+func stablePort(t *testing.T) int {
 	t.Helper()
-	var ports []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+		if err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return ports
+	t.Fatal("no free port below the ephemeral range")
+	return 0
 }
 
 // TestDevStackRestartResumesOnboardings stops the stack with one onboarding waiting for the
@@ -36,8 +38,8 @@ func freePorts(t *testing.T, n int) []int {
 // both: workflows, simulator state and dev credentials all survive the restart.
 func TestDevStackRestartResumesOnboardings(t *testing.T) {
 	dir := t.TempDir()
-	p := freePorts(t, 4)
-	cfg := Config{DataDir: dir, TemporalPort: p[0], APIPort: p[1], BridgePort: p[2], SimPort: p[3], UIPort: embedded.UIDisabled}
+	// Only the simulator keeps its port; everything else may move, as after a reboot.
+	cfg := Config{DataDir: dir, SimPort: stablePort(t), UIPort: embedded.UIDisabled}
 
 	first, err := Start(context.Background(), cfg)
 	require.NoError(t, err)
@@ -47,6 +49,7 @@ func TestDevStackRestartResumesOnboardings(t *testing.T) {
 	reviewed := startOnboarding(t, first, "7102")
 	simAction(t, first, identificationID(t, reviewed.IdentificationURL), "success")
 	waitState(t, first, "7102", workflows.StateKYCReviewPending)
+	waitReviewAtDesk(t, first, "7102")
 	waitState(t, first, "7101", workflows.StateAwaitingUser)
 	creds := first.Credentials
 	require.NoError(t, first.Stop())

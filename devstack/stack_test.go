@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -115,10 +116,24 @@ func simAction(t *testing.T, s *Stack, identificationID, action string) {
 	require.Less(t, code, 300, "sim action %s", action)
 }
 
+// decideKYC decides the user's KYC review on the simulator's desk. The workflow shows
+// KYC_REVIEW_PENDING as soon as it asks for the review, so the desk may not have the request
+// yet: a 409 (no pending review) is tried again until it has.
 func decideKYC(t *testing.T, s *Stack, userID, decision string) {
 	t.Helper()
-	code := call(t, http.MethodPost, s.SimURL+"/sim/users/"+userID+"/kycreview", "", map[string]string{"decision": decision, "comment": "checked"}, nil)
+	var code int
+	require.Eventually(t, func() bool {
+		code = call(t, http.MethodPost, s.SimURL+"/sim/users/"+userID+"/kycreview", "", map[string]string{"decision": decision, "comment": "checked"}, nil)
+		return code != http.StatusConflict
+	}, 30*time.Second, 50*time.Millisecond, "no KYC review of user %s reached the desk", userID)
 	require.Less(t, code, 300, "kyc decision")
+}
+
+// waitReviewAtDesk waits until the user's KYC review request reached the simulator's desk.
+func waitReviewAtDesk(t *testing.T, s *Stack, userID string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return slices.Contains(s.Sim.PendingKYCReviews(), userID) },
+		30*time.Second, 50*time.Millisecond, "no KYC review of user %s reached the desk", userID)
 }
 
 func TestDevStackFullOnboarding(t *testing.T) {
