@@ -132,3 +132,8 @@ func TestStickyCacheSizeIsProcessGlobal(t *testing.T) {
 }
 
 func zapNop() *zap.Logger { return zap.NewNop() }
+
+func TestStickyCacheSizeDefaultsToBounded(t *testing.T) {
+	require.Equal(t, DefaultStickyCacheSize, withDefaults(Options{}).StickyCacheSize)
+	require.Equal(t, 100, withDefaults(Options{StickyCacheSize: 100}).StickyCacheSize)
+}

@@ -1,0 +1,217 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/webhookbridge"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// latencySeconds is how long each latency test sends at the configured rate.
+const latencySeconds = 20
+
+// webhook is one signed delivery and the event the bridge makes of it.
+type webhook struct {
+	workflowID string
+	body       []byte
+	event      treezor.Event
+}
+
+// signedWebhooks builds n user.kycreview webhooks (PENDING, as Treezor sends while a review
+// runs) spread over the users sink-0 … sink-(workflows-1), signed with secret, each with its
+// own webhook id. Signing is the provider's work: it is done before anything is measured.
+func signedWebhooks(secret, tag string, n, workflows int) ([]webhook, error) {
+	out := make([]webhook, n)
+	for i := range out {
+		user := userID("sink", i%workflows)
+		payload, err := json.Marshal(map[string]any{"users": []map[string]string{{
+			"userId": user, "kycReview": "1", "kycLevel": "2", "kycReviewComment": "",
+		}}})
+		if err != nil {
+			return nil, err
+		}
+		if payload, err = treezor.Canonicalize(payload); err != nil {
+			return nil, err
+		}
+		sig, err := treezor.Sign(secret, payload)
+		if err != nil {
+			return nil, err
+		}
+		env := &treezor.Envelope{
+			Webhook: treezor.EventUserKYCReview, WebhookID: fmt.Sprintf("bench-%s-%d", tag, i),
+			CreatedAt: time.Now(), Object: "user", ObjectID: user, ObjectPayload: payload, Signature: sig,
+		}
+		body, err := treezor.EncodeEnvelope(env)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := env.Event()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = webhook{workflowID: sinkWorkflowID(user), body: body, event: ev}
+	}
+	return out, nil
+}
+
+func sinkWorkflowID(user string) string { return workflows.WorkflowID(user) }
+
+// bridgeTarget sends webhooks to the bridge over HTTP and checks that each was signalled.
+type bridgeTarget struct {
+	url  string
+	http *http.Client
+}
+
+func newBridgeTarget(bridgeURL string, concurrency int) *bridgeTarget {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = concurrency
+	t.MaxIdleConns = concurrency
+	return &bridgeTarget{url: bridgeURL + webhookbridge.Path, http: &http.Client{Transport: t, Timeout: time.Minute}}
+}
+
+func (b *bridgeTarget) deliver(ctx context.Context, w webhook) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.url, bytes.NewReader(w.body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("deliver webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("deliver webhook: status %d: %.200s", resp.StatusCode, raw)
+	}
+	var answer struct {
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(raw, &answer); err != nil || answer.Status != webhookbridge.OutcomeSignalled {
+		return fmt.Errorf("deliver webhook: not signalled: %.200s", raw)
+	}
+	return nil
+}
+
+func rawSignal(c client.Client) func(ctx context.Context, w webhook) error {
+	return func(ctx context.Context, w webhook) error {
+		return c.SignalWorkflow(ctx, w.workflowID, "", workflows.SignalWebhook, w.event)
+	}
+}
+
+// bridge compares verified webhooks through the bridge with raw SignalWorkflow calls of the
+// same events into the same running workflows: throughput at the configured concurrency
+// (raw, bridge, bridge, raw), then latency at a fixed rate.
+func (r *runner) bridge(ctx context.Context, sec *Section) (err error) {
+	cfg, p := r.cfg, r.product
+	if err := startSinks(ctx, p.client, p.sinkQueue, cfg.BridgeWorkflows); err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopSinks(p.client, cfg.BridgeWorkflows)) }()
+
+	target := newBridgeTarget(p.bridgeURL, cfg.Concurrency)
+	raw := rawSignal(p.client)
+	latencyN := min(cfg.BridgeWebhooks, latencySeconds*cfg.BridgeRate)
+	warm := min(cfg.BridgeWebhooks, 200)
+	batches := map[string][]webhook{}
+	for tag, n := range map[string]int{"warm": warm, "tput": cfg.BridgeWebhooks, "tput-raw": cfg.BridgeWebhooks, "lat": latencyN, "lat-raw": latencyN} {
+		if batches[tag], err = signedWebhooks(p.webhookSecret, tag, n, cfg.BridgeWorkflows); err != nil {
+			return fmt.Errorf("sign webhooks: %w", err)
+		}
+	}
+	over := func(ws []webhook, send func(context.Context, webhook) error) job {
+		return func(ctx context.Context, i int) error { return send(ctx, ws[i]) }
+	}
+	if err := closedLoop(ctx, 0, warm/2, cfg.Concurrency, over(batches["warm"], raw)).err("warm-up"); err != nil {
+		return err
+	}
+	if err := closedLoop(ctx, warm/2, warm-warm/2, cfg.Concurrency, over(batches["warm"], target.deliver)).err("warm-up"); err != nil {
+		return err
+	}
+
+	half := cfg.BridgeWebhooks / 2
+	var rawTotal, bridgeTotal runStats
+	for _, seg := range []struct {
+		bridge      bool
+		first, size int
+	}{{false, 0, half}, {true, 0, half}, {true, half, cfg.BridgeWebhooks - half}, {false, half, cfg.BridgeWebhooks - half}} {
+		if seg.bridge {
+			r.progress("%d webhooks through the bridge at concurrency %d", seg.size, cfg.Concurrency)
+			st := closedLoop(ctx, seg.first, seg.size, cfg.Concurrency, over(batches["tput"], target.deliver))
+			if err := st.err("webhooks"); err != nil {
+				return err
+			}
+			bridgeTotal = bridgeTotal.add(st)
+		} else {
+			r.progress("%d raw SignalWorkflow calls at concurrency %d", seg.size, cfg.Concurrency)
+			st := closedLoop(ctx, seg.first, seg.size, cfg.Concurrency, over(batches["tput-raw"], raw))
+			if err := st.err("signals"); err != nil {
+				return err
+			}
+			rawTotal = rawTotal.add(st)
+		}
+	}
+	r.progress("latency: %d webhooks at %d/s, then %d raw signals at %d/s", latencyN, cfg.BridgeRate, latencyN, cfg.BridgeRate)
+	bridgeLat := paced(ctx, latencyN, float64(cfg.BridgeRate), over(batches["lat"], target.deliver))
+	if err := bridgeLat.err("paced webhooks"); err != nil {
+		return err
+	}
+	rawLat := paced(ctx, latencyN, float64(cfg.BridgeRate), over(batches["lat-raw"], raw))
+	if err := rawLat.err("paced signals"); err != nil {
+		return err
+	}
+
+	sec.add(Row{Measure: "raw SignalWorkflow calls", Value: rate(rawTotal, "signals"), Latency: latency(rawTotal), CPU: cpuEach(rawTotal)})
+	sec.add(Row{Measure: "verified webhooks through the bridge", Value: rate(bridgeTotal, "webhooks"),
+		Latency: latency(bridgeTotal), CPU: cpuEach(bridgeTotal)})
+	sec.add(ratioRow("bridge ÷ raw SignalWorkflow", bridgeTotal.PerSecond(), rawTotal.PerSecond(), targetBridgeOverRaw))
+	p99 := bridgeLat.Percentile(0.99)
+	sec.add(Row{
+		Measure: "bridge latency, request to 2xx, at " + strconv.Itoa(cfg.BridgeRate) + " webhooks/s",
+		Value:   rate(bridgeLat, "webhooks"), Latency: latency(bridgeLat),
+		Target: "p99 ≤ " + strconv.Itoa(targetBridgeP99Millis) + " ms", Met: verdict(p99 <= targetBridgeP99Millis*time.Millisecond),
+	})
+	sec.add(Row{
+		Measure: "raw SignalWorkflow latency at " + strconv.Itoa(cfg.BridgeRate) + " signals/s",
+		Value:   rate(rawLat, "signals"), Latency: latency(rawLat),
+	})
+	sec.note("%d running workflows receive the webhooks (user.kycreview, kycReview PENDING, signed with "+
+		"the PHP-canonical HMAC); raw calls signal the same events to the same workflows", cfg.BridgeWorkflows)
+	sec.note("throughput: %d of each at concurrency %d, in the order raw, bridge, bridge, raw; every "+
+		"webhook answered 200 \"signalled\"", cfg.BridgeWebhooks, cfg.Concurrency)
+	sec.note("latency: %d webhooks, then %d raw signals, each an open loop at the given rate, measured from "+
+		"the moment each request was due", latencyN, latencyN)
+	return nil
+}
+
+// startSinks starts the signal sinks sink-0 … sink-(n-1).
+func startSinks(ctx context.Context, c client.Client, taskQueue string, n int) error {
+	st := closedLoop(ctx, 0, n, 16, func(ctx context.Context, i int) error {
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: sinkWorkflowID(userID("sink", i)), TaskQueue: taskQueue,
+		}, SinkWorkflowName)
+		return err
+	})
+	return st.err("start signal sinks")
+}
+
+// stopSinks terminates the signal sinks.
+func stopSinks(c client.Client, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st := closedLoop(ctx, 0, n, 16, func(ctx context.Context, i int) error {
+		return c.TerminateWorkflow(ctx, sinkWorkflowID(userID("sink", i)), "", "benchmark done")
+	})
+	return st.err("terminate signal sinks")
+}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qesflow/qesflow/bench"
+)
+
+func TestBenchFlags(t *testing.T) {
+	t.Setenv("QESFLOW_BENCH_FLOWS", "300")
+	var stderr bytes.Buffer
+	f, err := parseBenchFlags([]string{"--parked", "50", "--skip-untuned", "--out", ""}, &stderr)
+	require.NoError(t, err)
+	require.Equal(t, 300, f.cfg.Flows, "from the environment")
+	require.Equal(t, 50, f.cfg.Parked)
+	require.True(t, f.cfg.SkipUntuned)
+	require.Equal(t, bench.DefaultConcurrency, f.cfg.Concurrency)
+	require.Empty(t, f.out)
+
+	_, err = parseBenchFlags([]string{"--flows", "1", "--concurrency", "-2"}, &stderr)
+	require.ErrorContains(t, err, "flows must be at least 2, got 1")
+	require.ErrorContains(t, err, "concurrency must be at least 1, got -2")
+}
+
+func TestBenchRejectsBadLogLevelBeforeRunning(t *testing.T) {
+	var out, stderr bytes.Buffer
+	err := runBench(context.Background(), []string{"--log-level", "loud", "--data-dir", t.TempDir()}, &out, &stderr)
+	require.ErrorContains(t, err, `log level "loud"`)
+	require.Empty(t, out.String())
+}
+
+func TestQuoteArgs(t *testing.T) {
+	require.Equal(t, `--flows 10 --out '' --note 'what else ran'`,
+		quoteArgs([]string{"--flows", "10", "--out", "", "--note", "what else ran"}))
+}
