@@ -30,15 +30,10 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// TestBrowserCompletesOnboarding plays the end user and the KYC officer in a real headless
-// browser: it opens the identification page, clicks "Complete successfully", validates the
-// review on the KYC desk page, and the onboarding completes.
-func TestBrowserCompletesOnboarding(t *testing.T) {
-	browser := chromiumPath(t)
-	s := startStack(t, freeConfig(t.TempDir(), true))
-	createSimUser(t, s, "7301", "FR")
-	a := startOnboarding(t, s, "7301")
-
+// newBrowser starts headless Chromium for one test, with the flags that keep it off the
+// network (this machine has none), and returns its context (90 s budget).
+func newBrowser(t *testing.T, browser string) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser),
 		chromedp.Flag("headless", true),
@@ -51,11 +46,22 @@ func TestBrowserCompletesOnboarding(t *testing.T) {
 		chromedp.UserDataDir(t.TempDir()),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+// TestBrowserCompletesOnboarding plays the end user and the KYC officer in a real headless
+// browser: it opens the identification page, clicks "Complete successfully", validates the
+// review on the KYC desk page, and the onboarding completes.
+func TestBrowserCompletesOnboarding(t *testing.T) {
+	browser := chromiumPath(t)
+	s := startStack(t, freeConfig(t.TempDir(), true))
+	createSimUser(t, s, "7301", "FR")
+	a := startOnboarding(t, s, "7301")
+
+	ctx := newBrowser(t, browser)
 
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.Navigate(a.IdentificationURL),

@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -23,23 +22,7 @@ func TestBrowserUIShowsDecryptedPayloads(t *testing.T) {
 	createSimUser(t, s, "7401", "FR")
 	a := startOnboarding(t, s, "7401")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
+	ctx := newBrowser(t, browser)
 
 	page := fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s/history", s.UIURL, s.Server.Namespace(),
 		url.PathEscape(a.WorkflowID), url.PathEscape(a.RunID))
