@@ -104,10 +104,26 @@ func (b *bridgeTarget) deliver(ctx context.Context, w webhook) error {
 	return nil
 }
 
-func rawSignal(c client.Client) func(ctx context.Context, w webhook) error {
+func rawSignal(c client.Client) sender {
 	return func(ctx context.Context, w webhook) error {
 		return c.SignalWorkflow(ctx, w.workflowID, "", workflows.SignalWebhook, w.event)
 	}
+}
+
+// sender delivers one webhook: through the bridge, or as a raw SignalWorkflow call.
+type sender func(ctx context.Context, w webhook) error
+
+// over is the job that sends webhook i of ws.
+func over(ws []webhook, send sender) job {
+	return func(ctx context.Context, i int) error { return send(ctx, ws[i]) }
+}
+
+// bridgeTest is what the bridge section compares: the same events into the same running
+// workflows, through the bridge and as raw signals.
+type bridgeTest struct {
+	bridge, raw sender
+	// The webhooks of each test, signed before anything is measured.
+	warm, tput, tputRaw, lat, latRaw []webhook
 }
 
 // bridge compares verified webhooks through the bridge with raw SignalWorkflow calls of the
@@ -119,59 +135,83 @@ func (r *runner) bridge(ctx context.Context, sec *Section) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, stopSinks(p.client, cfg.BridgeWorkflows)) }()
-
-	target := newBridgeTarget(p.bridgeURL, cfg.Concurrency)
-	raw := rawSignal(p.client)
-	latencyN := min(cfg.BridgeWebhooks, latencySeconds*cfg.BridgeRate)
-	warm := min(cfg.BridgeWebhooks, 200)
-	batches := map[string][]webhook{}
-	for tag, n := range map[string]int{"warm": warm, "tput": cfg.BridgeWebhooks, "tput-raw": cfg.BridgeWebhooks, "lat": latencyN, "lat-raw": latencyN} {
-		if batches[tag], err = signedWebhooks(p.webhookSecret, tag, n, cfg.BridgeWorkflows); err != nil {
-			return fmt.Errorf("sign webhooks: %w", err)
-		}
-	}
-	over := func(ws []webhook, send func(context.Context, webhook) error) job {
-		return func(ctx context.Context, i int) error { return send(ctx, ws[i]) }
-	}
-	if err := closedLoop(ctx, 0, warm/2, cfg.Concurrency, over(batches["warm"], raw)).err("warm-up"); err != nil {
+	bt, err := r.newBridgeTest()
+	if err != nil {
 		return err
 	}
-	if err := closedLoop(ctx, warm/2, warm-warm/2, cfg.Concurrency, over(batches["warm"], target.deliver)).err("warm-up"); err != nil {
-		return err
-	}
-
-	half := cfg.BridgeWebhooks / 2
-	var rawTotal, bridgeTotal runStats
-	for _, seg := range []struct {
-		bridge      bool
-		first, size int
-	}{{false, 0, half}, {true, 0, half}, {true, half, cfg.BridgeWebhooks - half}, {false, half, cfg.BridgeWebhooks - half}} {
-		if seg.bridge {
-			r.progress("%d webhooks through the bridge at concurrency %d", seg.size, cfg.Concurrency)
-			st := closedLoop(ctx, seg.first, seg.size, cfg.Concurrency, over(batches["tput"], target.deliver))
-			if err := st.err("webhooks"); err != nil {
-				return err
-			}
-			bridgeTotal = bridgeTotal.add(st)
-		} else {
-			r.progress("%d raw SignalWorkflow calls at concurrency %d", seg.size, cfg.Concurrency)
-			st := closedLoop(ctx, seg.first, seg.size, cfg.Concurrency, over(batches["tput-raw"], raw))
-			if err := st.err("signals"); err != nil {
-				return err
-			}
-			rawTotal = rawTotal.add(st)
+	for i, send := range []sender{bt.raw, bt.bridge} {
+		if err := closedLoop(ctx, i*len(bt.warm)/2, len(bt.warm)/2, cfg.Concurrency, over(bt.warm, send)).err("warm-up"); err != nil {
+			return err
 		}
 	}
-	r.progress("latency: %d webhooks at %d/s, then %d raw signals at %d/s", latencyN, cfg.BridgeRate, latencyN, cfg.BridgeRate)
-	bridgeLat := paced(ctx, latencyN, float64(cfg.BridgeRate), over(batches["lat"], target.deliver))
+	rawTotal, bridgeTotal, err := r.bridgeThroughput(ctx, bt)
+	if err != nil {
+		return err
+	}
+	n := len(bt.lat)
+	r.progress("latency: %d webhooks at %d/s, then %d raw signals at %d/s", n, cfg.BridgeRate, n, cfg.BridgeRate)
+	bridgeLat := paced(ctx, n, float64(cfg.BridgeRate), over(bt.lat, bt.bridge))
 	if err := bridgeLat.err("paced webhooks"); err != nil {
 		return err
 	}
-	rawLat := paced(ctx, latencyN, float64(cfg.BridgeRate), over(batches["lat-raw"], raw))
+	rawLat := paced(ctx, n, float64(cfg.BridgeRate), over(bt.latRaw, bt.raw))
 	if err := rawLat.err("paced signals"); err != nil {
 		return err
 	}
+	r.addBridgeRows(sec, rawTotal, bridgeTotal, rawLat, bridgeLat)
+	return nil
+}
 
+func (r *runner) newBridgeTest() (*bridgeTest, error) {
+	cfg, p := r.cfg, r.product
+	bt := &bridgeTest{bridge: newBridgeTarget(p.bridgeURL, cfg.Concurrency).deliver, raw: rawSignal(p.client)}
+	latencyN := min(cfg.BridgeWebhooks, latencySeconds*cfg.BridgeRate)
+	for _, b := range []struct {
+		dst *[]webhook
+		tag string
+		n   int
+	}{
+		{&bt.warm, "warm", min(cfg.BridgeWebhooks, 200)}, {&bt.tput, "tput", cfg.BridgeWebhooks},
+		{&bt.tputRaw, "tput-raw", cfg.BridgeWebhooks}, {&bt.lat, "lat", latencyN}, {&bt.latRaw, "lat-raw", latencyN},
+	} {
+		ws, err := signedWebhooks(p.webhookSecret, b.tag, b.n, cfg.BridgeWorkflows)
+		if err != nil {
+			return nil, fmt.Errorf("sign webhooks: %w", err)
+		}
+		*b.dst = ws
+	}
+	return bt, nil
+}
+
+// bridgeThroughput sends the throughput webhooks in the order raw, bridge, bridge, raw.
+func (r *runner) bridgeThroughput(ctx context.Context, bt *bridgeTest) (raw, bridge runStats, err error) {
+	conc, n := r.cfg.Concurrency, len(bt.tput)
+	half := n / 2
+	for _, seg := range []struct {
+		bridge      bool
+		first, size int
+	}{{false, 0, half}, {true, 0, half}, {true, half, n - half}, {false, half, n - half}} {
+		if seg.bridge {
+			r.progress("%d webhooks through the bridge at concurrency %d", seg.size, conc)
+			st := closedLoop(ctx, seg.first, seg.size, conc, over(bt.tput, bt.bridge))
+			if err := st.err("webhooks"); err != nil {
+				return raw, bridge, err
+			}
+			bridge = bridge.add(st)
+			continue
+		}
+		r.progress("%d raw SignalWorkflow calls at concurrency %d", seg.size, conc)
+		st := closedLoop(ctx, seg.first, seg.size, conc, over(bt.tputRaw, bt.raw))
+		if err := st.err("signals"); err != nil {
+			return raw, bridge, err
+		}
+		raw = raw.add(st)
+	}
+	return raw, bridge, nil
+}
+
+func (r *runner) addBridgeRows(sec *Section, rawTotal, bridgeTotal, rawLat, bridgeLat runStats) {
+	cfg := r.cfg
 	sec.add(Row{Measure: "raw SignalWorkflow calls", Value: rate(rawTotal, "signals"), Latency: latency(rawTotal), CPU: cpuEach(rawTotal)})
 	sec.add(Row{Measure: "verified webhooks through the bridge", Value: rate(bridgeTotal, "webhooks"),
 		Latency: latency(bridgeTotal), CPU: cpuEach(bridgeTotal)})
@@ -191,8 +231,7 @@ func (r *runner) bridge(ctx context.Context, sec *Section) (err error) {
 	sec.note("throughput: %d of each at concurrency %d, in the order raw, bridge, bridge, raw; every "+
 		"webhook answered 200 \"signalled\"", cfg.BridgeWebhooks, cfg.Concurrency)
 	sec.note("latency: %d webhooks, then %d raw signals, each an open loop at the given rate, measured from "+
-		"the moment each request was due", latencyN, latencyN)
-	return nil
+		"the moment each request was due", bridgeLat.Done, rawLat.Done)
 }
 
 // startSinks starts the signal sinks sink-0 … sink-(n-1).

@@ -101,44 +101,11 @@ func (r *runner) scale(ctx context.Context, sec *Section) (err error) {
 		return err
 	}
 
-	n := strconv.Itoa(cfg.Parked)
-	sec.add(Row{Measure: "park " + n + " onboardings (POST /v1/onboardings → AWAITING_USER)",
-		Value: fmt.Sprintf("%s in %s", rate(park, "onboardings"), round(park.Elapsed)), Latency: latency(park)})
-	limit := int64(targetParkedWorkerRSSMiB) << 20
-	workerRow := Row{Measure: fmt.Sprintf("worker RSS, %s parked at AWAITING_USER, default sticky cache (%d)", n, worker.DefaultStickyCacheSize),
-		Target: fmt.Sprintf("≤ %d MB", targetParkedWorkerRSSMiB)}
-	if alone {
-		workerRow.Value, workerRow.Met = megabytes(parkedWorker.RSS), verdict(parkedWorker.RSS <= limit)
-	} else {
-		workerRow.Value = "in this process: ≤ " + megabytes(parkedSelf.RSS)
-		workerRow.Met = verdict(parkedSelf.RSS <= limit)
-	}
-	sec.add(workerRow)
-	sec.add(Row{Measure: "whole process RSS, " + n + " parked (server, API, bridge, simulator, driver" + inProcessNote(alone) + ")",
-		Value: megabytes(parkedSelf.RSS)})
-	sec.add(Row{Measure: "put " + n + " identifications under review (2 webhooks each, accepted by the bridge)",
-		Value: fmt.Sprintf("%s in %s", rate(review, "onboardings"), round(review.Elapsed)), Latency: latency(review)})
-	if alone {
-		sec.add(Row{Measure: fmt.Sprintf("worker RSS, %s parked at PROVIDER_REVIEW, sticky cache %d", n, cfg.CompareCache),
-			Value: megabytes(reviewWorker.RSS)})
-	}
-	sec.add(Row{Measure: "complete " + n + " parked onboardings by webhooks",
-		Value: fmt.Sprintf("%s in %s", rate(complete, "onboardings"), round(complete.Elapsed)), Latency: latency(complete)})
-	sec.add(Row{Measure: "whole process peak RSS over the run", Value: megabytes(completingSelf.Peak)})
+	r.addScaleRows(sec, scaleFigures{
+		park: park, review: review, complete: complete, alone: alone, completed: completed,
+		parkedWorker: parkedWorker, parkedSelf: parkedSelf, reviewWorker: reviewWorker, peakSelf: completingSelf,
+	})
 	lost := cfg.Parked - completed
-	sec.add(Row{Measure: "completed validated / lost", Value: fmt.Sprintf("%d / %d", completed, lost),
-		Target: "0 lost", Met: verdict(lost == 0 && complete.Failed == 0)})
-	if alone {
-		sec.note("the parked onboardings have a task queue of their own, served by one `qesflow worker` "+
-			"process at a time: the one with the default sticky cache parks them, then one with a cache of %d "+
-			"takes over, wakes every one of them up (identification under review) and completes them", cfg.CompareCache)
-	} else {
-		sec.note("the worker runs in this process (no worker command): its memory is part of the whole process's")
-	}
-	sec.note("memory: VmRSS (VmHWM for the peak) from /proc, read %s after all of them showed the state in visibility",
-		settleTime)
-	sec.note("completed and lost are counted in visibility (ExecutionStatus Completed, QESState %s)",
-		workflows.StateCompletedValidated)
 	if err := complete.err("complete parked onboardings"); err != nil {
 		return err
 	}
@@ -150,18 +117,67 @@ func (r *runner) scale(ctx context.Context, sec *Section) (err error) {
 
 // parkedMemory waits until visibility shows want onboardings in state, lets the processes
 // settle, and reads the memory of the worker and of this process.
-func (r *runner) parkedMemory(ctx context.Context, w scaleWorker, state workflows.State, want int) (worker memory, alone bool, self memory, err error) {
+func (r *runner) parkedMemory(ctx context.Context, w scaleWorker, state workflows.State, want int) (workerMem memory, alone bool, self memory, err error) {
 	if err := r.waitCount(ctx, string(state), "Running", want); err != nil {
 		return memory{}, false, memory{}, fmt.Errorf("parked onboardings: %w", err)
 	}
 	if err := sleep(ctx, settleTime); err != nil {
 		return memory{}, false, memory{}, err
 	}
-	if worker, alone, err = w.memory(); err != nil {
+	if workerMem, alone, err = w.memory(); err != nil {
 		return memory{}, false, memory{}, err
 	}
 	self, err = readMemory("self")
-	return worker, alone, self, err
+	return workerMem, alone, self, err
+}
+
+// scaleFigures are the measurements of the scale section.
+type scaleFigures struct {
+	park, review, complete                           runStats
+	alone                                            bool // the worker ran in a process of its own
+	completed                                        int
+	parkedWorker, parkedSelf, reviewWorker, peakSelf memory
+}
+
+func (r *runner) addScaleRows(sec *Section, f scaleFigures) {
+	n := strconv.Itoa(r.cfg.Parked)
+	sec.add(Row{Measure: "park " + n + " onboardings (POST /v1/onboardings → AWAITING_USER)",
+		Value: fmt.Sprintf("%s in %s", rate(f.park, "onboardings"), round(f.park.Elapsed)), Latency: latency(f.park)})
+	limit := int64(targetParkedWorkerRSSMiB) << 20
+	workerRow := Row{Measure: fmt.Sprintf("worker RSS, %s parked at AWAITING_USER, default sticky cache (%d)", n, worker.DefaultStickyCacheSize),
+		Target: fmt.Sprintf("≤ %d MB", targetParkedWorkerRSSMiB)}
+	if f.alone {
+		workerRow.Value, workerRow.Met = megabytes(f.parkedWorker.RSS), verdict(f.parkedWorker.RSS <= limit)
+	} else {
+		workerRow.Value = "in this process: ≤ " + megabytes(f.parkedSelf.RSS)
+		workerRow.Met = verdict(f.parkedSelf.RSS <= limit)
+	}
+	sec.add(workerRow)
+	sec.add(Row{Measure: "whole process RSS, " + n + " parked (server, API, bridge, simulator, driver" + inProcessNote(f.alone) + ")",
+		Value: megabytes(f.parkedSelf.RSS)})
+	sec.add(Row{Measure: "put " + n + " identifications under review (2 webhooks each, accepted by the bridge)",
+		Value: fmt.Sprintf("%s in %s", rate(f.review, "onboardings"), round(f.review.Elapsed)), Latency: latency(f.review)})
+	if f.alone {
+		sec.add(Row{Measure: fmt.Sprintf("worker RSS, %s parked at PROVIDER_REVIEW, sticky cache %d", n, r.cfg.CompareCache),
+			Value: megabytes(f.reviewWorker.RSS)})
+	}
+	sec.add(Row{Measure: "complete " + n + " parked onboardings by webhooks",
+		Value: fmt.Sprintf("%s in %s", rate(f.complete, "onboardings"), round(f.complete.Elapsed)), Latency: latency(f.complete)})
+	sec.add(Row{Measure: "whole process peak RSS over the run", Value: megabytes(f.peakSelf.Peak)})
+	lost := r.cfg.Parked - f.completed
+	sec.add(Row{Measure: "completed validated / lost", Value: fmt.Sprintf("%d / %d", f.completed, lost),
+		Target: "0 lost", Met: verdict(lost == 0 && f.complete.Failed == 0)})
+	if f.alone {
+		sec.note("the parked onboardings have a task queue of their own, served by one `qesflow worker` "+
+			"process at a time: the one with the default sticky cache parks them, then one with a cache of %d "+
+			"takes over, wakes every one of them up (identification under review) and completes them", r.cfg.CompareCache)
+	} else {
+		sec.note("the worker runs in this process (no worker command): its memory is part of the whole process's")
+	}
+	sec.note("memory: VmRSS (VmHWM for the peak) from /proc, read %s after all of them showed the state in visibility",
+		settleTime)
+	sec.note("completed and lost are counted in visibility (ExecutionStatus Completed, QESState %s)",
+		workflows.StateCompletedValidated)
 }
 
 func inProcessNote(alone bool) string {

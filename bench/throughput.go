@@ -20,24 +20,40 @@ const (
 	targetParkedWorkerRSSMiB = 400
 )
 
-// throughputKind is what one segment drives.
-type throughputKind int
+// warmUpFlows is the number of unmeasured flows of each kind before the segments.
+const warmUpFlows = 20
+
+// flowKind is what one segment of the throughput section drives.
+type flowKind int
 
 const (
-	bareUntuned throughputKind = iota
+	bareUntuned flowKind = iota
 	bareTuned
 	fullPath
 )
 
+func (k flowKind) String() string {
+	return [...]string{"bare flows, untuned server", "bare flows, tuned server", "full-path onboardings"}[k]
+}
+
+// segmentOrder is a palindrome: every pair of kinds is measured symmetrically around the same
+// midpoint in time, so a machine that speeds up or slows down during the run biases no ratio.
+var segmentOrder = []flowKind{bareUntuned, bareTuned, fullPath, fullPath, bareTuned, bareUntuned}
+
+// flowDriver runs the flows of one kind: job i is flow i; n flows split over its segments.
+type flowDriver struct {
+	run  job
+	n    int
+	next int // the first flow of the next segment
+}
+
 // throughput runs bare flows on the untuned and the tuned server and onboardings through the
-// whole product on the tuned one, in the palindrome order untuned, tuned, full, full, tuned,
-// untuned: each pair of figures is measured symmetrically around the same midpoint in time.
+// whole product on the tuned one, in segmentOrder, and compares their rates.
 func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
-	cfg := r.cfg
-	if !cfg.SkipUntuned {
+	if !r.cfg.SkipUntuned {
 		r.progress("starting the untuned server (go.temporal.io/server SQLite defaults)")
-		untunedCfg := embedded.Config{DataDir: filepath.Join(cfg.DataDir, untunedDir), Untuned: true}
-		if r.untuned, err = startStack(ctx, untunedCfg, cfg.Logger); err != nil {
+		untunedCfg := embedded.Config{DataDir: filepath.Join(r.cfg.DataDir, untunedDir), Untuned: true}
+		if r.untuned, err = startStack(ctx, untunedCfg, r.cfg.Logger); err != nil {
 			return err
 		}
 		defer func() {
@@ -45,63 +61,76 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 			r.untuned = nil
 		}()
 	}
-	onboard := newOnboardingClient(r.product, r.product.apiURL, cfg.Concurrency)
-	warm := min(cfg.Concurrency, 20)
-	onboard.createUsers("flow", 0, cfg.Flows+warm)
-
-	jobs := map[throughputKind]job{
-		bareTuned: func(ctx context.Context, i int) error {
-			return runBareFlow(ctx, r.tuned.client, "t-"+strconv.Itoa(i))
-		},
-		fullPath: func(ctx context.Context, i int) error {
-			return onboard.run(ctx, userID("flow", i))
-		},
-	}
-	if r.untuned != nil {
-		jobs[bareUntuned] = func(ctx context.Context, i int) error {
-			return runBareFlow(ctx, r.untuned.client, "u-"+strconv.Itoa(i))
-		}
-	}
-	// Warm up: connections, tokens, caches. Not measured.
-	for kind, fn := range jobs {
-		first := map[throughputKind]int{bareTuned: cfg.BaselineFlows, bareUntuned: cfg.BaselineFlows, fullPath: cfg.Flows}[kind]
-		if err := closedLoop(ctx, first, warm, cfg.Concurrency, fn).err("warm-up"); err != nil {
+	drivers := r.flowDrivers()
+	for _, d := range drivers {
+		// Connections, tokens, caches: not measured. Flows n… are not used by the segments.
+		if err := closedLoop(ctx, d.n, warmUpFlows, r.cfg.Concurrency, d.run).err("warm-up"); err != nil {
 			return err
 		}
 	}
+	totals, err := r.runSegments(ctx, drivers)
+	if err != nil {
+		return err
+	}
+	r.addThroughputRows(sec, totals)
+	return nil
+}
 
-	order := []throughputKind{bareUntuned, bareTuned, fullPath, fullPath, bareTuned, bareUntuned}
-	totals := map[throughputKind]runStats{}
-	next := map[throughputKind]int{}
-	size := map[throughputKind]int{bareUntuned: cfg.BaselineFlows, bareTuned: cfg.BaselineFlows, fullPath: cfg.Flows}
-	names := map[throughputKind]string{bareUntuned: "bare flows, untuned server", bareTuned: "bare flows, tuned server", fullPath: "full-path onboardings"}
-	for seg, kind := range order {
-		fn, ok := jobs[kind]
+// flowDrivers are the drivers of every kind this run measures.
+func (r *runner) flowDrivers() map[flowKind]*flowDriver {
+	onboard := newOnboardingClient(r.product, r.product.apiURL, r.cfg.Concurrency)
+	onboard.createUsers("flow", 0, r.cfg.Flows+warmUpFlows)
+	drivers := map[flowKind]*flowDriver{
+		bareTuned: {n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
+			return runBareFlow(ctx, r.tuned.client, "t-"+strconv.Itoa(i))
+		}},
+		fullPath: {n: r.cfg.Flows, run: func(ctx context.Context, i int) error {
+			return onboard.run(ctx, userID("flow", i))
+		}},
+	}
+	if r.untuned != nil {
+		drivers[bareUntuned] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
+			return runBareFlow(ctx, r.untuned.client, "u-"+strconv.Itoa(i))
+		}}
+	}
+	return drivers
+}
+
+// runSegments runs segmentOrder, each kind's flows split over its two segments, with the CPU
+// profile (if any) around the full-path segments.
+func (r *runner) runSegments(ctx context.Context, drivers map[flowKind]*flowDriver) (map[flowKind]runStats, error) {
+	totals := map[flowKind]runStats{}
+	for seg, kind := range segmentOrder {
+		d, ok := drivers[kind]
 		if !ok {
 			continue
 		}
-		n := size[kind] / 2
-		if next[kind] > 0 {
-			n = size[kind] - next[kind]
+		n := d.n / 2
+		if d.next > 0 {
+			n = d.n - d.next
 		}
-		if kind == fullPath && seg == 2 && cfg.CPUProfile != nil {
-			if err := pprof.StartCPUProfile(cfg.CPUProfile); err != nil {
-				return fmt.Errorf("start CPU profile: %w", err)
+		profile := kind == fullPath && r.cfg.CPUProfile != nil
+		if profile && d.next == 0 {
+			if err := pprof.StartCPUProfile(r.cfg.CPUProfile); err != nil {
+				return nil, fmt.Errorf("start CPU profile: %w", err)
 			}
 		}
-		r.progress("segment %d: %d %s at concurrency %d", seg+1, n, names[kind], cfg.Concurrency)
-		st := closedLoop(ctx, next[kind], n, cfg.Concurrency, fn)
-		if kind == fullPath && seg == 3 && cfg.CPUProfile != nil {
+		r.progress("segment %d: %d %s at concurrency %d", seg+1, n, kind, r.cfg.Concurrency)
+		st := closedLoop(ctx, d.next, n, r.cfg.Concurrency, d.run)
+		d.next += n
+		if profile && d.next == d.n {
 			pprof.StopCPUProfile()
 		}
 		r.progress("  %.1f/s, %s CPU each", st.PerSecond(), ms(st.CPUPer()))
-		next[kind] += n
 		totals[kind] = totals[kind].add(st)
-		if err := st.err(names[kind]); err != nil {
-			return err
+		if err := st.err(kind.String()); err != nil {
+			return nil, err
 		}
 	}
+	return totals, nil
+}
 
+func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 	untuned, tuned, full := totals[bareUntuned], totals[bareTuned], totals[fullPath]
 	if r.untuned != nil {
 		sec.add(Row{Measure: "bare flow, untuned go.temporal.io/server SQLite file defaults", Value: rate(untuned, "flows"),
@@ -119,12 +148,14 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 		Ratio: fmt.Sprintf("%.2f×", float64(tuned.CPUPer())/float64(max(full.CPUPer(), 1)))})
 	sec.note("concurrency %d; %d bare flows per server and %d onboardings, each in two segments "+
 		"(order: untuned, tuned, full, full, tuned, untuned), after %d unmeasured warm-up flows each",
-		cfg.Concurrency, cfg.BaselineFlows, cfg.Flows, warm)
+		r.cfg.Concurrency, r.cfg.BaselineFlows, r.cfg.Flows, warmUpFlows)
 	sec.note("a bare flow: Update-With-Start waiting for the first activity, 4 signals, the second activity, " +
 		"1 more signal sent once it returned; an onboarding: POST /v1/onboardings, the user succeeds at the " +
 		"simulator, which sends qes.created, qes.processing, qes.finalized, document.create, then " +
 		"user.kycreview (validated) once the workflow requested the review")
 	sec.note("latency: from the first call of a flow to its workflow's result; CPU each: user and system " +
 		"time of this process (server, product, driver) divided by the flows of the segments")
-	return nil
+	if r.cfg.CPUProfile != nil {
+		sec.note("the full-path segments ran with the CPU profiler on (--cpuprofile), which costs them a little")
+	}
 }

@@ -91,7 +91,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 		if cfg.DataDir, err = os.MkdirTemp("", "qesflow-bench-"); err != nil {
 			return fmt.Errorf("temporary data directory: %w", err)
 		}
-		defer os.RemoveAll(cfg.DataDir)
+		defer func() {
+			if err == nil { // a failed run keeps its logs
+				_ = os.RemoveAll(cfg.DataDir)
+			}
+		}()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
