@@ -40,13 +40,15 @@ func validatePragmas(pragmas map[string]string) error {
 	return errors.Join(errs...)
 }
 
-// sqliteFileStore returns the SQL config of the file store in dir, creating its schema the
-// first time.
-func sqliteFileStore(dir string, cfg Config) (*config.SQL, error) {
+// sqliteFileStore returns the SQL config of the file store in dir, creating its schema, with
+// namespace ns in it, the first time. A new store that is not Untuned is created without the
+// visibility indexes qesflow never queries (see keptVisibilityIndexes); an existing one is
+// left as it is.
+func sqliteFileStore(dir string, cfg Config, ns *sqliteschema.NamespaceConfig) (*config.SQL, error) {
 	path := filepath.Join(dir, DatabaseFileName)
 	switch _, err := os.Stat(path); {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := createSQLiteDatabase(dir, path); err != nil {
+		if err := createSQLiteDatabase(dir, path, ns, !cfg.Untuned); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -85,26 +87,35 @@ func sqliteMemoryStore(cfg Config) *config.SQL {
 	}
 }
 
-// preRegisterNamespace writes the namespace, with its search attributes mapped to the
-// pre-allocated visibility columns, into a SQLite store before the server starts, as the
-// Temporal CLI dev server does: the server then loads it at start. Registering through the
-// API instead would wait for the namespace cache to refresh (about 2 s). A namespace that
-// exists is left alone; Start then fixes its retention and search attributes through the API.
-func preRegisterNamespace(sqlCfg *config.SQL, cfg Config, searchAttributes map[string]enumspb.IndexedValueType) error {
+// newNamespaceConfig is the namespace of cfg with its search attributes mapped to
+// pre-allocated visibility columns (at random: "Keyword03" may be QESState), for
+// preRegisterNamespace.
+func newNamespaceConfig(cfg Config, searchAttributes map[string]enumspb.IndexedValueType) (*sqliteschema.NamespaceConfig, error) {
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, cfg.Namespace, false, searchAttributes)
 	if err != nil {
-		return fmt.Errorf("prepare namespace %s: %w", cfg.Namespace, err)
+		return nil, fmt.Errorf("prepare namespace %s: %w", cfg.Namespace, err)
 	}
 	ns.Detail.Config.Retention = durationpb.New(cfg.Retention)
+	return ns, nil
+}
+
+// preRegisterNamespace writes namespace ns into a SQLite store before the server starts, as
+// the Temporal CLI dev server does: the server then loads it at start. Registering through the
+// API instead would wait for the namespace cache to refresh (about 2 s). A namespace that
+// exists is left alone; Start then fixes its retention and search attributes through the API.
+func preRegisterNamespace(sqlCfg *config.SQL, ns *sqliteschema.NamespaceConfig) error {
 	if err := sqliteschema.CreateNamespaces(sqlCfg, ns); err != nil {
-		return fmt.Errorf("register namespace %s: %w", cfg.Namespace, err)
+		return fmt.Errorf("register namespace %s: %w", ns.Detail.GetInfo().GetName(), err)
 	}
 	return nil
 }
 
-// createSQLiteDatabase builds the schema in a scratch file next to path, then renames it into
-// place: path exists only once its schema is complete.
-func createSQLiteDatabase(dir, path string) error {
+// createSQLiteDatabase builds the schema in a scratch file next to path, writes namespace ns
+// into it and, if trimIndexes, drops the visibility indexes neither qesflow nor the namespace's
+// search attributes need (dropUnusedVisibilityIndexes); then renames it into place: path
+// exists only once its schema is complete, so the indexes kept always match the mapping of
+// the stored namespace.
+func createSQLiteDatabase(dir, path string, ns *sqliteschema.NamespaceConfig, trimIndexes bool) error {
 	if err := removeSetupLeftovers(dir); err != nil {
 		return err
 	}
@@ -120,6 +131,16 @@ func createSQLiteDatabase(dir, path string) error {
 	if err := sqliteschema.SetupSchema(setup); err != nil {
 		_ = os.Remove(scratch)
 		return fmt.Errorf("create Temporal schema in %s: %w", scratch, err)
+	}
+	if err := preRegisterNamespace(setup, ns); err != nil {
+		_ = os.Remove(scratch)
+		return err
+	}
+	if trimIndexes {
+		if err := dropUnusedVisibilityIndexes(scratch, searchAttributeColumns(ns)); err != nil {
+			_ = os.Remove(scratch)
+			return err
+		}
 	}
 	if err := os.Rename(scratch, path); err != nil {
 		return fmt.Errorf("move new SQLite database into place: %w", err)

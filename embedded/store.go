@@ -36,8 +36,12 @@ func openStore(ctx context.Context, cfg Config, searchAttributes map[string]enum
 	}
 	switch cfg.persistence() {
 	case sqliteMemory:
+		ns, err := newNamespaceConfig(cfg, searchAttributes)
+		if err != nil {
+			return nil, err
+		}
 		sqlCfg := sqliteMemoryStore(cfg)
-		if err := preRegisterNamespace(sqlCfg, cfg, searchAttributes); err != nil {
+		if err := preRegisterNamespace(sqlCfg, ns); err != nil {
 			return nil, err
 		}
 		return &store{persistence: singleSQLStore(sqlCfg, shards)}, nil
@@ -56,6 +60,10 @@ func openStore(ctx context.Context, cfg Config, searchAttributes map[string]enum
 }
 
 func openSQLiteFile(cfg Config, shards int32, searchAttributes map[string]enumspb.IndexedValueType) (*store, error) {
+	ns, err := newNamespaceConfig(cfg, searchAttributes)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -63,9 +71,10 @@ func openSQLiteFile(cfg Config, shards int32, searchAttributes map[string]enumsp
 	if err != nil {
 		return nil, err
 	}
-	sqlCfg, err := sqliteFileStore(cfg.DataDir, cfg)
+	// A new store gets ns while it is built; an existing one gets it here if it lacks it.
+	sqlCfg, err := sqliteFileStore(cfg.DataDir, cfg, ns)
 	if err == nil {
-		err = preRegisterNamespace(sqlCfg, cfg, searchAttributes)
+		err = preRegisterNamespace(sqlCfg, ns)
 	}
 	if err != nil {
 		_ = lock.release()
