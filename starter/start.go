@@ -8,7 +8,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -172,10 +171,7 @@ func (s *Service) startOptions(userID string) client.StartWorkflowOptions {
 		TaskQueue:                s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(workflows.SATreezorUserID).ValueSet(userID),
-			temporal.NewSearchAttributeKeyKeyword(workflows.SAQESState).ValueSet(string(workflows.StateInitiating)),
-		),
+		TypedSearchAttributes:    workflows.StartSearchAttributes(userID),
 	}
 }
 

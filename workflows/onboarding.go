@@ -23,6 +23,8 @@ type onboarding struct {
 	// fatal is an infrastructure failure that ends the run with an error.
 	fatal error
 
+	// lean: this run uses changeLeanTask (see versions.go).
+	lean         bool
 	published    *searchAttrs
 	shownDetails string
 	now          func() time.Time
@@ -34,6 +36,7 @@ type onboarding struct {
 // means invalid input or an infrastructure failure.
 func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	o := newOnboarding(ctx, in)
+	o.lean = leanTask(ctx)
 	if err := o.registerQueries(ctx); err != nil {
 		return Result{}, fmt.Errorf("register queries: %w", err)
 	}
@@ -78,8 +81,14 @@ func (o *onboarding) begin(carry *Snapshot) {
 
 // run is the main loop: start what the state needs (activity, deadline timer), wait for
 // one thing to happen (a signal, the activity's answer, the timer), apply it, publish.
+// A lean run publishes only when nothing else is ready, just before it blocks: once per
+// workflow task, whatever the number of events the task applies.
 func (o *onboarding) run(ctx workflow.Context) (Result, error) {
-	o.publish(ctx)
+	if o.lean {
+		o.published = startedWith(ctx)
+	} else {
+		o.publish(ctx)
+	}
 	for !o.st.State.Terminal() && o.fatal == nil {
 		if o.act == nil && o.continueAsNewDue(ctx) {
 			o.drainSignals()
@@ -98,8 +107,13 @@ func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 		o.listenSignals(ctx, sel)
 		o.listenActivity(ctx, sel)
 		o.listenTimer(ctx, sel)
+		if o.lean && !sel.HasPending() {
+			o.publish(ctx)
+		}
 		sel.Select(ctx)
-		o.publish(ctx)
+		if !o.lean {
+			o.publish(ctx)
+		}
 	}
 	return o.end(ctx)
 }

@@ -26,20 +26,29 @@ var recordedHistories = []string{
 }
 
 // TestReplay replays every recorded history with the current workflow code: a change
-// that is not replay-safe (without workflow.GetVersion) fails here.
+// that is not replay-safe (without workflow.GetVersion) fails here. testdata holds the
+// histories of the current code (re-recorded with -record); testdata/v0 those recorded
+// before changeLeanTask, kept to prove that runs started by an earlier worker go on.
 func TestReplay(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	require.NoError(t, err)
-	have := map[string]bool{}
-	for _, f := range files {
-		have[strings.TrimSuffix(filepath.Base(f), ".json")] = true
+	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0")} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+		require.NoError(t, err)
+		have := map[string]bool{}
+		for _, f := range files {
+			have[strings.TrimSuffix(filepath.Base(f), ".json")] = true
+		}
+		for _, name := range recordedHistories {
+			require.True(t, have[name], "%s/%s.json is missing (testdata: go test ./workflows -run TestRecordHistories -record; testdata/v0: restore it from git, it cannot be re-recorded)", dir, name)
+		}
+		replayFiles(t, files)
 	}
-	for _, name := range recordedHistories {
-		require.True(t, have[name], "testdata/%s.json is missing: go test ./workflows -run TestRecordHistories -record", name)
-	}
+}
+
+// replayFiles replays each history file in a subtest named after it.
+func replayFiles(t *testing.T, files []string) {
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
+		t.Run(filepath.Base(filepath.Dir(file))+"/"+filepath.Base(file), func(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, file))

@@ -5,6 +5,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/qesflow/qesflow/treezor"
 )
 
 // Typed keys of the custom search attributes (see SearchAttributeTypes).
@@ -18,12 +20,36 @@ var (
 )
 
 // StartSearchAttributes are the search attributes a starter sets when it starts the
-// onboarding of userID, so that it is findable before its first workflow task.
+// onboarding of userID: the values of its first state, so that it is findable before its
+// first workflow task and a lean run (versions.go) does not upsert them again.
 func StartSearchAttributes(userID string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
-		SAKeyTreezorUserID.ValueSet(userID),
-		SAKeyQESState.ValueSet(string(StateInitiating)),
-	)
+	return temporal.NewSearchAttributes(initialSearchAttrs(userID).updates(nil)...)
+}
+
+// initialSearchAttrs are the values of a new onboarding: first attempt, INITIATING.
+func initialSearchAttrs(userID string) searchAttrs {
+	return searchAttrs{userID: userID, state: string(StateInitiating), kycReview: treezor.KYCReview(0).String(), attempt: 1}
+}
+
+// startedWith returns the search attributes this run started with when it has every one
+// that is always set (the identification id is not, before the first one is issued), and
+// nil otherwise: then the first publish sets them all.
+func startedWith(ctx workflow.Context) *searchAttrs {
+	have := workflow.GetTypedSearchAttributes(ctx)
+	var sa searchAttrs
+	var ok [5]bool
+	sa.userID, ok[0] = have.GetKeyword(SAKeyTreezorUserID)
+	sa.state, ok[1] = have.GetKeyword(SAKeyQESState)
+	sa.kycReview, ok[2] = have.GetKeyword(SAKeyKYCReview)
+	sa.attempt, ok[3] = have.GetInt64(SAKeyQESAttempt)
+	sa.reasonCode, ok[4] = have.GetInt64(SAKeyQESReasonCode)
+	sa.identificationID, _ = have.GetKeyword(SAKeyQESIdentificationID)
+	for _, present := range ok {
+		if !present {
+			return nil
+		}
+	}
+	return &sa
 }
 
 // searchAttrs are the values published to visibility. Ids and codes only, never PII.
@@ -58,40 +84,45 @@ func (o *onboarding) publish(ctx workflow.Context) {
 
 func (o *onboarding) upsertSearchAttributes(ctx workflow.Context) {
 	next := o.searchAttrs()
-	prev, first := o.published, o.published == nil
-	if !first && *prev == next {
+	if o.published != nil && *o.published == next {
 		return
 	}
-	var updates []temporal.SearchAttributeUpdate
-	keyword := func(key temporal.SearchAttributeKeyKeyword, old, v string) {
-		if first || old != v {
-			if v == "" {
-				updates = append(updates, key.ValueUnset())
-			} else {
-				updates = append(updates, key.ValueSet(v))
-			}
-		}
-	}
-	integer := func(key temporal.SearchAttributeKeyInt64, old, v int64) {
-		if first || old != v {
-			updates = append(updates, key.ValueSet(v))
-		}
-	}
-	var old searchAttrs
-	if !first {
-		old = *prev
-	}
-	keyword(SAKeyTreezorUserID, old.userID, next.userID)
-	keyword(SAKeyQESState, old.state, next.state)
-	integer(SAKeyQESAttempt, old.attempt, next.attempt)
-	integer(SAKeyQESReasonCode, old.reasonCode, next.reasonCode)
-	keyword(SAKeyQESIdentificationID, old.identificationID, next.identificationID)
-	keyword(SAKeyKYCReview, old.kycReview, next.kycReview)
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
+	if err := workflow.UpsertTypedSearchAttributes(ctx, next.updates(o.published)...); err != nil {
 		o.logger.Error("Upsert search attributes failed", "error", err)
 		return
 	}
 	o.published = &next
+}
+
+// updates are the changes from prev to sa; every attribute when prev is nil. An empty
+// keyword is unset.
+func (sa searchAttrs) updates(prev *searchAttrs) []temporal.SearchAttributeUpdate {
+	var old searchAttrs
+	if prev != nil {
+		old = *prev
+	}
+	var updates []temporal.SearchAttributeUpdate
+	keyword := func(key temporal.SearchAttributeKeyKeyword, was, v string) {
+		switch {
+		case prev != nil && was == v:
+		case v == "":
+			updates = append(updates, key.ValueUnset())
+		default:
+			updates = append(updates, key.ValueSet(v))
+		}
+	}
+	integer := func(key temporal.SearchAttributeKeyInt64, was, v int64) {
+		if prev == nil || was != v {
+			updates = append(updates, key.ValueSet(v))
+		}
+	}
+	keyword(SAKeyTreezorUserID, old.userID, sa.userID)
+	keyword(SAKeyQESState, old.state, sa.state)
+	integer(SAKeyQESAttempt, old.attempt, sa.attempt)
+	integer(SAKeyQESReasonCode, old.reasonCode, sa.reasonCode)
+	keyword(SAKeyQESIdentificationID, old.identificationID, sa.identificationID)
+	keyword(SAKeyKYCReview, old.kycReview, sa.kycReview)
+	return updates
 }
 
 // details is the UI summary of the onboarding: state, attempt, escalation. No PII.

@@ -14,10 +14,15 @@ type deadlineTimer struct {
 }
 
 // armTimer makes the running timer match Snapshot.Deadline: a new deadline cancels the
-// old timer. The deadline is absolute, so it survives continue-as-new unchanged.
+// old timer. A lean run keeps a running timer that fires no later than the deadline (or
+// when there is none); listenTimer then re-arms it for the rest. The deadline is absolute,
+// so it survives continue-as-new unchanged.
 func (o *onboarding) armTimer(ctx workflow.Context) {
 	at := o.st.Deadline
 	if o.timer != nil && o.timer.at.Equal(at) {
+		return
+	}
+	if o.lean && o.timer != nil && (at.IsZero() || at.After(o.timer.at)) {
 		return
 	}
 	o.disarmTimer()
@@ -48,12 +53,23 @@ func (o *onboarding) listenTimer(ctx workflow.Context, sel workflow.Selector) {
 		if o.timer == t {
 			o.timer = nil
 		}
-		if err := f.Get(ctx, nil); err != nil || !t.at.Equal(o.st.Deadline) {
-			return // cancelled, or the deadline moved meanwhile
+		if err := f.Get(ctx, nil); err != nil || !o.deadlineReached(t) {
+			return // cancelled, or the deadline moved meanwhile (a lean run re-arms for the rest)
 		}
 		o.st.Deadline = time.Time{}
 		o.onDeadline()
 	})
+}
+
+// deadlineReached reports whether timer t, which fired, ends the current state's deadline.
+// In a lean run a timer can outlive the deadline it was set for: it counts when it was set
+// for the current deadline or that deadline has passed.
+func (o *onboarding) deadlineReached(t *deadlineTimer) bool {
+	d := o.st.Deadline
+	if t.at.Equal(d) {
+		return true
+	}
+	return o.lean && !d.IsZero() && !o.now().Before(d)
 }
 
 // onDeadline is what each state does when its time is up.
