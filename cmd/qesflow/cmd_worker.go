@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,7 +72,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 	fs.IntVar(&f.activitySlots, "max-concurrent-activities", envInt("QESFLOW_MAX_CONCURRENT_ACTIVITIES", 0),
 		envHelp("activities executed at once (0: SDK default)", "QESFLOW_MAX_CONCURRENT_ACTIVITIES"))
 	fs.IntVar(&f.stickyCacheSize, "sticky-cache-size", envInt("QESFLOW_STICKY_CACHE_SIZE", 0),
-		envHelp("workflows kept in the process-wide sticky cache (0: SDK default, 10000)", "QESFLOW_STICKY_CACHE_SIZE"))
+		envHelp("workflows kept in the process-wide sticky cache (0: "+strconv.Itoa(worker.DefaultStickyCacheSize)+", sized for onboardings that wait for days; the SDK default is 10000)", "QESFLOW_STICKY_CACHE_SIZE"))
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", envDuration("QESFLOW_WORKER_STOP_TIMEOUT", worker.DefaultStopTimeout),
 		envHelp("time running activities get to finish on shutdown", "QESFLOW_WORKER_STOP_TIMEOUT"))
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", ":9090"),
