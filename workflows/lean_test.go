@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -68,16 +69,26 @@ func payloadData[P interface{ GetData() []byte }](fields map[string]P) map[strin
 }
 
 // TestLeanTaskWritesLess compares every scenario recorded with the current code against
-// its recording from before changeLeanTask: the run ends with the same search attributes,
+// its recording from before changeLeanTask: it ends with the same search attributes,
 // upserts the product's attributes at most once per workflow task, and has no more upserts
-// (the version marker's own included) and no more timers.
+// (the version marker's own included) and no more timers. The two runs of the
+// continue-as-new scenario count as one story: a lean first run reaches its event limit
+// later in the story.
 func TestLeanTaskWritesLess(t *testing.T) {
-	fewer := 0
+	stories := map[string][]string{}
+	var names []string
 	for _, name := range recordedHistories {
-		t.Run(name, func(t *testing.T) {
-			lean := readCosts(t, filepath.Join("testdata", name+".json"))
-			before := readCosts(t, filepath.Join("testdata", "v0", name+".json"))
-			require.Equal(t, before.final, lean.final, "the run must end with the same search attributes")
+		story, _, _ := strings.Cut(name, "-run")
+		if _, ok := stories[story]; !ok {
+			names = append(names, story)
+		}
+		stories[story] = append(stories[story], name)
+	}
+	fewer := 0
+	for _, story := range names {
+		t.Run(story, func(t *testing.T) {
+			lean, before := storyCosts(t, "testdata", stories[story]), storyCosts(t, filepath.Join("testdata", "v0"), stories[story])
+			require.Equal(t, before.final, lean.final, "the story must end with the same search attributes")
 			require.LessOrEqual(t, lean.maxUpsertsPerTask, 1, "at most one upsert of the product's attributes per workflow task")
 			require.LessOrEqual(t, lean.upserts, before.upserts, "upserts")
 			require.LessOrEqual(t, lean.timers, before.timers, "timers")
@@ -88,4 +99,18 @@ func TestLeanTaskWritesLess(t *testing.T) {
 		})
 	}
 	require.Positive(t, fewer, "no recorded scenario writes less than before changeLeanTask")
+}
+
+// storyCosts adds up the costs of the runs of one story; its search attributes are those
+// its last run ends with.
+func storyCosts(t *testing.T, dir string, runs []string) historyCosts {
+	var sum historyCosts
+	for _, name := range runs {
+		c := readCosts(t, filepath.Join(dir, name+".json"))
+		sum.upserts += c.upserts
+		sum.timers += c.timers
+		sum.maxUpsertsPerTask = max(sum.maxUpsertsPerTask, c.maxUpsertsPerTask)
+		sum.final = c.final
+	}
+	return sum
 }

@@ -81,8 +81,8 @@ func (o *onboarding) begin(carry *Snapshot) {
 
 // run is the main loop: start what the state needs (activity, deadline timer), wait for
 // one thing to happen (a signal, the activity's answer, the timer), apply it, publish.
-// A lean run publishes only when nothing else is ready, just before it blocks: once per
-// workflow task, whatever the number of events the task applies.
+// A lean run arms the deadline timer and publishes only when nothing else is ready, just
+// before it blocks: once per workflow task, whatever the number of events the task applies.
 func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 	if o.lean {
 		o.published = startedWith(ctx)
@@ -102,14 +102,18 @@ func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 			}
 		}
 		o.startWork(ctx)
-		o.armTimer(ctx)
 		sel := workflow.NewSelector(ctx)
 		o.listenSignals(ctx, sel)
 		o.listenActivity(ctx, sel)
-		o.listenTimer(ctx, sel)
-		if o.lean && !sel.HasPending() {
+		if !o.lean {
+			o.armTimer(ctx)
+		} else if !sel.HasPending() {
+			// About to block: the state this task ends in gets its timer and its search
+			// attributes, not every state the task passed through.
+			o.armTimer(ctx)
 			o.publish(ctx)
 		}
+		o.listenTimer(ctx, sel)
 		sel.Select(ctx)
 		if !o.lean {
 			o.publish(ctx)

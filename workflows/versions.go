@@ -13,11 +13,12 @@ const (
 	//     event applied upserted, so a task that applied three webhooks upserted three
 	//     times; each upsert is one write of the visibility row (with its indexes) while the
 	//     run is open.
-	//   - the deadline timer is replaced only when the deadline moves earlier. A deadline
-	//     that moves later (or goes away) keeps the running timer; when that fires before
-	//     the deadline, the workflow sets a timer for the rest. Before, every state change
-	//     cancelled the timer and started a new one, each start being a timer task written
-	//     to the store.
+	//   - the deadline timer is set just before the workflow blocks too, for the state the
+	//     task ends in, and replaced only when that deadline is earlier than the running
+	//     timer. A deadline that moves later (or goes away) keeps the running timer; when
+	//     that fires before the deadline, the workflow sets a timer for the rest. Before,
+	//     every state change cancelled the timer and started a new one, each start being a
+	//     timer task written to the store.
 	//
 	// The state, its deadlines and the search attribute values are the same in both
 	// versions; only the number of upserts and timers differs.
