@@ -7,8 +7,13 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/workflows"
 )
 
 // Targets of the issue, as ratios measured in one run.
@@ -45,6 +50,38 @@ type flowDriver struct {
 	run  job
 	n    int
 	next int // the first flow of the next segment
+	// completed counts the flows of this kind that visibility shows completed.
+	completed func(ctx context.Context) (int, error)
+}
+
+// settle waits until visibility shows want flows of d's kind completed: the server writes
+// visibility records after the fact, and that work belongs to the segment whose flows caused
+// it, not to the next one.
+func (d *flowDriver) settle(ctx context.Context, want int) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	last := 0
+	err := waitFor(ctx, 20*time.Millisecond, func() (bool, error) {
+		n, err := d.completed(ctx)
+		last = n
+		return err == nil && n >= want, nil
+	})
+	if err != nil {
+		return fmt.Errorf("visibility shows %d of %d flows completed: %w", last, want, err)
+	}
+	return nil
+}
+
+// completedCounter counts the completed workflows of one type on the server c talks to.
+func completedCounter(c client.Client, workflowType string) func(ctx context.Context) (int, error) {
+	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Completed'", workflowType)
+	return func(ctx context.Context) (int, error) {
+		resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			return 0, fmt.Errorf("count completed %s workflows: %w", workflowType, err)
+		}
+		return int(resp.GetCount()), nil
+	}
 }
 
 // throughput runs bare flows on the untuned and the tuned server and onboardings through the
@@ -67,6 +104,9 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 		if err := closedLoop(ctx, d.n, warmUpFlows, r.cfg.Concurrency, d.run).err("warm-up"); err != nil {
 			return err
 		}
+		if err := d.settle(ctx, warmUpFlows); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
 	}
 	totals, err := r.runSegments(ctx, drivers)
 	if err != nil {
@@ -83,15 +123,15 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 	drivers := map[flowKind]*flowDriver{
 		bareTuned: {n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
 			return runBareFlow(ctx, r.tuned.client, "t-"+strconv.Itoa(i))
-		}},
+		}, completed: completedCounter(r.tuned.client, BareWorkflowName)},
 		fullPath: {n: r.cfg.Flows, run: func(ctx context.Context, i int) error {
 			return onboard.run(ctx, userID("flow", i))
-		}},
+		}, completed: completedCounter(r.product.client, workflows.WorkflowName)},
 	}
 	if r.untuned != nil {
 		drivers[bareUntuned] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
 			return runBareFlow(ctx, r.untuned.client, "u-"+strconv.Itoa(i))
-		}}
+		}, completed: completedCounter(r.untuned.client, BareWorkflowName)}
 	}
 	return drivers
 }
@@ -118,6 +158,14 @@ func (r *runner) runSegments(ctx context.Context, drivers map[flowKind]*flowDriv
 		r.progress("segment %d: %d %s at concurrency %d", seg+1, n, kind, r.cfg.Concurrency)
 		st := closedLoop(ctx, d.next, n, r.cfg.Concurrency, d.run)
 		d.next += n
+		if st.Failed == 0 {
+			settleStart, settleCPU := time.Now(), processCPU()
+			if err := d.settle(ctx, warmUpFlows+d.next); err != nil {
+				return nil, fmt.Errorf("%s: %w", kind, err)
+			}
+			st.Elapsed += time.Since(settleStart)
+			st.CPU += processCPU() - settleCPU
+		}
 		if profile && d.next == d.n {
 			pprof.StopCPUProfile()
 		}
@@ -155,6 +203,8 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 		"user.kycreview (validated) once the workflow requested the review")
 	sec.note("latency: from the first call of a flow to its workflow's result; CPU each: user and system " +
 		"time of this process (server, product, driver) divided by the flows of the segments")
+	sec.note("each segment (and the warm-up) ends when visibility shows all its flows completed: the " +
+		"visibility writes the server makes after a flow ended count in the segment that caused them")
 	if r.cfg.CPUProfile != nil {
 		sec.note("the full-path segments ran with the CPU profiler on (--cpuprofile), which costs them a little")
 	}
