@@ -128,7 +128,7 @@ type bridgeTest struct {
 
 // bridge compares verified webhooks through the bridge with raw SignalWorkflow calls of the
 // same events into the same running workflows: throughput at the configured concurrency
-// (raw, bridge, bridge, raw), then latency at a fixed rate.
+// (raw, bridge, bridge, raw, bridgeRounds times), then latency at a fixed rate.
 func (r *runner) bridge(ctx context.Context, sec *Section) (err error) {
 	cfg, p := r.cfg, r.product
 	if err := startSinks(ctx, p.client, p.sinkQueue, cfg.BridgeWorkflows); err != nil {
@@ -183,14 +183,26 @@ func (r *runner) newBridgeTest() (*bridgeTest, error) {
 	return bt, nil
 }
 
-// bridgeThroughput sends the throughput webhooks in the order raw, bridge, bridge, raw.
+// bridgeRounds is how many times the bridge throughput test runs raw, bridge, bridge, raw;
+// each kind's webhooks are split evenly over its 2 × bridgeRounds segments.
+const bridgeRounds = 2
+
+// bridgeThroughput sends the throughput webhooks in the order raw, bridge, bridge, raw,
+// bridgeRounds times.
 func (r *runner) bridgeThroughput(ctx context.Context, bt *bridgeTest) (raw, bridge runStats, err error) {
 	conc, n := r.cfg.Concurrency, len(bt.tput)
-	half := n / 2
-	for _, seg := range []struct {
+	parts := 2 * bridgeRounds
+	type segment struct {
 		bridge      bool
 		first, size int
-	}{{false, 0, half}, {true, 0, half}, {true, half, n - half}, {false, half, n - half}} {
+	}
+	var order []segment
+	for round := range bridgeRounds {
+		a, b := 2*round, 2*round+1 // this round's two parts of each kind
+		first, second := segment{first: n * a / parts, size: n*(a+1)/parts - n*a/parts}, segment{first: n * b / parts, size: n*(b+1)/parts - n*b/parts}
+		order = append(order, first, segment{true, first.first, first.size}, segment{true, second.first, second.size}, second)
+	}
+	for _, seg := range order {
 		if seg.bridge {
 			r.progress("%d webhooks through the bridge at concurrency %d", seg.size, conc)
 			st := closedLoop(ctx, seg.first, seg.size, conc, over(bt.tput, bt.bridge))
@@ -228,8 +240,8 @@ func (r *runner) addBridgeRows(sec *Section, rawTotal, bridgeTotal, rawLat, brid
 	})
 	sec.note("%d running workflows receive the webhooks (user.kycreview, kycReview PENDING, signed with "+
 		"the PHP-canonical HMAC); raw calls signal the same events to the same workflows", cfg.BridgeWorkflows)
-	sec.note("throughput: %d of each at concurrency %d, in the order raw, bridge, bridge, raw; every "+
-		"webhook answered 200 \"signalled\"", cfg.BridgeWebhooks, cfg.Concurrency)
+	sec.note("throughput: %d of each at concurrency %d, in the order raw, bridge, bridge, raw, %d times; every "+
+		"webhook answered 200 \"signalled\"", cfg.BridgeWebhooks, cfg.Concurrency, bridgeRounds)
 	sec.note("latency: %d webhooks, then %d raw signals, each an open loop at the given rate, measured from "+
 		"the moment each request was due", bridgeLat.Done, rawLat.Done)
 }

@@ -7,12 +7,14 @@
 //     embedded server, and complete onboardings through the whole product (API → simulator →
 //     signed webhooks → bridge → workflow → KYC review → completed, payloads encrypted as in
 //     `qesflow dev`) on the same tuned server, all at the same concurrency. The segments run in
-//     a palindrome order (untuned, tuned, full path, full path, tuned, untuned) so that a
-//     machine that slows down or speeds up during the run biases no ratio. Besides the rates,
+//     a palindrome order (untuned, tuned, full path, full path, tuned, untuned), three times, so
+//     that a machine that slows down or speeds up during the run biases no ratio; each segment
+//     ends when visibility shows its flows completed, so that the server's deferred visibility
+//     writes count where they were caused. Besides the rates,
 //     the process CPU time per flow is reported: other load on a shared machine disturbs it
 //     less than a rate.
 //   - Bridge: verified webhooks per second into running workflows against raw SignalWorkflow
-//     calls of the same events (raw, bridge, bridge, raw), and the latency from request to 2xx
+//     calls of the same events (raw, bridge, bridge, raw, twice), and the latency from request to 2xx
 //     in an open loop at a fixed rate.
 //   - Scale: onboardings parked at AWAITING_USER by a worker with the default sticky cache, the
 //     memory of that worker and of the whole process while they wait; then a worker with the

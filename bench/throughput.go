@@ -43,13 +43,23 @@ func (k flowKind) String() string {
 
 // segmentOrder is a palindrome: every pair of kinds is measured symmetrically around the same
 // midpoint in time, so a machine that speeds up or slows down during the run biases no ratio.
+// It runs throughputRounds times: on a shared machine, whose speed also wanders back and
+// forth, more and shorter alternations average that out better than one long pair.
 var segmentOrder = []flowKind{bareUntuned, bareTuned, fullPath, fullPath, bareTuned, bareUntuned}
+
+// throughputRounds is how many times segmentOrder runs; each kind's flows are split evenly
+// over its 2 × throughputRounds segments.
+const throughputRounds = 3
+
+// segmentsPerKind is the number of segments of each kind.
+const segmentsPerKind = 2 * throughputRounds
 
 // flowDriver runs the flows of one kind: job i is flow i; n flows split over its segments.
 type flowDriver struct {
 	run  job
 	n    int
 	next int // the first flow of the next segment
+	segs int // segments run so far
 	// completed counts the flows of this kind that visibility shows completed.
 	completed func(ctx context.Context) (int, error)
 }
@@ -136,46 +146,55 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 	return drivers
 }
 
-// runSegments runs segmentOrder, each kind's flows split over its two segments, with the CPU
-// profile (if any) around the full-path segments.
+// runSegments runs segmentOrder throughputRounds times, each kind's flows split evenly over
+// its segments, with the CPU profile (if any) around the two full-path segments of the first
+// round (they are adjacent).
 func (r *runner) runSegments(ctx context.Context, drivers map[flowKind]*flowDriver) (map[flowKind]runStats, error) {
 	totals := map[flowKind]runStats{}
-	for seg, kind := range segmentOrder {
-		d, ok := drivers[kind]
-		if !ok {
-			continue
-		}
-		n := d.n / 2
-		if d.next > 0 {
-			n = d.n - d.next
-		}
-		profile := kind == fullPath && r.cfg.CPUProfile != nil
-		if profile && d.next == 0 {
-			if err := pprof.StartCPUProfile(r.cfg.CPUProfile); err != nil {
-				return nil, fmt.Errorf("start CPU profile: %w", err)
+	seg := 0
+	for range throughputRounds {
+		for _, kind := range segmentOrder {
+			d, ok := drivers[kind]
+			if !ok {
+				continue
 			}
-		}
-		r.progress("segment %d: %d %s at concurrency %d", seg+1, n, kind, r.cfg.Concurrency)
-		st := closedLoop(ctx, d.next, n, r.cfg.Concurrency, d.run)
-		d.next += n
-		if st.Failed == 0 {
-			settleStart, settleCPU := time.Now(), processCPU()
-			if err := d.settle(ctx, warmUpFlows+d.next); err != nil {
-				return nil, fmt.Errorf("%s: %w", kind, err)
+			seg++
+			st, err := r.runSegment(ctx, seg, kind, d)
+			totals[kind] = totals[kind].add(st)
+			if err != nil {
+				return nil, err
 			}
-			st.Elapsed += time.Since(settleStart)
-			st.CPU += processCPU() - settleCPU
-		}
-		if profile && d.next == d.n {
-			pprof.StopCPUProfile()
-		}
-		r.progress("  %.1f/s, %s CPU each", st.PerSecond(), ms(st.CPUPer()))
-		totals[kind] = totals[kind].add(st)
-		if err := st.err(kind.String()); err != nil {
-			return nil, err
 		}
 	}
 	return totals, nil
+}
+
+// runSegment runs d's next segment, the seg-th of the run, and waits for it to settle.
+func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flowDriver) (runStats, error) {
+	d.segs++
+	n := d.n*d.segs/segmentsPerKind - d.next
+	profile := kind == fullPath && r.cfg.CPUProfile != nil
+	if profile && d.segs == 1 {
+		if err := pprof.StartCPUProfile(r.cfg.CPUProfile); err != nil {
+			return runStats{}, fmt.Errorf("start CPU profile: %w", err)
+		}
+	}
+	r.progress("segment %d: %d %s at concurrency %d", seg, n, kind, r.cfg.Concurrency)
+	st := closedLoop(ctx, d.next, n, r.cfg.Concurrency, d.run)
+	d.next += n
+	if st.Failed == 0 {
+		settleStart, settleCPU := time.Now(), processCPU()
+		if err := d.settle(ctx, warmUpFlows+d.next); err != nil {
+			return st, fmt.Errorf("%s: %w", kind, err)
+		}
+		st.Elapsed += time.Since(settleStart)
+		st.CPU += processCPU() - settleCPU
+	}
+	if profile && d.segs == 2 {
+		pprof.StopCPUProfile()
+	}
+	r.progress("  %.1f/s, %s CPU each", st.PerSecond(), ms(st.CPUPer()))
+	return st, st.err(kind.String())
 }
 
 func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
@@ -194,9 +213,9 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 	sec.add(ratioRow("full path ÷ bare flow (tuned server)", full.PerSecond(), tuned.PerSecond(), targetFullPathOverBare))
 	sec.add(Row{Measure: "CPU per flow, bare ÷ full path (tuned server)",
 		Ratio: fmt.Sprintf("%.2f×", float64(tuned.CPUPer())/float64(max(full.CPUPer(), 1)))})
-	sec.note("concurrency %d; %d bare flows per server and %d onboardings, each in two segments "+
-		"(order: untuned, tuned, full, full, tuned, untuned), after %d unmeasured warm-up flows each",
-		r.cfg.Concurrency, r.cfg.BaselineFlows, r.cfg.Flows, warmUpFlows)
+	sec.note("concurrency %d; %d bare flows per server and %d onboardings, each in %d segments "+
+		"(order: untuned, tuned, full, full, tuned, untuned, %d times), after %d unmeasured warm-up flows each",
+		r.cfg.Concurrency, r.cfg.BaselineFlows, r.cfg.Flows, segmentsPerKind, throughputRounds, warmUpFlows)
 	sec.note("a bare flow: Update-With-Start waiting for the first activity, 4 signals, the second activity, " +
 		"1 more signal sent once it returned; an onboarding: POST /v1/onboardings, the user succeeds at the " +
 		"simulator, which sends qes.created, qes.processing, qes.finalized, document.create, then " +
@@ -206,6 +225,6 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 	sec.note("each segment (and the warm-up) ends when visibility shows all its flows completed: the " +
 		"visibility writes the server makes after a flow ended count in the segment that caused them")
 	if r.cfg.CPUProfile != nil {
-		sec.note("the full-path segments ran with the CPU profiler on (--cpuprofile), which costs them a little")
+		sec.note("the first two full-path segments ran with the CPU profiler on (--cpuprofile), which costs them a little")
 	}
 }
