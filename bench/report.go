@@ -81,9 +81,10 @@ func ratioRow(measure string, a, b float64, atLeast float64) Row {
 	}
 	return Row{
 		Measure: measure,
-		Ratio:   fmt.Sprintf("%.2f×", ratio),
-		Target:  fmt.Sprintf("≥ %.2g×", atLeast),
-		Met:     verdict(ratio >= atLeast),
+		// Three decimals: 0.898 must not read as a 0.90 that missed ≥ 0.9.
+		Ratio:  fmt.Sprintf("%.3f×", ratio),
+		Target: fmt.Sprintf("≥ %.2g×", atLeast),
+		Met:    verdict(ratio >= atLeast),
 	}
 }
 
