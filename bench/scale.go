@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
-
 	"github.com/qesflow/qesflow/worker"
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -189,14 +187,8 @@ func inProcessNote(alone bool) string {
 
 // count is the number of workflows of the scale task queue in state and execution status.
 func (r *runner) count(ctx context.Context, state, status string) (int, error) {
-	resp, err := r.product.client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
-		Query: fmt.Sprintf("TaskQueue = '%s' AND %s = '%s' AND ExecutionStatus = '%s'",
-			scaleTaskQueue, workflows.SAQESState, state, status),
-	})
-	if err != nil {
-		return 0, fmt.Errorf("count %s workflows: %w", state, err)
-	}
-	return int(resp.GetCount()), nil
+	return countWorkflows(ctx, r.product.client, fmt.Sprintf("TaskQueue = '%s' AND %s = '%s' AND ExecutionStatus = '%s'",
+		scaleTaskQueue, workflows.SAQESState, state, status))
 }
 
 // waitCount waits until visibility counts want workflows in state and status.

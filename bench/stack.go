@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -308,6 +309,15 @@ func newBareWorker(c client.Client, taskQueue string) sdkworker.Worker {
 		return c.SignalWorkflow(ctx, wid, "", workflows.SignalWebhook, ev)
 	}})
 	return w
+}
+
+// countWorkflows is the number of workflows visibility finds for query on c's server.
+func countWorkflows(ctx context.Context, c client.Client, query string) (int, error) {
+	resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
+	if err != nil {
+		return 0, fmt.Errorf("count workflows where %s: %w", query, err)
+	}
+	return int(resp.GetCount()), nil
 }
 
 // waitFor polls cond every interval until it holds or ctx ends.

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/qesflow/qesflow/embedded"
@@ -85,13 +84,7 @@ func (d *flowDriver) settle(ctx context.Context, want int) error {
 // completedCounter counts the completed workflows of one type on the server c talks to.
 func completedCounter(c client.Client, workflowType string) func(ctx context.Context) (int, error) {
 	query := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Completed'", workflowType)
-	return func(ctx context.Context) (int, error) {
-		resp, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Query: query})
-		if err != nil {
-			return 0, fmt.Errorf("count completed %s workflows: %w", workflowType, err)
-		}
-		return int(resp.GetCount()), nil
-	}
+	return func(ctx context.Context) (int, error) { return countWorkflows(ctx, c, query) }
 }
 
 // throughput runs bare flows on the untuned and the tuned server and onboardings through the
