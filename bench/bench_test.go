@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -115,15 +116,21 @@ var wantMeasures = []string{
 func TestRunTinyReportsEveryFigure(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	var fullProfile, bridgeProfile bytes.Buffer
 	report, err := Run(ctx, Config{
 		Flows: 4, BaselineFlows: 4, Concurrency: 4,
 		BridgeWebhooks: 20, BridgeRate: 40, BridgeWorkflows: 3,
 		Parked: 12, CompareCache: 4,
-		DataDir:       t.TempDir(),
-		WorkerCommand: testWorkerCommand,
-		CommandLine:   "qesflow bench --tiny",
+		DataDir:          t.TempDir(),
+		WorkerCommand:    testWorkerCommand,
+		CommandLine:      "qesflow bench --tiny",
+		CPUProfile:       &fullProfile,
+		BridgeCPUProfile: &bridgeProfile,
 	})
 	require.NoError(t, err)
+	for name, p := range map[string]*bytes.Buffer{"full path": &fullProfile, "bridge": &bridgeProfile} {
+		require.True(t, bytes.HasPrefix(p.Bytes(), []byte{0x1f, 0x8b}), "%s: a gzipped pprof profile, got %d bytes", name, p.Len())
+	}
 
 	figure := regexp.MustCompile(`^\d+\.\d (flows|onboardings|signals|webhooks)/s( in \d+s)?$|^\d+ MB$|^\d+ / 0$`)
 	ratio := regexp.MustCompile(`^\d+\.\d{2,3}×$`)

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/qesflow/qesflow/internal/httpclient"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/webhookbridge"
 	"github.com/qesflow/qesflow/workflows"
@@ -74,10 +76,7 @@ type bridgeTarget struct {
 }
 
 func newBridgeTarget(bridgeURL string, concurrency int) *bridgeTarget {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = concurrency
-	t.MaxIdleConns = concurrency
-	return &bridgeTarget{url: bridgeURL + webhookbridge.Path, http: &http.Client{Transport: t, Timeout: time.Minute}}
+	return &bridgeTarget{url: bridgeURL + webhookbridge.Path, http: httpclient.New(concurrency, time.Minute)}
 }
 
 func (b *bridgeTarget) deliver(ctx context.Context, w webhook) error {
@@ -202,10 +201,20 @@ func (r *runner) bridgeThroughput(ctx context.Context, bt *bridgeTest) (raw, bri
 		first, second := segment{first: n * a / parts, size: n*(a+1)/parts - n*a/parts}, segment{first: n * b / parts, size: n*(b+1)/parts - n*b/parts}
 		order = append(order, first, segment{true, first.first, first.size}, segment{true, second.first, second.size}, second)
 	}
-	for _, seg := range order {
+	for i, seg := range order {
 		if seg.bridge {
+			// The profile (if any) covers the first round's two adjacent bridge segments.
+			profile := r.cfg.BridgeCPUProfile != nil && (i == 1 || i == 2)
+			if profile && i == 1 {
+				if err := pprof.StartCPUProfile(r.cfg.BridgeCPUProfile); err != nil {
+					return raw, bridge, fmt.Errorf("start CPU profile: %w", err)
+				}
+			}
 			r.progress("%d webhooks through the bridge at concurrency %d", seg.size, conc)
 			st := closedLoop(ctx, seg.first, seg.size, conc, over(bt.tput, bt.bridge))
+			if profile && i == 2 {
+				pprof.StopCPUProfile()
+			}
 			if err := st.err("webhooks"); err != nil {
 				return raw, bridge, err
 			}
@@ -244,6 +253,9 @@ func (r *runner) addBridgeRows(sec *Section, rawTotal, bridgeTotal, rawLat, brid
 		"webhook answered 200 \"signalled\"", cfg.BridgeWebhooks, cfg.Concurrency, bridgeRounds)
 	sec.note("latency: %d webhooks, then %d raw signals, each an open loop at the given rate, measured from "+
 		"the moment each request was due", bridgeLat.Done, rawLat.Done)
+	if cfg.BridgeCPUProfile != nil {
+		sec.note("the first two bridge segments ran with the CPU profiler on (--cpuprofile-bridge), which costs them a little")
+	}
 }
 
 // startSinks starts the signal sinks sink-0 … sink-(n-1).

@@ -49,8 +49,15 @@ type Config struct {
 	// WorkerCommand builds the command of the worker process of the scale section; nil runs
 	// that worker in this process (then only the whole process's memory is measured).
 	WorkerCommand func(WorkerProcess) *exec.Cmd
-	// CPUProfile, when set, receives a CPU profile of the full-path segments.
+	// CPUProfile, when set, receives a CPU profile of the first two full-path segments.
 	CPUProfile io.Writer
+	// BareCPUProfile, when set, receives a CPU profile of the second and third bare-flow
+	// segments on the tuned server (adjacent, like the full-path ones), to compare with
+	// CPUProfile.
+	BareCPUProfile io.Writer
+	// BridgeCPUProfile, when set, receives a CPU profile of the first two (adjacent)
+	// segments of webhooks through the bridge.
+	BridgeCPUProfile io.Writer
 	// CommandLine is quoted in the report; Note, when set, is added to its environment.
 	CommandLine, Note string
 	// Logger receives the logs of every part of the product (as in production, they are part

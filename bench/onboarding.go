@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/qesflow/qesflow/internal/httpclient"
 	"github.com/qesflow/qesflow/treezorsim"
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -22,9 +23,7 @@ type onboardingClient struct {
 }
 
 func newOnboardingClient(p *product, apiURL string, concurrency int) *onboardingClient {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = concurrency
-	return &onboardingClient{p: p, apiURL: apiURL, http: &http.Client{Transport: t, Timeout: time.Minute}}
+	return &onboardingClient{p: p, apiURL: apiURL, http: httpclient.New(concurrency, time.Minute)}
 }
 
 // createUsers adds the users prefix-first … prefix-(first+n-1) to the simulator, with every

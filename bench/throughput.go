@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"runtime/pprof"
 	"strconv"
@@ -166,9 +167,9 @@ func (r *runner) runSegments(ctx context.Context, drivers map[flowKind]*flowDriv
 func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flowDriver) (runStats, error) {
 	d.segs++
 	n := d.n*d.segs/segmentsPerKind - d.next
-	profile := kind == fullPath && r.cfg.CPUProfile != nil
-	if profile && d.segs == 1 {
-		if err := pprof.StartCPUProfile(r.cfg.CPUProfile); err != nil {
+	profile, firstProfiled := r.profileOf(kind)
+	if profile != nil && d.segs == firstProfiled {
+		if err := pprof.StartCPUProfile(profile); err != nil {
 			return runStats{}, fmt.Errorf("start CPU profile: %w", err)
 		}
 	}
@@ -183,11 +184,24 @@ func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flow
 		st.Elapsed += time.Since(settleStart)
 		st.CPU += processCPU() - settleCPU
 	}
-	if profile && d.segs == 2 {
+	if profile != nil && d.segs == firstProfiled+1 {
 		pprof.StopCPUProfile()
 	}
 	r.progress("  %.1f/s, %s CPU each", st.PerSecond(), ms(st.CPUPer()))
 	return st, st.err(kind.String())
+}
+
+// profileOf is where the CPU profile of kind's segments goes (nil: none) and the first of
+// its two adjacent profiled segments: the first two full-path segments, the second and third
+// of the bare flow on the tuned server.
+func (r *runner) profileOf(kind flowKind) (io.Writer, int) {
+	switch {
+	case kind == fullPath && r.cfg.CPUProfile != nil:
+		return r.cfg.CPUProfile, 1
+	case kind == bareTuned && r.cfg.BareCPUProfile != nil:
+		return r.cfg.BareCPUProfile, 2
+	}
+	return nil, 0
 }
 
 func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
@@ -219,5 +233,8 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 		"visibility writes the server makes after a flow ended count in the segment that caused them")
 	if r.cfg.CPUProfile != nil {
 		sec.note("the first two full-path segments ran with the CPU profiler on (--cpuprofile), which costs them a little")
+	}
+	if r.cfg.BareCPUProfile != nil {
+		sec.note("the second and third bare-flow segments on the tuned server ran with the CPU profiler on (--cpuprofile-bare), which costs them a little")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/qesflow/qesflow/internal/httpclient"
 )
 
 // DefaultTimeout bounds every HTTP request of the client when Config.Timeout is zero.
@@ -34,7 +36,9 @@ type Config struct {
 	Scopes []string
 	// Timeout bounds each HTTP request (default DefaultTimeout).
 	Timeout time.Duration
-	// HTTPClient is used for every request (default: a new http.Client).
+	// HTTPClient is used for every request (default: a client of its own that keeps up to
+	// httpclient.DefaultIdleConnsPerHost connections to Treezor open, so concurrent
+	// activities reuse them).
 	HTTPClient *http.Client
 	// UserAgent is sent with every request (default "qesflow/<version>").
 	UserAgent string
@@ -87,7 +91,7 @@ func NewClient(cfg Config) (*Client, error) {
 		c.timeout = DefaultTimeout
 	}
 	if c.http == nil {
-		c.http = &http.Client{}
+		c.http = httpclient.New(0, 0)
 	}
 	if c.userAgent == "" {
 		c.userAgent = "qesflow/" + buildVersion()

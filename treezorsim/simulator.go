@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/internal/httpclient"
 )
 
 // Simulator is an in-memory Treezor sandbox. It is safe for concurrent use.
@@ -101,7 +103,7 @@ func newSimulator(cfg Config, logger *zap.Logger) *Simulator {
 		cfg:        cfg,
 		log:        logger,
 		presignKey: randomBytes(32),
-		client:     &http.Client{Timeout: cfg.WebhookTimeout},
+		client:     httpclient.New(0, cfg.WebhookTimeout),
 		ctx:        ctx,
 		cancel:     cancel,
 		rng:        rng,

@@ -81,13 +81,13 @@ func (o *onboarding) startActivity(ctx workflow.Context, opts workflow.ActivityO
 	o.act = &running{future: workflow.ExecuteActivity(actx, name, in), cancel: cancel, done: done}
 }
 
-// stopWork cancels the running activity and timer (the onboarding ended).
+// stopWork cancels the running activity and drops the deadline timer (the onboarding ended).
 func (o *onboarding) stopWork() {
 	if o.act != nil {
 		o.act.cancel()
 		o.act = nil
 	}
-	o.disarmTimer()
+	o.dropTimer()
 }
 
 func (o *onboarding) startInitiation(ctx workflow.Context) {

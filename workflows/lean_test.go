@@ -69,11 +69,12 @@ func payloadData[P interface{ GetData() []byte }](fields map[string]P) map[strin
 }
 
 // TestLeanTaskWritesLess compares every scenario recorded with the current code against
-// its recording from before changeLeanTask: it ends with the same search attributes,
-// upserts the product's attributes at most once per workflow task, and has no more upserts
-// (the version marker's own included) and no more timers. The two runs of the
-// continue-as-new scenario count as one story: a lean first run reaches its event limit
-// later in the story.
+// its recordings by the earlier versions (olderHistories: before changeLeanTask, and its
+// version 1): it ends with the same search attributes, upserts the product's attributes at
+// most once per workflow task, and has no more upserts (the version marker's own included)
+// and no more timers than any earlier version. Each version must write less than the one
+// before in at least one scenario. The two runs of the continue-as-new scenario count as
+// one story: a lean first run reaches its event limit later in the story.
 func TestLeanTaskWritesLess(t *testing.T) {
 	stories := map[string][]string{}
 	var names []string
@@ -84,21 +85,29 @@ func TestLeanTaskWritesLess(t *testing.T) {
 		}
 		stories[story] = append(stories[story], name)
 	}
-	fewer := 0
-	for _, story := range names {
-		t.Run(story, func(t *testing.T) {
-			lean, before := storyCosts(t, "testdata", stories[story]), storyCosts(t, filepath.Join("testdata", "v0"), stories[story])
-			require.Equal(t, before.final, lean.final, "the story must end with the same search attributes")
-			require.LessOrEqual(t, lean.maxUpsertsPerTask, 1, "at most one upsert of the product's attributes per workflow task")
-			require.LessOrEqual(t, lean.upserts, before.upserts, "upserts")
-			require.LessOrEqual(t, lean.timers, before.timers, "timers")
-			if lean.upserts+lean.timers < before.upserts+before.timers {
-				fewer++
-			}
-			t.Logf("upserts %d → %d, timers %d → %d", before.upserts, lean.upserts, before.timers, lean.timers)
-		})
+	dirs := append(append([]string{}, olderHistories...), "testdata")
+	for i := 1; i < len(dirs); i++ {
+		newer := dirs[i]
+		fewer := 0
+		for _, story := range names {
+			t.Run(filepath.Base(newer)+"/"+story, func(t *testing.T) {
+				now := storyCosts(t, newer, stories[story])
+				require.LessOrEqual(t, now.maxUpsertsPerTask, 1, "at most one upsert of the product's attributes per workflow task")
+				for _, older := range dirs[:i] {
+					before := storyCosts(t, older, stories[story])
+					require.Equal(t, before.final, now.final, "the story must end with the same search attributes as in %s", older)
+					require.LessOrEqual(t, now.upserts, before.upserts, "upserts against %s", older)
+					require.LessOrEqual(t, now.timers, before.timers, "timers against %s", older)
+				}
+				prev := storyCosts(t, dirs[i-1], stories[story])
+				if now.upserts+now.timers < prev.upserts+prev.timers {
+					fewer++
+				}
+				t.Logf("against %s: upserts %d → %d, timers %d → %d", dirs[i-1], prev.upserts, now.upserts, prev.timers, now.timers)
+			})
+		}
+		require.Positive(t, fewer, "no scenario recorded in %s writes less than in %s", newer, dirs[i-1])
 	}
-	require.Positive(t, fewer, "no recorded scenario writes less than before changeLeanTask")
 }
 
 // storyCosts adds up the costs of the runs of one story; its search attributes are those

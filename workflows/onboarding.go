@@ -23,12 +23,13 @@ type onboarding struct {
 	// fatal is an infrastructure failure that ends the run with an error.
 	fatal error
 
-	// lean: this run uses changeLeanTask (see versions.go).
-	lean         bool
-	published    *searchAttrs
-	shownDetails string
-	now          func() time.Time
-	logger       log.Logger
+	// lean: this run uses changeLeanTask (see versions.go); quietActivity: its version 2.
+	lean          bool
+	quietActivity bool
+	published     *searchAttrs
+	shownDetails  string
+	now           func() time.Time
+	logger        log.Logger
 }
 
 // QESOnboarding takes one Treezor user through QES identification and the KYC review
@@ -36,7 +37,8 @@ type onboarding struct {
 // means invalid input or an infrastructure failure.
 func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	o := newOnboarding(ctx, in)
-	o.lean = leanTask(ctx)
+	v := leanVersion(ctx)
+	o.lean, o.quietActivity = v >= versionLeanTask, v >= versionQuietActivity
 	if err := o.registerQueries(ctx); err != nil {
 		return Result{}, fmt.Errorf("register queries: %w", err)
 	}
@@ -94,7 +96,7 @@ func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 			o.drainSignals()
 			o.publish(ctx)
 			if !o.st.State.Terminal() && workflow.AllHandlersFinished(ctx) {
-				o.disarmTimer()
+				o.dropTimer()
 				return Result{}, o.continueAsNew(ctx)
 			}
 			if o.st.State.Terminal() {
@@ -109,9 +111,13 @@ func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 			o.armTimer(ctx)
 		} else if !sel.HasPending() {
 			// About to block: the state this task ends in gets its timer and its search
-			// attributes, not every state the task passed through.
+			// attributes, not every state the task passed through (nor, from
+			// versionQuietActivity on, a state that only waits for our own activity,
+			// unless the run has none of its attributes yet: it was started without them).
 			o.armTimer(ctx)
-			o.publish(ctx)
+			if o.act == nil || !o.quietActivity || o.published == nil {
+				o.publish(ctx)
+			}
 		}
 		o.listenTimer(ctx, sel)
 		sel.Select(ctx)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/qesflow/qesflow/activities"
 	"github.com/qesflow/qesflow/treezor"
@@ -236,6 +237,57 @@ func (s *OnboardingSuite) TestSearchAttributesFollowTheState() {
 	ident, ok := upserts[1].GetKeyword(SAKeyQESIdentificationID)
 	s.True(ok)
 	s.Equal("ident-1", ident)
+}
+
+// TestSearchAttributesWaitForTheActivity: from versionQuietActivity on, the state the
+// workflow enters while it asks Treezor for the KYC review is published once the answer
+// is in, together with the review's status; version 1 published it at once.
+func (s *OnboardingSuite) TestSearchAttributesWaitForTheActivity() {
+	const (
+		finalizedAt = 2 * time.Minute
+		answerAfter = 10 * time.Minute
+	)
+	for _, tc := range []struct {
+		name      string
+		version   workflow.Version
+		publishAt time.Duration // when KYC_REVIEW_PENDING is published
+		withKYC   bool          // published together with KYCReview PENDING
+	}{
+		{"version 1", versionLeanTask, finalizedAt, false},
+		{"version 2", versionQuietActivity, finalizedAt + answerAfter, true},
+	} {
+		s.Run(tc.name, func() {
+			s.env.OnGetVersion(changeLeanTask, workflow.DefaultVersion, versionQuietActivity).Return(tc.version)
+			s.env.OnActivity(activities.RequestKYCReviewName, mock.Anything, mock.Anything).After(answerAfter).
+				Return(activities.RequestKYCReviewOutput{KYCReview: treezor.KYCReviewPending}, nil)
+			type upsert struct {
+				at    time.Duration
+				state string
+				kyc   bool
+			}
+			var upserts []upsert
+			s.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+				sa := args.Get(0).(temporal.SearchAttributes)
+				state, _ := sa.GetKeyword(SAKeyQESState)
+				kyc, _ := sa.GetKeyword(SAKeyKYCReview)
+				upserts = append(upserts, upsert{at: s.elapsed(), state: state, kyc: kyc == "PENDING"})
+			}).Return(nil)
+			s.webhook(time.Minute, created("ident-1"))
+			s.webhook(finalizedAt, success("ident-1"))
+			s.webhook(30*time.Minute, kycReview(treezor.KYCReviewValidated))
+			s.Equal(StateCompletedValidated, s.run(input()).State)
+
+			var pending []upsert
+			for _, u := range upserts {
+				if u.state == string(StateKYCReviewPending) {
+					pending = append(pending, u)
+				}
+			}
+			s.Require().Len(pending, 1, "upserts: %+v", upserts)
+			s.Equal(tc.publishAt, pending[0].at)
+			s.Equal(tc.withKYC, pending[0].kyc)
+		})
+	}
 }
 
 func (s *OnboardingSuite) TestCancelFromAwaitingUser() {

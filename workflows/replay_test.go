@@ -25,12 +25,17 @@ var recordedHistories = []string{
 	"user-data-incomplete", "cancel", "continue-as-new-run1", "continue-as-new-run2",
 }
 
+// olderHistories are the directories of histories recorded by earlier versions of the
+// workflow, oldest first: v0 before changeLeanTask, v1 with its version 1. They cannot be
+// re-recorded; they prove that runs an earlier worker started go on.
+var olderHistories = []string{filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1")}
+
 // TestReplay replays every recorded history with the current workflow code: a change
 // that is not replay-safe (without workflow.GetVersion) fails here. testdata holds the
-// histories of the current code (re-recorded with -record); testdata/v0 those recorded
-// before changeLeanTask, kept to prove that runs started by an earlier worker go on.
+// histories of the current code (re-recorded with -record), olderHistories those of
+// earlier versions.
 func TestReplay(t *testing.T) {
-	for _, dir := range []string{"testdata", filepath.Join("testdata", "v0")} {
+	for _, dir := range append([]string{"testdata"}, olderHistories...) {
 		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 		require.NoError(t, err)
 		have := map[string]bool{}
@@ -38,7 +43,7 @@ func TestReplay(t *testing.T) {
 			have[strings.TrimSuffix(filepath.Base(f), ".json")] = true
 		}
 		for _, name := range recordedHistories {
-			require.True(t, have[name], "%s/%s.json is missing (testdata: go test ./workflows -run TestRecordHistories -record; testdata/v0: restore it from git, it cannot be re-recorded)", dir, name)
+			require.True(t, have[name], "%s/%s.json is missing (testdata: go test ./workflows -run TestRecordHistories -record; testdata/v*: restore it from git, it cannot be re-recorded)", dir, name)
 		}
 		replayFiles(t, files)
 	}

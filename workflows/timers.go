@@ -43,6 +43,17 @@ func (o *onboarding) disarmTimer() {
 	}
 }
 
+// dropTimer forgets the deadline timer as the run closes (it ends or continues as new).
+// From versionQuietActivity on, the timer is not cancelled: closing the run discards its
+// timers, so a TimerCanceled event would be a write for nothing.
+func (o *onboarding) dropTimer() {
+	if o.quietActivity {
+		o.timer = nil
+		return
+	}
+	o.disarmTimer()
+}
+
 // listenTimer adds the deadline timer to sel.
 func (o *onboarding) listenTimer(ctx workflow.Context, sel workflow.Selector) {
 	t := o.timer

@@ -4,7 +4,7 @@ import "go.temporal.io/sdk/workflow"
 
 // Changes of the workflow code that change the commands it emits. Each is behind
 // workflow.GetVersion, so a run that an earlier worker started replays with the code path
-// it was recorded with (testdata/v0 holds such histories; TestReplay replays them).
+// it was recorded with (testdata/v0 and testdata/v1 hold such histories; TestReplay replays them).
 const (
 	// changeLeanTask makes every workflow task cheaper for the server:
 	//   - the search attributes are upserted once per workflow task, just before the
@@ -24,10 +24,25 @@ const (
 	// versions; only the number of upserts and timers differs.
 	changeLeanTask  = "lean-task"
 	versionLeanTask = workflow.Version(1)
+	// versionQuietActivity (version 2 of changeLeanTask) also holds the upsert back while
+	// one of the workflow's own activities is in flight (a Treezor API call: initiate the
+	// identification, request the KYC review, download documents). The attributes are
+	// published at the next point where the workflow waits for the outside world (a
+	// webhook, the user, a deadline), with the state the activity's answer led to. The
+	// state a task passes through on its way to an activity is not worth a visibility
+	// write of its own: the activity usually answers within a second, and while it does
+	// not (Treezor down, retries), the Temporal UI shows it as a pending activity with
+	// its attempt count and last failure, and the state query answers with the exact
+	// state. A happy-path onboarding upserts once less (KYC_REVIEW_PENDING and the
+	// review's PENDING status go out together). It also leaves the deadline timer alone
+	// when the run closes (ends or continues as new) instead of cancelling it: closing
+	// discards it anyway. Being version 2 of the same change ID costs no second marker or
+	// TemporalChangeVersion upsert.
+	versionQuietActivity = workflow.Version(2)
 )
 
-// leanTask reports whether this run uses changeLeanTask. It is called once, at the start
-// of the run, before any command.
-func leanTask(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, changeLeanTask, workflow.DefaultVersion, versionLeanTask) >= versionLeanTask
+// leanVersion is the version of changeLeanTask this run uses. It is called once, at the
+// start of the run, before any command.
+func leanVersion(ctx workflow.Context) workflow.Version {
+	return workflow.GetVersion(ctx, changeLeanTask, workflow.DefaultVersion, versionQuietActivity)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,7 +30,10 @@ type benchFlags struct {
 	out        string
 	dataDir    string
 	cpuProfile string
-	logLevel   string
+	// bareCPUProfile needs --skip-untuned: only then are two bare-flow segments adjacent.
+	bareCPUProfile   string
+	bridgeCPUProfile string
+	logLevel         string
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
@@ -65,7 +69,11 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs.StringVar(&f.dataDir, "data-dir", envString("QESFLOW_BENCH_DATA_DIR", ""),
 		envHelp("empty directory for the servers' SQLite files, worker and product logs, kept afterwards (empty: a temporary directory, removed)", "QESFLOW_BENCH_DATA_DIR"))
 	fs.StringVar(&f.cpuProfile, "cpuprofile", envString("QESFLOW_BENCH_CPUPROFILE", ""),
-		envHelp("write a CPU profile of the full-path segments to this file (go tool pprof)", "QESFLOW_BENCH_CPUPROFILE"))
+		envHelp("write a CPU profile of the first two full-path segments to this file (go tool pprof)", "QESFLOW_BENCH_CPUPROFILE"))
+	fs.StringVar(&f.bareCPUProfile, "cpuprofile-bare", envString("QESFLOW_BENCH_CPUPROFILE_BARE", ""),
+		envHelp("write a CPU profile of two bare-flow segments on the tuned server to this file, to compare with --cpuprofile", "QESFLOW_BENCH_CPUPROFILE_BARE"))
+	fs.StringVar(&f.bridgeCPUProfile, "cpuprofile-bridge", envString("QESFLOW_BENCH_CPUPROFILE_BRIDGE", ""),
+		envHelp("write a CPU profile of two segments of webhooks through the bridge to this file (go tool pprof)", "QESFLOW_BENCH_CPUPROFILE_BRIDGE"))
 	fs.StringVar(&c.Note, "note", envString("QESFLOW_BENCH_NOTE", ""),
 		envHelp("a line for the report about the conditions of the run, e.g. what else the machine was running", "QESFLOW_BENCH_NOTE"))
 	fs.StringVar(&f.logLevel, "log-level", envString("QESFLOW_LOG_LEVEL", "info"),
@@ -75,6 +83,10 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	}
 	if err := f.cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if f.bareCPUProfile != "" && (!f.cfg.SkipUntuned || f.cfg.SkipThroughput) {
+		return nil, errors.New("--cpuprofile-bare profiles two adjacent bare-flow segments of the throughput section: " +
+			"use it with --skip-untuned (untuned segments run between them otherwise) and without --skip-throughput")
 	}
 	return f, nil
 }
@@ -111,13 +123,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) (err
 	if cfg.WorkerCommand, err = workerCommand(); err != nil {
 		return err
 	}
-	if f.cpuProfile != "" {
-		prof, err := os.Create(f.cpuProfile)
+	for _, p := range []struct {
+		path string
+		dst  *io.Writer
+	}{{f.cpuProfile, &cfg.CPUProfile}, {f.bareCPUProfile, &cfg.BareCPUProfile},
+		{f.bridgeCPUProfile, &cfg.BridgeCPUProfile}} {
+		if p.path == "" {
+			continue
+		}
+		prof, err := os.Create(p.path)
 		if err != nil {
 			return fmt.Errorf("CPU profile: %w", err)
 		}
 		defer prof.Close()
-		cfg.CPUProfile = prof
+		*p.dst = prof
 	}
 
 	report, runErr := bench.Run(ctx, cfg)

@@ -26,6 +26,18 @@ func TestBenchFlags(t *testing.T) {
 	require.ErrorContains(t, err, "concurrency must be at least 1, got -2")
 }
 
+func TestBenchBareProfileNeedsAdjacentSegments(t *testing.T) {
+	var stderr bytes.Buffer
+	_, err := parseBenchFlags([]string{"--cpuprofile-bare", "/tmp/bare.prof"}, &stderr)
+	require.ErrorContains(t, err, "use it with --skip-untuned")
+	_, err = parseBenchFlags([]string{"--cpuprofile-bare", "/tmp/bare.prof", "--skip-untuned", "--skip-throughput"}, &stderr)
+	require.ErrorContains(t, err, "without --skip-throughput")
+	f, err := parseBenchFlags([]string{"--cpuprofile-bare", "/tmp/bare.prof", "--skip-untuned", "--cpuprofile-bridge", "/tmp/b.prof"}, &stderr)
+	require.NoError(t, err)
+	require.Equal(t, "/tmp/bare.prof", f.bareCPUProfile)
+	require.Equal(t, "/tmp/b.prof", f.bridgeCPUProfile)
+}
+
 func TestBenchRejectsBadLogLevelBeforeRunning(t *testing.T) {
 	var out, stderr bytes.Buffer
 	err := runBench(context.Background(), []string{"--log-level", "loud", "--data-dir", t.TempDir()}, &out, &stderr)
