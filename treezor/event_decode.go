@@ -117,7 +117,7 @@ func decodePayin(e *Envelope, ev *Event) error {
 
 // firstItem decodes payload[key][0] into v. It tolerates payload[key] being a single
 // object, and a payload without key that is the item itself.
-func firstItem(payload json.RawMessage, key string, v any) error {
+func firstItem[T any](payload json.RawMessage, key string, v *T) error {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return fmt.Errorf("%w: object_payload is missing", ErrMalformed)
 	}
@@ -128,25 +128,38 @@ func firstItem(payload json.RawMessage, key string, v any) error {
 	if outer == nil {
 		return fmt.Errorf("%w: object_payload is null", ErrMalformed)
 	}
-	item := []byte(payload)
-	if list, ok := outer[key]; ok {
-		t := bytes.TrimSpace(list)
-		switch {
-		case len(t) > 0 && t[0] == '[':
-			var items []json.RawMessage
-			if err := json.Unmarshal(t, &items); err != nil {
-				return fmt.Errorf("%w: object_payload.%s: %v", ErrMalformed, key, err)
-			}
-			if len(items) == 0 {
-				return fmt.Errorf("%w: object_payload.%s is empty", ErrMalformed, key)
-			}
-			item = items[0]
-		case len(t) > 0 && t[0] == '{':
-			item = t
-		default:
-			return fmt.Errorf("%w: object_payload.%s is neither a list nor an object", ErrMalformed, key)
-		}
+	list, ok := outer[key]
+	if !ok {
+		return decodeItem(payload, key, v)
 	}
+	t := bytes.TrimSpace(list)
+	switch {
+	case len(t) > 0 && t[0] == '[':
+		return decodeFirstOf(t, key, v)
+	case len(t) > 0 && t[0] == '{':
+		return decodeItem(t, key, v)
+	default:
+		return fmt.Errorf("%w: object_payload.%s is neither a list nor an object", ErrMalformed, key)
+	}
+}
+
+// decodeFirstOf decodes the first element of the JSON array list into v. Decoding into a
+// one-element array reads the first element and skips the others undecoded, as a list of
+// raw items would, without copying every item first and decoding the first one again.
+func decodeFirstOf[T any](list []byte, key string, v *T) error {
+	// list is a JSON value the decoder checked already: after '[' comes ']' or an element.
+	if rest := bytes.TrimSpace(list[1:]); len(rest) > 0 && rest[0] == ']' {
+		return fmt.Errorf("%w: object_payload.%s is empty", ErrMalformed, key)
+	}
+	var first [1]T
+	if err := json.Unmarshal(list, &first); err != nil {
+		return fmt.Errorf("%w: object_payload.%s[0]: %v", ErrMalformed, key, err)
+	}
+	*v = first[0]
+	return nil
+}
+
+func decodeItem[T any](item []byte, key string, v *T) error {
 	if err := json.Unmarshal(item, v); err != nil {
 		return fmt.Errorf("%w: object_payload.%s[0]: %v", ErrMalformed, key, err)
 	}

@@ -1,7 +1,7 @@
 package treezor
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,24 +45,34 @@ func (k KYCReview) Final() bool { return k == KYCReviewValidated || k == KYCRevi
 
 // UnmarshalJSON accepts a number, a numeric string, or a name ("VALIDATED").
 func (k *KYCReview) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if s == "null" || s == `""` {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" || string(b) == `""` {
 		*k = KYCReviewNone
 		return nil
 	}
-	if strings.HasPrefix(s, `"`) {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return fmt.Errorf("kycReview: %w", err)
-		}
-		s = strings.TrimSpace(str)
-		for v, name := range kycReviewNames {
-			if strings.EqualFold(name, s) {
-				*k = v
-				return nil
-			}
+	if len(b) == 0 || b[0] != '"' {
+		return k.setNumber(string(b))
+	}
+	str, err := unquote(b)
+	if err != nil {
+		return fmt.Errorf("kycReview: %w", err)
+	}
+	s := strings.TrimSpace(str)
+	// No name is a number, so trying the number first (what Treezor sends) changes nothing.
+	if n, err := strconv.Atoi(s); err == nil {
+		*k = KYCReview(n)
+		return nil
+	}
+	for v, name := range kycReviewNames {
+		if strings.EqualFold(name, s) {
+			*k = v
+			return nil
 		}
 	}
+	return fmt.Errorf("kycReview: %q is neither a number nor a known name", s)
+}
+
+func (k *KYCReview) setNumber(s string) error {
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		return fmt.Errorf("kycReview: %q is neither a number nor a known name", s)

@@ -97,8 +97,10 @@ func decodeWrapped(outer, inner []byte) (*Envelope, error) {
 }
 
 func fromFlat(f flatEnvelope) (*Envelope, error) {
+	// f.Webhook was checked by the decoder already: decode it in place rather than through
+	// json.Unmarshal, which would validate it again.
 	var typ flexString
-	if err := json.Unmarshal(orNull(f.Webhook), &typ); err != nil {
+	if err := typ.UnmarshalJSON(orNull(f.Webhook)); err != nil {
 		return nil, fmt.Errorf("%w: webhook: %v", ErrMalformed, err)
 	}
 	if typ == "" {
@@ -138,7 +140,7 @@ func signedPayload(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, nil
 	}
 	if t[0] != '"' {
-		return append(json.RawMessage(nil), raw...), nil
+		return raw, nil // already a copy: json.RawMessage never aliases the decoded body
 	}
 	var s string
 	if err := json.Unmarshal(t, &s); err != nil {

@@ -193,6 +193,16 @@ func TestEventNormalisation(t *testing.T) {
 			want:    Event{UserID: "100200", KYCReview: KYCReviewRefused},
 		},
 		{
+			name: "only the first item is read, later items are not decoded", webhook: EventUserKYCReview, objectID: "x",
+			payload: `{"users": [ {"userId":"7","kycReview":"1"} , {"userId":{"id":8},"kycReview":"MAYBE"} ]}`,
+			want:    Event{UserID: "7", KYCReview: KYCReviewPending},
+		},
+		{
+			name: "escaped strings", webhook: EventUserKYCReview, objectID: "x",
+			payload: `{"users":[{"userId":"1\u0030","kycReview":"\u0032","kycReviewComment":"a\/b \u00e9"}]}`,
+			want:    Event{UserID: "10", KYCReview: KYCReviewValidated, KYCReviewComment: "a/b é"},
+		},
+		{
 			name: "document.create", webhook: EventDocumentCreate, objectID: "777",
 			payload: `{"documents":[{"documentId":777,"userId":"100200","documentTypeId":"9","documentStatus":"PENDING","fileName":"passport.pdf"}]}`,
 			want:    Event{UserID: "100200", DocumentID: "777", DocumentTypeID: 9, DocumentStatus: "PENDING"},
@@ -237,6 +247,8 @@ func TestEventMalformedKnownType(t *testing.T) {
 		{"payload not JSON", EventQESFinalized, `{"qes":[`},
 		{"payload a list", EventUserKYCReview, `[1,2]`},
 		{"empty list", EventQESAborted, `{"qes":[]}`},
+		{"empty list with spaces", EventQESAborted, "{\"qes\":[ \n\t]}"},
+		{"first item not an object", EventQESAborted, `{"qes":["x",{"userId":"1"}]}`},
 		{"list is a string", EventDocumentCreate, `{"documents":"x"}`},
 		{"reason code not a number", EventQESAborted, `{"qes":[{"reason":{"reasonCode":"abc"}}]}`},
 		{"kycReview unknown name", EventUserKYCReview, `{"users":[{"kycReview":"MAYBE"}]}`},

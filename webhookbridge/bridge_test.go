@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/qesflow/qesflow/internal/testenv"
 	"github.com/qesflow/qesflow/treezor"
@@ -237,7 +238,7 @@ func testRouteByIdentification(t *testing.T, b *bridgeUnderTest) {
 func testLogs(t *testing.T, b *bridgeUnderTest) {
 	entries := b.logs.All()
 	require.NotEmpty(t, entries)
-	var handled int
+	var handled, accessLines int
 	for _, e := range entries {
 		line := fmt.Sprint(e.Message, e.ContextMap())
 		for _, secret := range []string{testSecret, retiredSecret, "not-the-secret", "object_payload", "identificationURL", "idnow.example", "reasonMessage"} {
@@ -246,11 +247,18 @@ func testLogs(t *testing.T, b *bridgeUnderTest) {
 		if e.Message == "webhook handled" || e.Message == "webhook refused" {
 			handled++
 			fields := e.ContextMap()
-			for _, k := range []string{"outcome", "eventType", "webhookId", "userId", "requestId"} {
+			for _, k := range []string{"outcome", "status", "eventType", "webhookId", "userId", "requestId", "duration"} {
 				require.Contains(t, fields, k)
 			}
 			require.NotEmpty(t, fields["requestId"])
+			require.Equal(t, "POST "+webhookbridge.Path, fields["route"])
+		}
+		// The webhook's own line says all the access log line would: that one is debug only.
+		if e.Message == "http request" && e.ContextMap()["route"] == "POST "+webhookbridge.Path {
+			accessLines++
+			require.Equal(t, zapcore.DebugLevel, e.Level, "access log line of a webhook")
 		}
 	}
 	require.Positive(t, handled)
+	require.Positive(t, accessLines)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/treezor"
@@ -40,8 +41,9 @@ func (b *bridge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	d := &delivery{requestID: httpserver.RequestIDFrom(r.Context())}
 	o := b.handle(r, d)
-	b.metrics.observe(d.eventType, o.label, time.Since(start))
-	b.logOutcome(d, o)
+	elapsed := time.Since(start)
+	b.metrics.observe(d.eventType, o.label, elapsed)
+	b.logOutcome(r, d, o, elapsed)
 	writeAnswer(w, d, o)
 }
 
@@ -105,8 +107,23 @@ func acceptedMediaType(contentType string) bool {
 	return mt == "application/json" || mt == "text/plain"
 }
 
-func (b *bridge) logOutcome(d *delivery, o outcome) {
-	fields := []zap.Field{
+// logOutcome writes the one line of every webhook. It carries what the access log line would
+// (route, status, duration, request id), so that line is demoted to debug level
+// (httpserver.OutcomeLogged): one line per webhook instead of two.
+func (b *bridge) logOutcome(r *http.Request, d *delivery, o outcome, elapsed time.Duration) {
+	msg, level := "webhook handled", zapcore.InfoLevel
+	switch {
+	case o.status >= 500:
+		msg, level = "webhook not delivered, Treezor will retry", zapcore.WarnLevel
+	case o.status >= 400:
+		msg, level = "webhook refused", zapcore.WarnLevel
+	}
+	ce := b.log.Check(level, msg)
+	if ce == nil {
+		return
+	}
+	fields := make([]zap.Field, 0, 10)
+	fields = append(fields,
 		zap.String("outcome", o.label),
 		zap.Int("status", o.status),
 		zap.String("eventType", eventTypeLabel(d.eventType)),
@@ -114,16 +131,12 @@ func (b *bridge) logOutcome(d *delivery, o outcome) {
 		zap.String("userId", d.userID),
 		zap.String("workflowId", d.workflowID),
 		zap.String("requestId", d.requestID),
-	}
+		zap.String("route", r.Pattern),
+		zap.Duration("duration", elapsed),
+	)
 	if o.reason != "" {
 		fields = append(fields, zap.String("reason", o.reason))
 	}
-	switch {
-	case o.status >= 500:
-		b.log.Warn("webhook not delivered, Treezor will retry", fields...)
-	case o.status >= 400:
-		b.log.Warn("webhook refused", fields...)
-	default:
-		b.log.Info("webhook handled", fields...)
-	}
+	ce.Write(fields...)
+	httpserver.OutcomeLogged(r.Context())
 }

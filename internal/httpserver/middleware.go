@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // statusRecorder remembers the status code a handler wrote.
@@ -37,6 +38,8 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 // withAccessLog logs one line per request: method, route (or path, never the query string),
 // status, duration and request id. Bodies and headers (Authorization) are never logged.
+// Probes, and requests whose handler logged their outcome itself (OutcomeLogged), are logged
+// at debug level only.
 func withAccessLog(log *zap.Logger, m *httpMetrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -45,26 +48,44 @@ func withAccessLog(log *zap.Logger, m *httpMetrics, next http.Handler) http.Hand
 		elapsed := time.Since(start)
 		route := r.Pattern // set in place by the ServeMux once it routed r
 		m.observe(r.Method, route, rec.status, elapsed)
-		logAt := log.Info
-		if isProbe(route) {
-			logAt = log.Debug // keep probes and scrapes out of the default log
+		info := requestInfoFrom(r.Context())
+		// Check first: at info level, a debug line costs nothing, its fields not even built.
+		ce := log.Check(accessLogLevel(route, info), "http request")
+		if ce == nil {
+			return
 		}
-		logAt("http request",
+		var id string
+		if info != nil {
+			id = info.id
+		}
+		ce.Write(
 			zap.String("method", r.Method),
 			zap.String("route", routeLabel(route)),
 			zap.String("path", truncate(r.URL.Path, 256)),
 			zap.Int("status", rec.status),
 			zap.Duration("duration", elapsed),
-			zap.String("requestId", RequestIDFrom(r.Context())),
+			zap.String("requestId", id),
 		)
 	})
+}
+
+// accessLogLevel keeps probes and scrapes, and requests that already have their outcome line
+// from the handler, out of the default log.
+func accessLogLevel(route string, info *requestInfo) zapcore.Level {
+	if isProbe(route) || (info != nil && info.outcomeLogged.Load()) {
+		return zapcore.DebugLevel
+	}
+	return zapcore.InfoLevel
 }
 
 // withRecovery turns a handler panic into a 500 and an error log with the stack. The request
 // id middleware runs outside it, so the log and the answer carry the id.
 func withRecovery(log *zap.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		rec, ok := w.(*statusRecorder) // the access log's, when it runs outside: one is enough
+		if !ok {
+			rec = &statusRecorder{ResponseWriter: w}
+		}
 		defer func() {
 			p := recover()
 			if p == nil {

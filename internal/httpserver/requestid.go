@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/http"
+	"sync/atomic"
 )
 
 // RequestIDHeader carries the request id in and out.
@@ -13,12 +14,37 @@ const RequestIDHeader = "X-Request-Id"
 // maxRequestIDLen bounds an incoming request id; longer ones are replaced.
 const maxRequestIDLen = 64
 
-type requestIDKey struct{}
+type requestKey struct{}
+
+// requestInfo is what the middleware keeps about one request in its context.
+type requestInfo struct {
+	id string
+	// outcomeLogged is set by a handler that logged the request's outcome itself.
+	outcomeLogged atomic.Bool
+}
+
+func requestInfoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(requestKey{}).(*requestInfo)
+	return info
+}
 
 // RequestIDFrom returns the request id of the request ctx belongs to, or "".
 func RequestIDFrom(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	if info := requestInfoFrom(ctx); info != nil {
+		return info.id
+	}
+	return ""
+}
+
+// OutcomeLogged tells the access log that the handler of the request ctx belongs to logged
+// the request's outcome in a line of its own, with the route, status, duration and request
+// id: the access log line of that request is then written at debug level only, instead of a
+// second line per request saying the same. Call it once the outcome line is written; outside
+// a request served by this package it does nothing.
+func OutcomeLogged(ctx context.Context) {
+	if info := requestInfoFrom(ctx); info != nil {
+		info.outcomeLogged.Store(true)
+	}
 }
 
 // withRequestID keeps a valid incoming X-Request-Id (or generates one), stores it in the
@@ -30,7 +56,7 @@ func withRequestID(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, &requestInfo{id: id})))
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 )
 
@@ -154,6 +155,37 @@ func TestAccessLogHasNoQueryStringOrAuthorization(t *testing.T) {
 			require.NotContains(t, s, "example.com", "log field %s", k)
 		}
 	}
+}
+
+func TestAccessLogAtDebugWhenHandlerLoggedOutcome(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /own", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		OutcomeLogged(r.Context())
+	})
+	mux.HandleFunc("POST /plain", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) })
+	base, logs, _, _ := started(t, Options{Name: "test", Handler: mux})
+
+	for _, path := range []string{"/own", "/plain"} {
+		resp, err := http.Post(base+path, "text/plain", strings.NewReader("x"))
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusAccepted, resp.StatusCode)
+	}
+
+	levels := map[string]zapcore.Level{}
+	for _, e := range logs.FilterMessage("http request").All() {
+		fields := e.ContextMap()
+		levels[toString(fields["route"])] = e.Level
+		require.EqualValues(t, http.StatusAccepted, fields["status"])
+		require.NotEmpty(t, fields["requestId"])
+	}
+	require.Equal(t, map[string]zapcore.Level{"POST /own": zapcore.DebugLevel, "POST /plain": zapcore.InfoLevel}, levels)
+}
+
+func TestOutcomeLoggedOutsideARequestDoesNothing(t *testing.T) {
+	require.NotPanics(t, func() { OutcomeLogged(context.Background()) })
+	require.Empty(t, RequestIDFrom(context.Background()))
 }
 
 func toString(v any) string {
