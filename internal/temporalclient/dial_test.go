@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -101,5 +102,30 @@ func TestClientOptions(t *testing.T) {
 			require.NotEmpty(t, co.Namespace)
 			require.Equal(t, tt.in.APIKey != "" || tt.in.APIKeyFile != "", co.Credentials != nil)
 		})
+	}
+}
+
+// TestCompressionOffOnLoopback: gzip stays the SDK's default towards another machine and is
+// off towards this one (TestDialInProcessServer dials a loopback server that way).
+func TestCompressionOffOnLoopback(t *testing.T) {
+	for address, local := range map[string]bool{
+		"127.0.0.1:7233":          true,
+		"127.3.4.5:7233":          true,
+		"localhost:7233":          true,
+		"LocalHost:7233":          true,
+		"[::1]:7233":              true,
+		"10.0.0.7:7233":           false,
+		"temporal.internal:7233":  false,
+		"ns.tmprl.cloud:7233":     false,
+		"[2001:db8::1]:7233":      false,
+		"not-a-host-port-address": false,
+	} {
+		co, err := ClientOptions(Options{Address: address})
+		require.NoError(t, err, address)
+		if local {
+			require.IsType(t, &client.GrpcCompressionNone{}, co.ConnectionOptions.GrpcCompression, address)
+		} else {
+			require.Nil(t, co.ConnectionOptions.GrpcCompression, "%s: the SDK default (gzip)", address)
+		}
 	}
 }
