@@ -12,8 +12,11 @@ import (
 // Defaults of Config: the sizes of `qesflow bench` without flags (about 12 minutes on two
 // cores).
 const (
-	DefaultFlows           = 2000
-	DefaultBaselineFlows   = 1000
+	DefaultFlows = 2000
+	// DefaultBaselineFlows equals DefaultFlows: segments of the same size end with the same
+	// drain (the last flows of a segment run below the set concurrency), so the drain does
+	// not favour one side of the full path ÷ bare ratio.
+	DefaultBaselineFlows   = DefaultFlows
 	DefaultConcurrency     = 64
 	DefaultBridgeWebhooks  = 16000
 	DefaultBridgeRate      = 200
@@ -25,7 +28,8 @@ const (
 // Config sizes and selects the sections of one run.
 type Config struct {
 	// Flows is the number of complete onboardings of the full path; BaselineFlows the number
-	// of bare flows on each server (tuned and untuned). Each is split over two segments.
+	// of bare flows on each server (tuned and untuned). Each is split over its segments
+	// (see segmentOrder); keep them equal for a fair ratio.
 	Flows, BaselineFlows int
 	// Concurrency is the number of flows (and of webhooks or signals in the bridge throughput
 	// test) in flight at once.
