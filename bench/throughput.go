@@ -176,18 +176,21 @@ func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flow
 	r.progress("segment %d: %d %s at concurrency %d", seg, n, kind, r.cfg.Concurrency)
 	st := closedLoop(ctx, d.next, n, r.cfg.Concurrency, d.run)
 	d.next += n
+	var settled time.Duration
 	if st.Failed == 0 {
 		settleStart, settleCPU := time.Now(), processCPU()
 		if err := d.settle(ctx, warmUpFlows+d.next); err != nil {
 			return st, fmt.Errorf("%s: %w", kind, err)
 		}
-		st.Elapsed += time.Since(settleStart)
+		settled = time.Since(settleStart)
+		st.Elapsed += settled
 		st.CPU += processCPU() - settleCPU
 	}
 	if profile != nil && d.segs == firstProfiled+1 {
 		pprof.StopCPUProfile()
 	}
-	r.progress("  %.1f/s, %s CPU each", st.PerSecond(), ms(st.CPUPer()))
+	r.progress("  %.1f/s, %s CPU each (%s of it waiting for visibility to show them completed)",
+		st.PerSecond(), ms(st.CPUPer()), settled.Round(time.Millisecond))
 	return st, st.err(kind.String())
 }
 
