@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// Defaults of Config: the sizes of `qesflow bench` without flags (about 12 minutes on two
+// Defaults of Config: the sizes of `qesflow bench` without flags (about 15 minutes on two
 // cores).
 const (
 	DefaultFlows = 2000
