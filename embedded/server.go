@@ -89,6 +89,9 @@ func (s *Server) start(ctx context.Context, cfg Config, searchAttributes map[str
 		return fmt.Errorf("start Temporal server: %w", err)
 	}
 	s.temporal = srv
+	if err := s.store.startCheckpoints(s.logger); err != nil {
+		return err
+	}
 
 	if cfg.UIPort != UIDisabled {
 		// Bind the UI port right after checking it, before the slower cluster preparation.
@@ -152,12 +155,14 @@ func (s *Server) Stop() error {
 		s.logGate.SetLevel(max(s.logGate.Level(), zapcore.DPanicLevel))
 		s.ui.stop()
 		var errs []error
+		stopped := true
 		if s.temporal != nil {
 			if err := s.temporal.Stop(); err != nil {
+				stopped = false
 				errs = append(errs, fmt.Errorf("stop Temporal server: %w", err))
 			}
 		}
-		if err := s.store.release(); err != nil {
+		if err := s.store.release(stopped); err != nil {
 			errs = append(errs, fmt.Errorf("release data directory: %w", err))
 		}
 		_ = s.logger.Sync()

@@ -124,6 +124,10 @@ func TestDataDirSurvivesRestarts(t *testing.T) {
 	c.Close()
 	require.NoError(t, first.Stop())
 	require.NoError(t, first.Stop(), "a second Stop is harmless")
+	// The last checkpoint at Stop copied the write-ahead log into the database file.
+	if info, err := os.Stat(filepath.Join(dir, embedded.DatabaseFileName+"-wal")); err == nil {
+		require.Zero(t, info.Size(), "write-ahead log left after Stop")
+	}
 
 	// Second start: 0 accepts the stored shard count; the run resumes and completes.
 	cfg.NumHistoryShards = 0

@@ -2,12 +2,15 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/log"
+	"go.uber.org/zap"
 )
 
 // Data store names in the server config.
@@ -20,10 +23,31 @@ const (
 type store struct {
 	persistence config.Persistence
 	lock        *dirLock // held while the server runs on a DataDir
+
+	// walFile is the SQLite file store in write-ahead-log mode the checkpointer keeps
+	// small, if any ("" otherwise).
+	walFile     string
+	checkpoints *checkpointer
 }
 
-func (s *store) release() error {
-	return s.lock.release()
+// startCheckpoints starts the background checkpointer of a SQLite file store in WAL mode;
+// it does nothing for any other store. Call it once the server has opened the store.
+func (s *store) startCheckpoints(logger *zap.Logger) error {
+	if s.walFile == "" {
+		return nil
+	}
+	c, err := startCheckpointer(s.walFile, checkpointInterval, logger)
+	if err != nil {
+		return err
+	}
+	s.checkpoints = c
+	return nil
+}
+
+// release stops the checkpointer, with a last checkpoint that empties the write-ahead log
+// if the server has stopped, and unlocks the data directory.
+func (s *store) release(serverStopped bool) error {
+	return errors.Join(s.checkpoints.close(serverStopped), s.lock.release())
 }
 
 // openStore prepares the persistence cfg selects: locks and creates the SQLite file, or
@@ -80,7 +104,11 @@ func openSQLiteFile(cfg Config, shards int32, searchAttributes map[string]enumsp
 		_ = lock.release()
 		return nil, err
 	}
-	return &store{persistence: singleSQLStore(sqlCfg, shards), lock: lock}, nil
+	st := &store{persistence: singleSQLStore(sqlCfg, shards), lock: lock}
+	if strings.EqualFold(cfg.sqlitePragma("journal_mode"), "wal") {
+		st.walFile = sqlCfg.DatabaseName
+	}
+	return st, nil
 }
 
 // singleSQLStore keeps persistence and visibility in one SQL database, as SQLite does.
