@@ -9,6 +9,7 @@ const (
 	EventQESAborted     = "qes.aborted"
 	EventQESFinalized   = "qes.finalized"
 	EventUserKYCReview  = "user.kycreview"
+	EventUserKYCRequest = "user.kycrequest"
 	EventDocumentCreate = "document.create"
 	EventPayinCreate    = "payin.create"
 	EventPayinUpdate    = "payin.update"
@@ -30,9 +31,12 @@ const (
 // workflow. It carries identifiers and codes only, never names, e-mails, phone numbers
 // or URLs, so it is safe in workflow history and logs.
 type Event struct {
-	WebhookID string    `json:"webhookId"`
-	Type      string    `json:"type"`
-	CreatedAt time.Time `json:"createdAt"`
+	WebhookID string `json:"webhookId"`
+	// PayloadHash is the hex SHA-256 of the signed object_payload bytes: the key that
+	// deduplicates deliveries (webhookId is unsigned, so only a hint).
+	PayloadHash string    `json:"payloadHash,omitempty"`
+	Type        string    `json:"type"`
+	CreatedAt   time.Time `json:"createdAt"`
 	// Known is false for webhook types qesflow does not handle (decoded generically).
 	Known bool `json:"known"`
 
@@ -58,4 +62,6 @@ type Event struct {
 	PayinID     string `json:"payinId,omitempty"`
 	PayinStatus string `json:"payinStatus,omitempty"`
 	WalletID    string `json:"walletId,omitempty"`
+	// PaymentMethodID is Treezor's payin method (20 SEPA credit transfer, 27 SCT Inst).
+	PaymentMethodID int `json:"paymentMethodId,omitempty"`
 }
