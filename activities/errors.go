@@ -20,6 +20,9 @@ const (
 	// ErrTypeTreezorRejected: Treezor refused the call for good (400, 403, 404, 410, other
 	// 4xx, or a malformed answer). Non-retryable; details: RejectionDetails.
 	ErrTypeTreezorRejected = "TreezorRejected"
+	// ErrTypeTreezorUserUnknown: Treezor answered 404 for the user itself (no such user).
+	// Non-retryable; it is about this user, not about the connection to Treezor.
+	ErrTypeTreezorUserUnknown = "TreezorUserUnknown"
 	// ErrTypeTreezorUnavailable: Treezor could not be reached or answered 5xx/429. Retryable.
 	ErrTypeTreezorUnavailable = "TreezorUnavailable"
 	// ErrTypeDocumentURLExpired: the storage refused the presigned URL (403/410, it lives
