@@ -19,19 +19,34 @@ const (
 	additionalDataVersion = "qesflow-codec-v1:"
 )
 
-// payloadCodec encrypts and decrypts payloads with a keyring.
-type payloadCodec struct{ keys *Keyring }
+// ErrPlaintextPayload reports an unencrypted payload where only encrypted ones are accepted:
+// a process without the namespace's keys, or a forged input.
+var ErrPlaintextPayload = errors.New("payload is not encrypted")
+
+// payloadCodec encrypts and decrypts payloads with a keyring. A strict codec refuses to
+// decode unencrypted payloads.
+type payloadCodec struct {
+	keys   *Keyring
+	strict bool
+}
 
 var _ converter.PayloadCodec = payloadCodec{}
 
 // New returns the payload codec that encrypts with the keyring's active key and decrypts with
-// any of its keys. Unencrypted payloads decode unchanged.
+// any of its keys. Unencrypted payloads decode unchanged: the codec endpoint shows histories
+// written before encryption was enabled.
 func New(keys *Keyring) converter.PayloadCodec { return payloadCodec{keys: keys} }
 
-// DataConverter is the SDK's default data converter with payloads encrypted by New(keys):
-// the converter of every client and worker of a namespace whose payloads are encrypted.
+// NewStrict is New, except that decoding an unencrypted payload fails with
+// ErrPlaintextPayload.
+func NewStrict(keys *Keyring) converter.PayloadCodec { return payloadCodec{keys: keys, strict: true} }
+
+// DataConverter is the SDK's default data converter with payloads encrypted by
+// NewStrict(keys): the converter of every client and worker of a namespace whose payloads
+// are encrypted. It refuses unencrypted payloads, so that an input written without the keys
+// (a forged signal, a misconfigured process) is never acted on.
 func DataConverter(keys *Keyring) converter.DataConverter {
-	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), New(keys))
+	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), NewStrict(keys))
 }
 
 // FailureConverter is the failure converter to pair with dc: failure messages and stack
@@ -73,11 +88,16 @@ func (c payloadCodec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload,
 }
 
 // Decode decrypts encrypted payloads with the key their metadata names; other payloads are
-// returned unchanged (histories written before encryption was enabled).
+// returned unchanged (histories written before encryption was enabled), or refused by a
+// strict codec.
 func (c payloadCodec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		if string(p.GetMetadata()[MetadataEncoding]) != EncodingEncrypted {
+			if c.strict {
+				return nil, fmt.Errorf("codec: decode payload %d (encoding %q): %w; every process of the namespace must use the same QESFLOW_CODEC_KEYS",
+					i+1, p.GetMetadata()[MetadataEncoding], ErrPlaintextPayload)
+			}
 			out[i] = p
 			continue
 		}

@@ -172,3 +172,30 @@ func TestFailureConverterEncryptsMessagesAndDetails(t *testing.T) {
 	require.NoError(t, appErr.Details(&fields))
 	require.Equal(t, []string{"email"}, fields)
 }
+
+// The data converter of the workers refuses an unencrypted payload (written without the
+// keys: a forged signal, a misconfigured process); the endpoint's codec passes it through
+// for display.
+func TestStrictCodecRefusesPlaintext(t *testing.T) {
+	key, err := GenerateKey("k1")
+	require.NoError(t, err)
+	keys, err := NewKeyring(key)
+	require.NoError(t, err)
+	plain, err := converter.GetDefaultDataConverter().ToPayload(map[string]string{"result": "SUCCESS"})
+	require.NoError(t, err)
+
+	var v map[string]string
+	err = DataConverter(keys).FromPayload(plain, &v)
+	require.ErrorIs(t, err, ErrPlaintextPayload)
+	require.Nil(t, v)
+
+	out, err := New(keys).Decode([]*commonpb.Payload{plain})
+	require.NoError(t, err)
+	require.Same(t, plain, out[0])
+
+	// Encrypted payloads still round-trip through the strict converter.
+	enc, err := DataConverter(keys).ToPayload(map[string]string{"result": "SUCCESS"})
+	require.NoError(t, err)
+	require.NoError(t, DataConverter(keys).FromPayload(enc, &v))
+	require.Equal(t, "SUCCESS", v["result"])
+}

@@ -173,6 +173,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		Logger:         log.Named("sdk"),
 		MetricsHandler: temporalclient.NewPrometheusMetricsHandler(s.Registry),
 		DataConverter:  s.DataConverter,
+		// A signal written without the stack's keys fails its workflow task instead of
+		// reaching the workflow.
+		RequireEncryptedPayloads: true,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("connect to embedded Temporal: %w", err))

@@ -22,6 +22,7 @@ type temporalFlags struct {
 	tls                                   optionalBool
 	tlsCert, tlsKey, tlsCA, tlsServerName string
 	apiKey, apiKeyFile                    string
+	allowPlaintext                        bool
 	codec                                 *codecKeyFlags
 	keyring                               *codec.Keyring // loaded by validate; nil: not encrypted
 }
@@ -78,6 +79,8 @@ func addTemporalFlags(fs *flag.FlagSet) *temporalFlags {
 		envHelp("Temporal Cloud API key; prefer the environment or --api-key-file", "TEMPORAL_API_KEY"))
 	fs.StringVar(&f.apiKeyFile, "api-key-file", envString("TEMPORAL_API_KEY_FILE", ""),
 		envHelp("file holding the Temporal Cloud API key", "TEMPORAL_API_KEY_FILE"))
+	fs.BoolVar(&f.allowPlaintext, "allow-plaintext", envBool("QESFLOW_ALLOW_PLAINTEXT", false),
+		envHelp("start without payload encryption keys: payloads reach Temporal's history in clear and unencrypted signals are accepted (development only)", "QESFLOW_ALLOW_PLAINTEXT"))
 	f.codec = addCodecKeyFlags(fs)
 	return f
 }
@@ -93,13 +96,13 @@ func (f *temporalFlags) options(logger *zap.Logger) temporalclient.Options {
 	}
 	var dc converter.DataConverter
 	if f.keyring != nil {
-		dc = codec.DataConverter(f.keyring)
+		dc = codec.DataConverter(f.keyring) // refuses unencrypted inputs, updates and queries
 		if logger != nil {
 			logger.Info("payloads are encrypted", zap.String("activeKeyId", f.keyring.ActiveKeyID()), zap.Strings("keyIds", f.keyring.KeyIDs()))
 		}
 	} else if logger != nil {
-		logger.Warn("payloads are not encrypted: workflow inputs, results and queries reach Temporal's history in clear; " +
-			"set QESFLOW_CODEC_KEYS or --codec-keys-file (the same keys for every worker, bridge, API and start of the namespace)")
+		logger.Warn("--allow-plaintext: payloads are not encrypted: workflow inputs, results and queries reach Temporal's history in clear, " +
+			"and unencrypted signals are accepted; set QESFLOW_CODEC_KEYS or --codec-keys-file (the same keys for every worker, bridge, API and start of the namespace)")
 	}
 	return temporalclient.Options{
 		DataConverter: dc,
@@ -114,6 +117,8 @@ func (f *temporalFlags) options(logger *zap.Logger) temporalclient.Options {
 		APIKey:        apiKey,
 		APIKeyFile:    f.apiKeyFile,
 		Logger:        logger,
+		// Signals written without the keys fail their workflow task instead of being applied.
+		RequireEncryptedPayloads: f.keyring != nil,
 	}
 }
 
@@ -130,6 +135,10 @@ func (f *temporalFlags) validate() error {
 	keys, err := f.codec.load()
 	if err != nil {
 		return err
+	}
+	if keys == nil && !f.allowPlaintext {
+		return errors.New("no payload encryption keys: set QESFLOW_CODEC_KEYS or --codec-keys-file " +
+			"(the same keys for every worker, bridge, API and start of the namespace), or --allow-plaintext for development")
 	}
 	f.keyring = keys
 	return nil

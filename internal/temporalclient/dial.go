@@ -51,7 +51,11 @@ type Options struct {
 	// converter with that DataConverter, encoding messages and stack traces too
 	// (EncodeFailureAttributes), so an error text never reaches history in clear.
 	FailureConverter converter.FailureConverter
-	Identity         string // worker/client identity; default the SDK's (pid@host)
+	// RequireEncryptedPayloads fails the workflow task of every signal whose payload is not
+	// encrypted by the codec (workers created from the client); set it with a
+	// codec.DataConverter, which refuses unencrypted inputs, updates and queries itself.
+	RequireEncryptedPayloads bool
+	Identity                 string // worker/client identity; default the SDK's (pid@host)
 }
 
 // Dial connects to Temporal and checks the connection (client.DialContext is eager).
@@ -91,6 +95,9 @@ func ClientOptions(o Options) (client.Options, error) {
 		MetricsHandler:    o.MetricsHandler,
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
 		FailureConverter:  o.FailureConverter,
+	}
+	if o.RequireEncryptedPayloads {
+		co.Interceptors = append(co.Interceptors, &encryptedOnly{})
 	}
 	if co.FailureConverter == nil && o.DataConverter != nil {
 		co.FailureConverter = EncodeFailureAttributes(o.DataConverter)

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the tests of other behaviour run the subcommands without payload
+// encryption keys: every process that talks to Temporal refuses to start without keys
+// unless --allow-plaintext (QESFLOW_ALLOW_PLAINTEXT) is given, which
+// TestProcessesRefuseToStartWithoutKeys checks.
+func TestMain(m *testing.M) {
+	if _, set := os.LookupEnv("QESFLOW_ALLOW_PLAINTEXT"); !set {
+		os.Setenv("QESFLOW_ALLOW_PLAINTEXT", "true")
+	}
+	os.Exit(m.Run())
+}
+
+func TestProcessesRefuseToStartWithoutKeys(t *testing.T) {
+	t.Setenv("QESFLOW_ALLOW_PLAINTEXT", "false")
+	t.Setenv("QESFLOW_CODEC_KEYS", "")
+	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
+	for _, cmd := range []string{"worker", "bridge", "api", "start"} {
+		t.Run(cmd, func(t *testing.T) {
+			var out bytes.Buffer
+			code := runMain(context.Background(), []string{cmd, "--temporal-address", "127.0.0.1:1"}, &out, &out)
+			require.NotEqual(t, 0, code)
+			require.Contains(t, out.String(), "no payload encryption keys", "%s", out.String())
+			require.Contains(t, out.String(), "--allow-plaintext")
+		})
+	}
+}
