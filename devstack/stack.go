@@ -70,11 +70,12 @@ type Stack struct {
 	Keyring       *codec.Keyring
 	DataConverter converter.DataConverter
 
-	worker sdkworker.Worker
-	cancel context.CancelFunc
-	group  *errgroup.Group
-	stop   sync.Once
-	err    error
+	frontendTLS *embedded.TLS // nil on loopback
+	worker      sdkworker.Worker
+	cancel      context.CancelFunc
+	group       *errgroup.Group
+	stop        sync.Once
+	err         error
 }
 
 // PortError names the port (and flag) that could not be bound.
@@ -134,7 +135,13 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	s.SimURL = "http://" + simLn.Addr().String()
 	s.CodecURL = s.APIURL + strings.TrimSuffix(codec.PathPrefix, "/")
 
+	frontendTLS, err := devTLS(cfg)
+	if err != nil {
+		closeListeners()
+		return nil, err
+	}
 	srvCfg := embedded.Config{
+		TLS:          frontendTLS,
 		FrontendIP:   cfg.Host,
 		FrontendPort: cfg.TemporalPort,
 		UIPort:       cfg.UIPort,
@@ -158,6 +165,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, fmt.Errorf("start embedded Temporal server: %w", err)
 	}
 	s.Server = srv
+	s.frontendTLS = frontendTLS
 	s.TemporalAddress = srv.FrontendAddress()
 	s.UIURL = srv.UIAddress()
 
@@ -168,6 +176,10 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 
 	s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{
+		TLSCertFile:    s.tlsFile(func(t *embedded.TLS) string { return t.CertFile }),
+		TLSKeyFile:     s.tlsFile(func(t *embedded.TLS) string { return t.KeyFile }),
+		TLSCAFile:      s.tlsFile(func(t *embedded.TLS) string { return t.CAFile }),
+		TLSServerName:  s.tlsFile(func(*embedded.TLS) string { return "localhost" }),
 		Address:        srv.FrontendAddress(),
 		Namespace:      srv.Namespace(),
 		Logger:         log.Named("sdk"),

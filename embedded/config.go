@@ -62,6 +62,15 @@ type Config struct {
 	// UICodecEndpoint is an optional remote codec endpoint URL the UI decodes payloads with.
 	UICodecEndpoint string
 
+	// TLS, when set, requires mutual TLS on the frontend: only clients presenting a
+	// certificate signed by TLS.CAFile can call it. Without TLS, Start refuses a FrontendIP
+	// other than a loopback address unless Insecure is set.
+	TLS *TLS
+	// Insecure lets a frontend without TLS bind a non-loopback address: anyone who reaches it
+	// can start, signal and terminate workflows. Only behind a network that admits qesflow's
+	// own processes alone.
+	Insecure bool
+
 	// Logger receives the server's logs at LogLevel (default "warn") or above. Nil logs JSON
 	// to stderr.
 	Logger   *zap.Logger
@@ -225,6 +234,15 @@ func (c Config) validate() error {
 	}
 	if net.ParseIP(c.FrontendIP) == nil {
 		errs = append(errs, fmt.Errorf("frontend IP %q is not an IP address", c.FrontendIP))
+	}
+	if ip := net.ParseIP(c.FrontendIP); ip != nil && !ip.IsLoopback() && c.TLS == nil && !c.Insecure {
+		errs = append(errs, fmt.Errorf("frontend IP %s is not a loopback address: configure TLS with client certificates "+
+			"(anyone who reaches an unauthenticated frontend can signal and approve onboardings), or accept the risk with Insecure", c.FrontendIP))
+	}
+	if c.TLS != nil {
+		if err := c.TLS.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.FrontendPort < 0 || c.FrontendPort > 65535 {
 		errs = append(errs, fmt.Errorf("frontend port %d is out of range 0-65535", c.FrontendPort))

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
@@ -29,8 +30,16 @@ type admin struct {
 	namespace string
 }
 
-func dialAdmin(address, namespace string) (*admin, error) {
-	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(insecure.NewCredentials()))
+func dialAdmin(address, namespace string, t *TLS) (*admin, error) {
+	creds := insecure.NewCredentials()
+	if t != nil {
+		cfg, err := t.clientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("frontend TLS: %w", err)
+		}
+		creds = credentials.NewTLS(cfg)
+	}
+	conn, err := grpc.NewClient(address, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return nil, fmt.Errorf("connect to frontend %s: %w", address, err)
 	}

@@ -79,7 +79,10 @@ func (s *Server) start(ctx context.Context, cfg Config, searchAttributes map[str
 	s.frontendAddress = hostPort(frontendIP, p.frontend)
 	s.httpAddress = hostPort(frontendIP, p.frontendHTTP)
 
-	opts := serverOptions(cfg, p, s.store.persistence, s.frontendAddress, temporalLogger(s.logger))
+	opts, err := serverOptions(cfg, p, s.store.persistence, s.frontendAddress, temporalLogger(s.logger))
+	if err != nil {
+		return err
+	}
 	srv, err := temporal.NewServer(opts...)
 	if err != nil {
 		return fmt.Errorf("create Temporal server: %w", err)
@@ -104,7 +107,7 @@ func (s *Server) start(ctx context.Context, cfg Config, searchAttributes map[str
 
 // prepareCluster checks the shard count and registers the namespace and search attributes.
 func (s *Server) prepareCluster(ctx context.Context, cfg Config, searchAttributes map[string]enumspb.IndexedValueType) error {
-	a, err := dialAdmin(s.frontendAddress, cfg.Namespace)
+	a, err := dialAdmin(s.frontendAddress, cfg.Namespace, cfg.TLS)
 	if err != nil {
 		return err
 	}

@@ -239,6 +239,8 @@ func TestInvalidConfigIsRefused(t *testing.T) {
 		{"negative shards", embedded.Config{Ephemeral: true, NumHistoryShards: -1}, "shard count -1"},
 		{"bad DSN", embedded.Config{PostgresDSN: "mysql://h/db"}, `scheme "mysql"`},
 		{"bad database name", embedded.Config{PostgresDSN: "postgres://u:secret@h/Bad-Name"}, `database name "Bad-Name"`},
+		{"open frontend", embedded.Config{Ephemeral: true, FrontendIP: "0.0.0.0"}, "not a loopback address: configure TLS"},
+		{"TLS without CA", embedded.Config{Ephemeral: true, TLS: &embedded.TLS{CertFile: "c.pem", KeyFile: "k.pem"}}, "client CA"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,6 +1,8 @@
 package embedded
 
 import (
+	"fmt"
+
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -16,15 +18,19 @@ const clusterName = "active"
 
 // serverOptions assemble the server: the four services in this process, finding each other
 // through static hosts (no membership ring, hence no membership ports), no metrics, no pprof.
-func serverOptions(cfg Config, p ports, persistence config.Persistence, frontendAddress string, logger log.Logger) []temporal.ServerOption {
+func serverOptions(cfg Config, p ports, persistence config.Persistence, frontendAddress string, logger log.Logger) ([]temporal.ServerOption, error) {
 	hosts := map[primitives.ServiceName]static.Hosts{
 		primitives.FrontendService: static.SingleLocalHost(frontendAddress),
 		primitives.HistoryService:  static.SingleLocalHost(hostPort(internalIP, p.history)),
 		primitives.MatchingService: static.SingleLocalHost(hostPort(internalIP, p.matching)),
 		primitives.WorkerService:   static.SingleLocalHost(hostPort(internalIP, p.worker)),
 	}
+	sc, err := serverConfig(cfg, p, persistence, frontendAddress)
+	if err != nil {
+		return nil, err
+	}
 	return []temporal.ServerOption{
-		temporal.WithConfig(serverConfig(cfg, p, persistence, frontendAddress)),
+		temporal.WithConfig(sc),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(hosts),
 		temporal.WithLogger(logger),
@@ -33,10 +39,10 @@ func serverOptions(cfg Config, p ports, persistence config.Persistence, frontend
 			return authorization.NewNoopClaimMapper()
 		}),
 		temporal.WithDynamicConfigClient(dynamicConfig(cfg)),
-	}
+	}, nil
 }
 
-func serverConfig(cfg Config, p ports, persistence config.Persistence, frontendAddress string) *config.Config {
+func serverConfig(cfg Config, p ports, persistence config.Persistence, frontendAddress string) (*config.Config, error) {
 	internal := func(port int) config.Service {
 		return config.Service{RPC: config.RPC{GRPCPort: port, BindOnIP: internalIP}}
 	}
@@ -73,7 +79,14 @@ func serverConfig(cfg Config, p ports, persistence config.Persistence, frontendA
 	c.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	// The worker service's system workflows reach the frontend through this client.
 	c.PublicClient.HostPort = frontendAddress
-	return &c
+	if cfg.TLS != nil {
+		root, err := cfg.TLS.rootTLS()
+		if err != nil {
+			return nil, fmt.Errorf("frontend TLS: %w", err)
+		}
+		c.Global.TLS = root
+	}
+	return &c, nil
 }
 
 // dynamicConfig is DefaultDynamicConfig (unless cfg.Untuned) with cfg.DynamicConfig applied.

@@ -21,14 +21,31 @@ type webUI struct {
 // answers. The port was checked free just before; the ui-server exits the process if it
 // cannot bind, so nothing else must run between the check and this call.
 func startUI(ctx context.Context, ip string, port int, frontendAddress string, cfg Config) (*webUI, error) {
+	var frontendTLS uiconfig.TLS
+	if cfg.TLS != nil {
+		name, err := cfg.TLS.serverName()
+		if err != nil {
+			return nil, fmt.Errorf("web UI: frontend TLS: %w", err)
+		}
+		// The UI is a client of the frontend like any other: it presents the server's
+		// certificate and verifies the frontend's.
+		frontendTLS = uiconfig.TLS{CaFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			ServerName: name, EnableHostVerification: true}
+	}
 	ui := &webUI{
 		server: uiserver.NewServer(uioptions.WithConfigProvider(&uiconfig.Config{
 			Host:                uiHost(ip),
 			Port:                port,
 			TemporalGRPCAddress: frontendAddress,
-			EnableUI:            true,
-			DefaultNamespace:    cfg.Namespace,
-			Codec:               uiconfig.Codec{Endpoint: cfg.UICodecEndpoint},
+			TLS:                 frontendTLS,
+			// The UI has no login: whoever reaches it may read, never start, signal, update,
+			// reset or terminate workflows, which would bypass the onboarding API's rules.
+			DisableWriteActions:   true,
+			StartWorkflowDisabled: true,
+			BatchActionsDisabled:  true,
+			EnableUI:              true,
+			DefaultNamespace:      cfg.Namespace,
+			Codec:                 uiconfig.Codec{Endpoint: cfg.UICodecEndpoint},
 			// Plain HTTP on a developer machine: the CSRF cookie must not require HTTPS.
 			CORS:             uiconfig.CORS{CookieInsecure: true},
 			HideLogs:         true,

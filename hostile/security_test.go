@@ -8,8 +8,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/qesflow/qesflow/devstack"
+	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/workflows"
@@ -76,4 +78,70 @@ func searchAttribute(t *testing.T, s *devstack.Stack, userID, name string) strin
 	p := desc.GetWorkflowExecutionInfo().GetSearchAttributes().GetIndexedFields()[name]
 	require.NotNil(t, p, "search attribute %s", name)
 	return string(p.GetData())
+}
+
+// TestForgedSignalWithoutClientCertificate: the Temporal frontend of `qesflow server` on a
+// non-loopback address. Without TLS it refuses to start; with TLS, a client that reaches it
+// without a client certificate of its CA (as `temporal workflow signal --tls` would) cannot
+// signal an onboarding, while qesflow's own processes, presenting theirs, can.
+func TestForgedSignalWithoutClientCertificate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	open, err := embedded.Start(ctx, embedded.Config{Ephemeral: true, FrontendIP: "0.0.0.0", UIPort: embedded.UIDisabled})
+	if err == nil {
+		_ = open.Stop()
+	}
+	require.ErrorContains(t, err, "not a loopback address", "an unauthenticated frontend started on 0.0.0.0")
+
+	files, err := embedded.GenerateCertificates(t.TempDir(), nil, time.Hour)
+	require.NoError(t, err)
+	srv, err := embedded.Start(ctx, embedded.Config{Ephemeral: true, FrontendIP: "0.0.0.0", UIPort: embedded.UIDisabled,
+		TLS: &embedded.TLS{CertFile: files.ServerCertFile, KeyFile: files.ServerKeyFile, CAFile: files.CAFile}})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, srv.Stop()) })
+
+	// qesflow's API, with its client certificate, starts an onboarding.
+	own, err := temporalclient.Dial(ctx, temporalclient.Options{Address: srv.FrontendAddress(), Namespace: srv.Namespace(),
+		TLSCertFile: files.ClientCertFile, TLSKeyFile: files.ClientKeyFile, TLSCAFile: files.CAFile, TLSServerName: "localhost"})
+	require.NoError(t, err)
+	defer own.Close()
+	const userID = "mtls-1"
+	_, err = own.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(userID), TaskQueue: workflows.TaskQueue},
+		workflows.WorkflowName, workflows.Input{UserID: userID})
+	require.NoError(t, err)
+
+	forged := treezor.Event{WebhookID: "forged-2", Type: "qes.finalized", Known: true, UserID: userID, Result: "SUCCESS"}
+	// The forger trusts the server's CA (or skips verification) but has no client certificate.
+	forger, err := temporalclient.Dial(ctx, temporalclient.Options{Address: srv.FrontendAddress(), Namespace: srv.Namespace(),
+		TLS: true, TLSCAFile: files.CAFile, TLSServerName: "localhost"})
+	if err == nil {
+		err = forger.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalWebhook, forged)
+		forger.Close()
+	}
+	require.Error(t, err, "a client without a certificate signalled the onboarding")
+	// Plaintext gRPC gets nowhere either.
+	_, err = temporalclient.Dial(ctx, temporalclient.Options{Address: srv.FrontendAddress(), Namespace: srv.Namespace()})
+	require.Error(t, err, "a plaintext client reached the TLS frontend")
+
+	ev := countSignals(t, own, userID)
+	require.Equal(t, 0, ev, "a forged signal reached the history")
+	// Control: the certificate holder's signal does reach it, so the count above would see one.
+	require.NoError(t, own.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalCancel, workflows.CancelRequest{}))
+	require.Equal(t, 1, countSignals(t, own, userID))
+}
+
+func countSignals(t *testing.T, c client.Client, userID string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	it := c.GetWorkflowHistory(ctx, workflows.WorkflowID(userID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED {
+			n++
+		}
+	}
+	return n
 }

@@ -46,6 +46,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		envHelp("serve /healthz and /readyz here once the namespace and search attributes are registered (for container health checks); empty: none", "QESFLOW_SERVER_HEALTH_ADDR"))
 	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
 		envHelp("log level of the Temporal server itself", "QESFLOW_SERVER_LOG_LEVEL"))
+	tlsFlags := addFrontendTLSFlags(fs)
 	logs := addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -62,6 +63,9 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Ephemeral: *ephemeral, PostgresDSN: dsn, Namespace: *namespace, Retention: *retention,
 		FrontendIP: *ip, FrontendPort: *port, UIPort: *uiPort, UICodecEndpoint: *codec,
 		Logger: logger.Named("temporal"), LogLevel: *serverLog, NumHistoryShards: int32(*shards),
+	}
+	if err := tlsFlags.apply(&cfg, logger); err != nil {
+		return err
 	}
 	store := "PostgreSQL"
 	switch {
