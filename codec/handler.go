@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"go.temporal.io/sdk/converter"
+	"go.uber.org/zap"
 )
 
 // PathPrefix is where qesflow serves the codec endpoint: POST /codec/encode and
@@ -36,12 +39,15 @@ type HandlerConfig struct {
 	// endpoint answers cross-origin requests from (CORS, with credentials). Requests carrying
 	// any other Origin are refused with 403.
 	UIOrigins []string
-	// TrustUIOrigins admits requests from a UI origin without a token. Browsers set Origin
-	// themselves, so no other web site can pass for the UI; a non-browser client can,
-	// though, so only use it where reaching the endpoint is already restricted to the UI's
-	// users (the dev stack on loopback, or behind the same access-controlled ingress as the
-	// UI). The Temporal UI sends a token only with its own login and passAccessToken.
+	// TrustUIOrigins admits decode requests from a UI origin without a token, for the dev
+	// stack on loopback only: every UI origin must be a loopback one (NewHandler refuses
+	// others), and such a request is admitted only from a loopback address. An Origin header
+	// is not authentication (any script can set it), so this never applies to a request from
+	// another machine, nor to /encode (an encryption oracle).
 	TrustUIOrigins bool
+	// Logger receives the audit line of every decode (token id, never the token, and remote
+	// address) and every refused request. Nil: none.
+	Logger *zap.Logger
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 }
@@ -50,6 +56,7 @@ type HandlerConfig struct {
 // HTTP handler.
 type handler struct {
 	codec    http.Handler
+	log      *zap.Logger
 	tokens   [][sha256.Size]byte
 	origins  map[string]bool
 	trustUI  bool
@@ -68,6 +75,10 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		origins:  map[string]bool{},
 		trustUI:  cfg.TrustUIOrigins,
 		maxBytes: cfg.MaxBodyBytes,
+		log:      cfg.Logger,
+	}
+	if h.log == nil {
+		h.log = zap.NewNop()
 	}
 	if h.maxBytes <= 0 {
 		h.maxBytes = DefaultMaxBodyBytes
@@ -82,6 +93,10 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		origin, err := NormalizeOrigin(o)
 		if err != nil {
 			return nil, fmt.Errorf("codec endpoint: %w", err)
+		}
+		if cfg.TrustUIOrigins && !loopbackOrigin(origin) {
+			return nil, fmt.Errorf("codec endpoint: UI origin %s is not on loopback: an Origin header is not authentication, "+
+				"give the UI's users a token (TrustUIOrigins is for the dev stack on loopback only)", origin)
 		}
 		h.origins[origin] = true
 	}
@@ -129,10 +144,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !h.authorised(r, fromUI) {
+	tokenID, ok := h.authorised(r, fromUI)
+	if !ok {
+		h.log.Warn("codec endpoint: refused", zap.String("path", r.URL.Path), zap.String("remoteAddr", r.RemoteAddr),
+			zap.Bool("origin", origin != ""))
 		w.Header().Set("WWW-Authenticate", `Bearer realm="qesflow-codec"`)
 		http.Error(w, "codec endpoint: missing or wrong bearer token", http.StatusUnauthorized)
 		return
+	}
+	if strings.HasSuffix(r.URL.Path, "/decode") {
+		// Decoding reads PII: who asked, from where.
+		h.log.Info("codec decode", zap.String("tokenId", tokenID), zap.String("remoteAddr", r.RemoteAddr))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBytes))
 	if err != nil {
@@ -156,21 +178,53 @@ func (h *handler) preflight(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// authorised reports whether r carries a known bearer token, or comes from a trusted UI
-// origin without claiming one. A wrong token is refused even from the UI.
-func (h *handler) authorised(r *http.Request, fromUI bool) bool {
+// authorised reports whether r carries a known bearer token, and its id (a prefix of its
+// hash, never the token); or, for a decode from a trusted loopback UI on this machine
+// without a token, "ui-origin". A wrong token is refused even from the UI.
+func (h *handler) authorised(r *http.Request, fromUI bool) (string, bool) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		return fromUI && h.trustUI
+		ok := fromUI && h.trustUI && strings.HasSuffix(r.URL.Path, "/decode") && loopbackRemote(r.RemoteAddr)
+		return "ui-origin", ok
 	}
 	scheme, token, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return false
+		return "", false
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
 	match := 0
 	for _, t := range h.tokens {
 		match |= subtle.ConstantTimeCompare(sum[:], t[:])
 	}
-	return match == 1
+	return TokenID(strings.TrimSpace(token)), match == 1
+}
+
+// TokenID identifies a secret in logs without revealing it: the first 12 hex digits of its
+// SHA-256.
+func TokenID(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:6])
+}
+
+// loopbackOrigin reports whether a normalized origin names this machine.
+func loopbackOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Hostname(), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackRemote reports whether a request's remote address is on this machine.
+func loopbackRemote(remoteAddr string) bool {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

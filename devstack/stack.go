@@ -260,6 +260,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		// the listeners are on this machine only (unless --host says otherwise).
 		UIOrigins:      uiOrigins(s.UIURL),
 		TrustUIOrigins: true,
+		Logger:         log.Named("codec"),
 	})
 	if err != nil {
 		return fail(fmt.Errorf("codec endpoint: %w", err))

@@ -25,7 +25,6 @@ type codecServerFlags struct {
 	addr                   string
 	uiOrigins              string
 	tokens, tokensFile     string
-	trustUIOrigins         bool
 	keys                   *codecKeyFlags
 	log                    *logFlags
 	keyring                *codec.Keyring
@@ -43,8 +42,6 @@ func parseCodecServerFlags(args []string, stderr io.Writer) (*codecServerFlags, 
 		envHelp("bearer tokens allowed to encode and decode, comma-separated (temporal --codec-auth 'Bearer <token>'); prefer the environment or a file", "QESFLOW_CODEC_AUTH_TOKENS"))
 	fs.StringVar(&f.tokensFile, "auth-tokens-file", envString("QESFLOW_CODEC_AUTH_TOKENS_FILE", ""),
 		envHelp("file of bearer tokens, one per line", "QESFLOW_CODEC_AUTH_TOKENS_FILE"))
-	fs.BoolVar(&f.trustUIOrigins, "trust-ui-origins", envBool("QESFLOW_CODEC_TRUST_UI_ORIGINS", false),
-		envHelp("admit requests from --ui-origins without a token (a UI without login cannot send one); only where the endpoint is reachable by the UI's users alone", "QESFLOW_CODEC_TRUST_UI_ORIGINS"))
 	f.keys = addCodecKeyFlags(fs)
 	f.log = addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -69,11 +66,9 @@ func (f *codecServerFlags) resolve() error {
 	}
 	f.resolvedTokens = splitList(raw)
 	f.origin = splitList(f.uiOrigins)
-	if f.trustUIOrigins && len(f.origin) == 0 {
-		return errors.New("--trust-ui-origins needs --ui-origins")
-	}
-	if len(f.resolvedTokens) == 0 && !f.trustUIOrigins {
-		return errors.New("no bearer token: set QESFLOW_CODEC_AUTH_TOKENS or --auth-tokens-file (or --trust-ui-origins with --ui-origins)")
+	if len(f.resolvedTokens) == 0 {
+		// An Origin header is not authentication: every request needs a token.
+		return errors.New("no bearer token: set QESFLOW_CODEC_AUTH_TOKENS or --auth-tokens-file")
 	}
 	return nil
 }
@@ -100,7 +95,7 @@ func runCodecServer(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer func() { _ = logger.Sync() }()
 	h, err := codec.NewHandler(codec.HandlerConfig{
-		Keys: f.keyring, Tokens: f.resolvedTokens, UIOrigins: f.origin, TrustUIOrigins: f.trustUIOrigins,
+		Keys: f.keyring, Tokens: f.resolvedTokens, UIOrigins: f.origin, Logger: logger.Named("codec"),
 	})
 	if err != nil {
 		return err
@@ -113,7 +108,7 @@ func runCodecServer(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	logger.Info("codec endpoint serving", zap.String("addr", srv.Addr()), zap.String("activeKeyId", f.keyring.ActiveKeyID()),
 		zap.Strings("keyIds", f.keyring.KeyIDs()), zap.Strings("uiOrigins", f.origin), zap.Int("tokens", len(f.resolvedTokens)),
-		zap.Bool("trustUIOrigins", f.trustUIOrigins))
+	)
 	fmt.Fprintf(stdout, "codec endpoint http://%s%s\n", srv.Addr(), strings.TrimSuffix(codec.PathPrefix, "/"))
 	return srv.Serve(ctx)
 }

@@ -105,7 +105,7 @@ func TestCodecServerRefusesIncompleteConfiguration(t *testing.T) {
 	require.Contains(t, run(), "no payload encryption keys")
 	t.Setenv("QESFLOW_CODEC_KEYS", newKeySpec(t, "k1"))
 	require.Contains(t, run(), "no bearer token")
-	require.Contains(t, run("--trust-ui-origins"), "--trust-ui-origins needs --ui-origins")
+	require.Contains(t, run("--ui-origins", "http://localhost:8233"), "no bearer token", "a UI origin is no substitute for a token")
 	require.Contains(t, run("--auth-tokens", "t", "--ui-origins", "localhost:8233"), "want scheme://host")
 }
 
