@@ -154,7 +154,7 @@ type product struct {
 func (s *stack) startProduct(ctx context.Context, taskQueue string, encrypt bool) (*product, error) {
 	p := &product{
 		s: s, taskQueue: taskQueue, sinkQueue: taskQueue + "-bench-sink",
-		apiKey: rand.Text(), webhookSecret: rand.Text(), treezorID: "qesflow-bench", treezorSecret: rand.Text(),
+		apiKey: rand.Text() + rand.Text(), webhookSecret: rand.Text(), treezorID: "qesflow-bench", treezorSecret: rand.Text(),
 	}
 	var keys *codec.Keyring
 	if encrypt {

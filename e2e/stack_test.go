@@ -44,7 +44,7 @@ const (
 	apiFaultRate         = 0.10                   // Treezor API calls that fail or hang
 	apiFaultHangShare    = 0.3                    // of those, processed then hung
 	workerStopTimeout    = 5 * time.Second
-	apiKey               = "chaos-api-key-both-scopes-0001"
+	apiKey               = "chaos-api-key-both-scopes-0001-5c8e2a7f"
 )
 
 // chaosPolicy keeps the flows fast: short backoff, timeouts that never fire by accident.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +19,9 @@ import (
 	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/devstack"
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -196,4 +199,42 @@ func TestCodecOriginIsNotAuthentication(t *testing.T) {
 	rec = decode(map[string]string{"Authorization": "Bearer " + s.Credentials.ComplianceKey, "Content-Type": "application/json"})
 	require.Equal(t, http.StatusOK, rec.Code, "control: the token decodes")
 	require.Contains(t, rec.Body.String(), clear, "the decoded payload")
+}
+
+// TestWeakKeyRefusedAtStart: an API key that is a documented placeholder, or short, stops the
+// API from starting (here the dev stack's API with a configured key).
+func TestWeakKeyRefusedAtStart(t *testing.T) {
+	for name, key := range map[string]string{"placeholder": "change-me-onboarding-key", "one letter": "k"} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			s, err := devstack.Start(ctx, devstack.Config{Ephemeral: true, DataDir: t.TempDir(), UIPort: embedded.UIDisabled,
+				Credentials: devstack.Credentials{OnboardingKey: key}})
+			if err == nil {
+				_ = s.Stop()
+			}
+			require.ErrorIs(t, err, starter.ErrWeakSecret, "the API started with a weak key")
+		})
+	}
+}
+
+// TestRepeatedWrongKeysGet429: a client guessing API keys over HTTP gets 401 a few times,
+// then 429 with Retry-After, and then even the right key is refused from that address.
+func TestRepeatedWrongKeysGet429(t *testing.T) {
+	s := startStack(t)
+	var last response
+	for i := 0; i < 3*httpserver.DefaultAuthFailureBurst; i++ {
+		last = send(t, request{method: http.MethodGet, url: s.APIURL, rawPath: "/v1/onboardings/guess-1",
+			header: map[string]string{"Authorization": fmt.Sprintf("Bearer guess-%04d-aaaaaaaaaaaaaaaaaaaaaaaaaaaa", i)}})
+		if last.status == http.StatusTooManyRequests {
+			require.GreaterOrEqual(t, i, httpserver.DefaultAuthFailureBurst, "limited before its burst")
+			break
+		}
+		require.Equal(t, http.StatusUnauthorized, last.status, "%s", last.body)
+	}
+	require.Equal(t, http.StatusTooManyRequests, last.status, "never limited")
+	require.NotEmpty(t, last.header.Get("Retry-After"))
+	right := send(t, request{method: http.MethodGet, url: s.APIURL, rawPath: "/v1/onboardings/guess-1",
+		header: map[string]string{"Authorization": "Bearer " + s.Credentials.OnboardingKey}})
+	require.Equal(t, http.StatusTooManyRequests, right.status, "a limited address is refused whatever the key")
 }

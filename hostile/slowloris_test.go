@@ -205,7 +205,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	stub := refusingTemporal{t: t}
 	bridge, err := webhookbridge.New(webhookbridge.Config{Secrets: []string{"whsec_test"}, Temporal: stub})
 	require.NoError(t, err)
-	api, err := starter.New(starter.Config{Temporal: stub, Keys: map[string]starter.Scope{"test-key-1": starter.ScopeOnboarding}})
+	api, err := starter.New(starter.Config{Temporal: stub, Keys: map[string]starter.Scope{"test-key-1-6f2c9a4e8b1d7f3a5c0e9b2d": starter.ScopeOnboarding}})
 	require.NoError(t, err)
 	servers := []struct {
 		name, path string
@@ -213,7 +213,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 		header     map[string]string
 	}{
 		{"bridge", webhookbridge.Path, bridge, nil},
-		{"api", "/v1/onboardings", api, map[string]string{"Authorization": "Bearer test-key-1"}},
+		{"api", "/v1/onboardings", api, map[string]string{"Authorization": "Bearer test-key-1-6f2c9a4e8b1d7f3a5c0e9b2d"}},
 	}
 	for _, sv := range servers {
 		t.Run(sv.name, func(t *testing.T) {

@@ -116,7 +116,7 @@ func newSecrets() secrets {
 func startCluster(t *testing.T, bin, dir, dsn string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, bin: bin, dir: dir, logLevel: os.Getenv("QESFLOW_SCALEOUT_LOG_LEVEL"),
-		onboardingKey: "onb-" + rand.Text(), complianceKey: "cmp-" + rand.Text()}
+		onboardingKey: "onb-" + rand.Text() + rand.Text(), complianceKey: "cmp-" + rand.Text() + rand.Text()}
 	if c.logLevel == "" {
 		c.logLevel = "warn"
 	}

@@ -18,6 +18,7 @@ type api struct {
 	log     *zap.Logger
 	metrics *apiMetrics
 	mux     *http.ServeMux
+	limiter *httpserver.AuthLimiter
 }
 
 // New returns the onboarding API's HTTP handler (routes in routeTable, OpenAPI document at
@@ -39,6 +40,10 @@ func New(cfg Config) (http.Handler, error) {
 		log:     cfg.Logger.With(zap.String("namespace", cfg.Namespace)),
 		metrics: newAPIMetrics(cfg.Registry),
 		mux:     http.NewServeMux(),
+		limiter: cfg.AuthLimiter,
+	}
+	if a.limiter == nil {
+		a.limiter = httpserver.NewAuthLimiter()
 	}
 	for _, rt := range routeTable() {
 		a.mux.Handle(rt.pattern(), a.instrument(rt))

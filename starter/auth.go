@@ -1,8 +1,14 @@
 package starter
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/internal/httpserver"
 )
 
 const authRealm = `Bearer realm="qesflow"`
@@ -13,8 +19,15 @@ func (a *api) authorize(w http.ResponseWriter, r *http.Request, required Scope) 
 	if required == 0 {
 		return 0, true
 	}
+	if wait, blocked := a.limiter.Blocked(r); blocked {
+		w.Header().Set("Retry-After", httpserver.RetryAfter(wait))
+		writeProblem(w, r, simpleProblem(problemTooManyFailures, "Too Many Requests", http.StatusTooManyRequests,
+			"Too many failed authentications from this address; retry later."))
+		return 0, false
+	}
 	token, present := bearerToken(r)
 	if !present {
+		a.limiter.Failed(r)
 		w.Header().Set("WWW-Authenticate", authRealm)
 		writeProblem(w, r, simpleProblem(problemUnauthorized, "Unauthorized", http.StatusUnauthorized,
 			"An API key is required: Authorization: Bearer <key>."))
@@ -22,6 +35,8 @@ func (a *api) authorize(w http.ResponseWriter, r *http.Request, required Scope) 
 	}
 	scopes, ok := a.keys.lookup(token)
 	if !ok {
+		a.limiter.Failed(r)
+		a.log.Warn("unknown API key", zap.String("remoteAddr", r.RemoteAddr), zap.String("route", r.Pattern))
 		w.Header().Set("WWW-Authenticate", authRealm+`, error="invalid_token"`)
 		writeProblem(w, r, simpleProblem(problemUnauthorized, "Unauthorized", http.StatusUnauthorized,
 			"The API key is not valid."))
@@ -31,7 +46,19 @@ func (a *api) authorize(w http.ResponseWriter, r *http.Request, required Scope) 
 		a.forbidden(w, r, required, "This API key lacks the "+required.String()+" scope.")
 		return 0, false
 	}
+	if required.Has(ScopeCompliance) {
+		// Compliance routes read or decide on PII: who, from where.
+		a.log.Info("compliance access", zap.String("keyId", KeyID(token)), zap.String("remoteAddr", r.RemoteAddr),
+			zap.String("route", r.Pattern), zap.String("userId", r.PathValue("userId")))
+	}
 	return scopes, true
+}
+
+// KeyID identifies an API key in logs without revealing it: the first 12 hex digits of its
+// SHA-256 (`printf %s "$KEY" | sha256sum | cut -c1-12`).
+func KeyID(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:6])
 }
 
 func (a *api) forbidden(w http.ResponseWriter, r *http.Request, required Scope, detail string) {

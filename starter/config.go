@@ -6,6 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/qesflow/qesflow/internal/httpserver"
+
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -27,6 +29,10 @@ type Config struct {
 	// Policy is the policy every new onboarding starts with (workflows.Input.Policy); nil keeps
 	// the workflow's defaults. A running onboarding keeps the policy it started with.
 	Policy *workflows.PolicyOverride
+
+	// AuthLimiter limits failed authentications per client (429 with Retry-After once a
+	// client has used its failures); nil: httpserver.NewAuthLimiter().
+	AuthLimiter *httpserver.AuthLimiter
 
 	Logger   *zap.Logger           // nil: no logs
 	Registry prometheus.Registerer // API metrics are registered here; nil: not exported

@@ -116,6 +116,9 @@ func newKeyring(keys map[string]Scope) (*keyring, error) {
 		if s == 0 {
 			return nil, fmt.Errorf("api key %d: no scope", i)
 		}
+		if err := CheckSecretStrength(key); err != nil {
+			return nil, fmt.Errorf("api key %d (%s scope): %w", i, s, err)
+		}
 		kr.entries = append(kr.entries, keyEntry{hash: sha256.Sum256([]byte(key)), scopes: s})
 	}
 	return kr, nil

@@ -3,6 +3,7 @@ package starter
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -75,8 +76,9 @@ func TestKeyring(t *testing.T) {
 	_, err = newKeyring(map[string]Scope{"k": 0})
 	require.ErrorContains(t, err, "no scope")
 
+	const onb, comp, both = "onb-9c4f2a7e1b8d3f6a0c5e9b2d7a4f1c8e", "comp-3b8e1d6a9f2c5e0b7d4a1f8c3e6b9d2a", "both-7a2d5f8c1e4b9a6d3f0c8e5b2a7d4f1c"
 	kr, err := newKeyring(map[string]Scope{
-		"onb": ScopeOnboarding, "comp": ScopeCompliance, "both": ScopeOnboarding | ScopeCompliance,
+		onb: ScopeOnboarding, comp: ScopeCompliance, both: ScopeOnboarding | ScopeCompliance,
 	})
 	require.NoError(t, err)
 	for _, e := range kr.entries {
@@ -87,11 +89,11 @@ func TestKeyring(t *testing.T) {
 		want  Scope
 		found bool
 	}{
-		{"onb", ScopeOnboarding, true},
-		{"comp", ScopeCompliance, true},
-		{"both", ScopeOnboarding | ScopeCompliance, true},
-		{"onb ", 0, false},
-		{"ONB", 0, false},
+		{onb, ScopeOnboarding, true},
+		{comp, ScopeCompliance, true},
+		{both, ScopeOnboarding | ScopeCompliance, true},
+		{onb + " ", 0, false},
+		{strings.ToUpper(onb), 0, false},
 		{"", 0, false},
 		{"unknown", 0, false},
 	}
@@ -112,4 +114,23 @@ func TestScope(t *testing.T) {
 	s, err := ParseScope("compliance+onboarding")
 	require.NoError(t, err)
 	require.Equal(t, both, s)
+}
+
+func TestWeakKeysAreRefused(t *testing.T) {
+	for name, key := range map[string]string{
+		"one letter":        "Q",
+		"31 characters":     "Zq8vN3xK7pL2mR9tW4yB6cF1hJ5dG0s",
+		"env placeholder":   "change-me-onboarding-key",
+		"long placeholder":  "change-me-onboarding-key-please-now-really",
+		"patterned":         strings.Repeat("ab12", 10),
+		"common word":       "Password",
+		"codec placeholder": "REPLACE-WITH-BASE64-OF-32-RANDOM-BYTES",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := newKeyring(map[string]Scope{key: ScopeOnboarding})
+			require.ErrorIs(t, err, ErrWeakSecret)
+			require.NotContains(t, err.Error(), key, "the error never repeats the key")
+		})
+	}
+	require.NoError(t, CheckSecretStrength("Zq8vN3xK7pL2mR9tW4yB6cF1hJ5dG0sA"))
 }

@@ -18,6 +18,7 @@ const (
 	problemForbidden        = "forbidden"
 	problemPayloadTooLarge  = "payload-too-large"
 	problemMethodNotAllowed = "method-not-allowed"
+	problemTooManyFailures  = "too-many-failed-authentications"
 )
 
 // problem is an application/problem+json body (RFC 9457) with our extension members.

@@ -20,7 +20,7 @@ func (rt route) pattern() string { return rt.method + " " + rt.path }
 
 // Status codes shared by the authenticated routes.
 var (
-	authStatuses   = []int{http.StatusUnauthorized, http.StatusForbidden}
+	authStatuses   = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests}
 	serverStatuses = []int{http.StatusInternalServerError, http.StatusServiceUnavailable, http.StatusGatewayTimeout}
 )
 

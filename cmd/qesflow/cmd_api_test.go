@@ -100,7 +100,7 @@ func TestPolicyFlags(t *testing.T) {
 func TestAPICommandServes(t *testing.T) {
 	ts := testenv.NewTemporal(t)
 	addr := loopbackAddr(t)
-	t.Setenv("QESFLOW_API_KEYS", "cmd-test-key:onboarding+compliance")
+	t.Setenv("QESFLOW_API_KEYS", "cmd-test-key-8d3f1a6c9e2b5d7f0a4c:onboarding+compliance")
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
@@ -133,7 +133,7 @@ func TestAPICommandServes(t *testing.T) {
 
 	req, err := http.NewRequest(http.MethodGet, base+"/v1/onboardings/someone", nil)
 	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer cmd-test-key")
+	req.Header.Set("Authorization", "Bearer cmd-test-key-8d3f1a6c9e2b5d7f0a4c")
 	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	var p map[string]any

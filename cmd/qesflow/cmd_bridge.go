@@ -12,6 +12,7 @@ import (
 
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/webhookbridge"
 )
 
@@ -68,6 +69,9 @@ func (f *bridgeFlags) secrets() ([]string, error) {
 	var out []string
 	for _, s := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
 		if s = strings.TrimSpace(s); s != "" {
+			if starter.IsKnownWeakSecret(s) {
+				return nil, fmt.Errorf("webhook secret %d is a documented placeholder (.env.example): set Treezor's webhook secret", len(out)+1)
+			}
 			out = append(out, s)
 		}
 	}

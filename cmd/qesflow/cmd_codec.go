@@ -12,6 +12,7 @@ import (
 
 	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/internal/httpserver"
+	"github.com/qesflow/qesflow/starter"
 )
 
 const codecSummary = "serve the codec endpoint that lets the Temporal Web UI and CLI show encrypted payloads"
@@ -65,6 +66,11 @@ func (f *codecServerFlags) resolve() error {
 		return err
 	}
 	f.resolvedTokens = splitList(raw)
+	for i, token := range f.resolvedTokens {
+		if err := starter.CheckSecretStrength(token); err != nil {
+			return fmt.Errorf("codec token %d: %w", i+1, err)
+		}
+	}
 	f.origin = splitList(f.uiOrigins)
 	if len(f.resolvedTokens) == 0 {
 		// An Origin header is not authentication: every request needs a token.

@@ -106,7 +106,9 @@ func TestCodecServerRefusesIncompleteConfiguration(t *testing.T) {
 	t.Setenv("QESFLOW_CODEC_KEYS", newKeySpec(t, "k1"))
 	require.Contains(t, run(), "no bearer token")
 	require.Contains(t, run("--ui-origins", "http://localhost:8233"), "no bearer token", "a UI origin is no substitute for a token")
-	require.Contains(t, run("--auth-tokens", "t", "--ui-origins", "localhost:8233"), "want scheme://host")
+	require.Contains(t, run("--auth-tokens", "t"), "weak secret")
+	require.Contains(t, run("--auth-tokens", "change-me-codec-token"), "placeholder")
+	require.Contains(t, run("--auth-tokens", "tok-3-7c1e9a5f2d8b4e6a0c3f9d1b5a8e", "--ui-origins", "localhost:8233"), "want scheme://host")
 }
 
 func TestCodecServerHelpDoesNotPrintSecrets(t *testing.T) {
@@ -126,12 +128,13 @@ func TestCodecServerHelpDoesNotPrintSecrets(t *testing.T) {
 // TestCodecServerServes runs `qesflow codec-server` and encrypts and decrypts through it as
 // the temporal CLI does (--codec-endpoint, --codec-auth).
 func TestCodecServerServes(t *testing.T) {
+	const tok1, tok2 = "tok-1-3f9a2c7e5b1d8f4a6c0e2b9d7e1a", "tok-2-8b4e1f7a3d9c6e2b5a0f4d8c2f6b"
 	spec := newKeySpec(t, "k1")
 	keys, err := codec.ParseKeyring(spec)
 	require.NoError(t, err)
 	t.Setenv("QESFLOW_CODEC_KEYS", spec)
 	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
-	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", "tok-1, tok-2")
+	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", tok1 + ", " + tok2)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
@@ -156,13 +159,13 @@ func TestCodecServerServes(t *testing.T) {
 	}
 	in, err := converter.GetDefaultDataConverter().ToPayloads("https://id.example/identifications/42")
 	require.NoError(t, err)
-	enc, err := remote("tok-2").Encode(in.Payloads)
+	enc, err := remote(tok2).Encode(in.Payloads)
 	require.NoError(t, err)
 	require.Equal(t, codec.EncodingEncrypted, string(enc[0].Metadata["encoding"]))
 	dec, err := codec.New(keys).Decode(enc)
 	require.NoError(t, err, "the workers' keys decrypt what the endpoint encrypted")
 	require.True(t, proto.Equal(in.Payloads[0], dec[0]))
-	dec, err = remote("tok-1").Decode(enc)
+	dec, err = remote(tok1).Decode(enc)
 	require.NoError(t, err)
 	require.True(t, proto.Equal(in.Payloads[0], dec[0]))
 	_, err = remote("wrong").Decode(enc)
@@ -176,7 +179,7 @@ func TestCodecServerServes(t *testing.T) {
 		t.Fatal("qesflow codec-server did not stop")
 	}
 	require.NotContains(t, stderr.String(), strings.SplitN(spec, ":", 2)[1])
-	require.NotContains(t, stderr.String(), "tok-1")
+	require.NotContains(t, stderr.String(), tok1)
 }
 
 // TestStartCommandWithCodecKeys: `qesflow start` with QESFLOW_CODEC_KEYS talks to a worker with

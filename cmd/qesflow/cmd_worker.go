@@ -16,6 +16,7 @@ import (
 
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/worker"
 	"github.com/qesflow/qesflow/workflows"
@@ -119,6 +120,9 @@ func (f *workerFlags) treezorClient() (*treezor.Client, error) {
 	}
 	if secret == "" {
 		return nil, errors.New("the Treezor client secret is required (TREEZOR_CLIENT_SECRET or --treezor-client-secret-file)")
+	}
+	if starter.IsKnownWeakSecret(secret) {
+		return nil, errors.New("the Treezor client secret is a documented placeholder (.env.example): set the one Treezor issued")
 	}
 	return treezor.NewClient(treezor.Config{
 		BaseURL:      f.treezorBaseURL,

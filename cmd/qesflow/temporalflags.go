@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -47,6 +48,9 @@ func addCodecKeyFlags(fs *flag.FlagSet) *codecKeyFlags {
 // load reads the keyring: --codec-keys (else QESFLOW_CODEC_KEYS) or --codec-keys-file; nil
 // when none is configured.
 func (f *codecKeyFlags) load() (*codec.Keyring, error) {
+	if f.keys != "" {
+		warnSecretFlag("QESFLOW_CODEC_KEYS")
+	}
 	spec := f.keys
 	if spec == "" && f.keysFile == "" {
 		spec = os.Getenv("QESFLOW_CODEC_KEYS")
@@ -91,6 +95,9 @@ func addTemporalFlags(fs *flag.FlagSet) *temporalFlags {
 // reports bad values.
 func (f *temporalFlags) options(logger *zap.Logger) temporalclient.Options {
 	apiKey := f.apiKey
+	if apiKey != "" {
+		warnSecretFlag("TEMPORAL_API_KEY")
+	}
 	if apiKey == "" && f.apiKeyFile == "" {
 		apiKey = os.Getenv("TEMPORAL_API_KEY")
 	}
@@ -192,6 +199,9 @@ func (f *logFlags) build() (*zap.Logger, error) {
 // env) or in a file. Giving both is an error; surrounding white space in a file is trimmed.
 // Secret flags have no default, so that --help never prints an environment secret.
 func secretValue(flagValue, env, file string) (string, error) {
+	if flagValue != "" {
+		warnSecretFlag(env)
+	}
 	value := flagValue
 	if value == "" && file == "" {
 		value = os.Getenv(env)
@@ -207,4 +217,14 @@ func secretValue(flagValue, env, file string) (string, error) {
 		return "", fmt.Errorf("%s: read secret file: %w", env, err)
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// secretFlagWarnings receives the warning of a secret given as a flag value.
+var secretFlagWarnings io.Writer = os.Stderr
+
+// warnSecretFlag warns that a secret was given on the command line, where every user of the
+// machine can read it (ps, /proc/*/cmdline) and shell history keeps it.
+func warnSecretFlag(env string) {
+	fmt.Fprintf(secretFlagWarnings, "WARNING: a secret was given as a flag value: it shows in ps and shell history; "+
+		"set %s or %s_FILE instead\n", env, env)
 }
