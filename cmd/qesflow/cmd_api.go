@@ -24,6 +24,7 @@ func init() {
 // apiFlags are the flags of qesflow api.
 type apiFlags struct {
 	addr          string
+	adminAddr     string
 	apiKeys       string
 	apiKeysFile   string
 	production    bool
@@ -39,7 +40,9 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	fs := newFlagSet("api", apiSummary, stderr)
 	f := &apiFlags{}
 	fs.StringVar(&f.addr, "addr", envString("QESFLOW_API_ADDR", ":8080"),
-		envHelp("listen address of the API (/v1/onboardings, /openapi.json, /healthz, /readyz, /metrics)", "QESFLOW_API_ADDR"))
+		envHelp("listen address of the API (/v1/onboardings, /openapi.json, /healthz)", "QESFLOW_API_ADDR"))
+	fs.StringVar(&f.adminAddr, "admin-addr", envString("QESFLOW_API_ADMIN_ADDR", "127.0.0.1:9080"),
+		envHelp("listen address of /readyz and /metrics (and /healthz), kept off the clients' port; empty: on --addr", "QESFLOW_API_ADMIN_ADDR"))
 	fs.StringVar(&f.apiKeys, "api-keys", "",
 		envHelp(`API keys and scopes, "key1:onboarding,key2:compliance,key3:onboarding+compliance"; prefer the environment or a file`, "QESFLOW_API_KEYS"))
 	fs.StringVar(&f.apiKeysFile, "api-keys-file", envString("QESFLOW_API_KEYS_FILE", ""),
@@ -136,12 +139,13 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	srv := httpserver.New(httpserver.Options{
-		Name:     "api",
-		Addr:     f.addr,
-		Handler:  handler,
-		Logger:   logger,
-		Ready:    temporalclient.CheckHealth(tc),
-		Registry: reg,
+		Name:      "api",
+		Addr:      f.addr,
+		AdminAddr: f.adminAddr,
+		Handler:   handler,
+		Logger:    logger,
+		Ready:     temporalclient.CheckHealth(tc),
+		Registry:  reg,
 		// POST /v1/onboardings may wait up to the update timeout for the identification URL.
 		WriteTimeout: f.updateTimeout + 10*time.Second,
 	})

@@ -26,6 +26,7 @@ func init() {
 type bridgeFlags struct {
 	addr          string
 	secret        string
+	adminAddr     string
 	secretFile    string
 	maxBody       int64
 	signalTimeout time.Duration
@@ -37,7 +38,9 @@ func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
 	fs := newFlagSet("bridge", bridgeSummary, stderr)
 	f := &bridgeFlags{}
 	fs.StringVar(&f.addr, "addr", envString("QESFLOW_BRIDGE_ADDR", ":8081"),
-		envHelp("listen address of the bridge (POST "+webhookbridge.Path+", /healthz, /readyz, /metrics)", "QESFLOW_BRIDGE_ADDR"))
+		envHelp("listen address of the bridge (POST "+webhookbridge.Path+", /healthz): the port Treezor calls", "QESFLOW_BRIDGE_ADDR"))
+	fs.StringVar(&f.adminAddr, "admin-addr", envString("QESFLOW_BRIDGE_ADMIN_ADDR", "127.0.0.1:9081"),
+		envHelp("listen address of /readyz and /metrics (and /healthz), kept off the internet-facing port; empty: on --addr", "QESFLOW_BRIDGE_ADMIN_ADDR"))
 	fs.StringVar(&f.secret, "webhook-secret", "",
 		envHelp("Treezor webhook secret(s), comma-separated for rotation; prefer the environment or a file", "TREEZOR_WEBHOOK_SECRET"))
 	fs.StringVar(&f.secretFile, "webhook-secret-file", envString("TREEZOR_WEBHOOK_SECRET_FILE", ""),
@@ -116,12 +119,13 @@ func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	srv := httpserver.New(httpserver.Options{
-		Name:     "bridge",
-		Addr:     f.addr,
-		Handler:  handler,
-		Logger:   logger,
-		Ready:    temporalclient.CheckHealth(tc),
-		Registry: reg,
+		Name:      "bridge",
+		Addr:      f.addr,
+		AdminAddr: f.adminAddr,
+		Handler:   handler,
+		Logger:    logger,
+		Ready:     temporalclient.CheckHealth(tc),
+		Registry:  reg,
 	})
 	if err := srv.Listen(); err != nil {
 		return err

@@ -23,7 +23,7 @@ func init() {
 
 // codecServerFlags are the flags of qesflow codec-server.
 type codecServerFlags struct {
-	addr                   string
+	addr, adminAddr        string
 	uiOrigins              string
 	tokens, tokensFile     string
 	keys                   *codecKeyFlags
@@ -36,7 +36,9 @@ func parseCodecServerFlags(args []string, stderr io.Writer) (*codecServerFlags, 
 	fs := newFlagSet("codec-server", codecSummary, stderr)
 	f := &codecServerFlags{}
 	fs.StringVar(&f.addr, "addr", envString("QESFLOW_CODEC_ADDR", ":8089"),
-		envHelp("listen address of POST /codec/encode, POST /codec/decode, /healthz, /readyz and /metrics", "QESFLOW_CODEC_ADDR"))
+		envHelp("listen address of POST /codec/encode, POST /codec/decode and /healthz", "QESFLOW_CODEC_ADDR"))
+	fs.StringVar(&f.adminAddr, "admin-addr", envString("QESFLOW_CODEC_ADMIN_ADDR", "127.0.0.1:9089"),
+		envHelp("listen address of /readyz and /metrics (and /healthz); empty: on --addr", "QESFLOW_CODEC_ADMIN_ADDR"))
 	fs.StringVar(&f.uiOrigins, "ui-origins", envString("QESFLOW_CODEC_UI_ORIGINS", ""),
 		envHelp("origins of the Temporal Web UI allowed to call the endpoint (CORS), comma-separated, e.g. https://temporal.example.com", "QESFLOW_CODEC_UI_ORIGINS"))
 	fs.StringVar(&f.tokens, "auth-tokens", "",
@@ -108,7 +110,7 @@ func runCodecServer(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	mux := http.NewServeMux()
 	mux.Handle(codec.PathPrefix, h)
-	srv := httpserver.New(httpserver.Options{Name: "codec", Addr: f.addr, Handler: mux, Logger: logger})
+	srv := httpserver.New(httpserver.Options{Name: "codec", Addr: f.addr, AdminAddr: f.adminAddr, Handler: mux, Logger: logger})
 	if err := srv.Listen(); err != nil {
 		return err
 	}

@@ -134,7 +134,7 @@ func TestCodecServerServes(t *testing.T) {
 	require.NoError(t, err)
 	t.Setenv("QESFLOW_CODEC_KEYS", spec)
 	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
-	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", tok1 + ", " + tok2)
+	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", tok1+", "+tok2)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)

@@ -31,6 +31,7 @@ func init() {
 // workerFlags are the flags of qesflow worker.
 type workerFlags struct {
 	treezorBaseURL, treezorClientID  string
+	treezorAllowHTTP                 bool
 	treezorSecret, treezorSecretFile string
 	treezorScopes                    string
 	treezorTimeout                   time.Duration
@@ -48,6 +49,8 @@ type workerFlags struct {
 func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 	fs := newFlagSet("worker", workerSummary, stderr)
 	f := &workerFlags{}
+	fs.BoolVar(&f.treezorAllowHTTP, "treezor-allow-http", envBool("TREEZOR_ALLOW_HTTP", false),
+		envHelp("accept an http:// Treezor base URL on another host (the simulator of the compose demo profile); the OAuth client secret and PII then cross the network in clear", "TREEZOR_ALLOW_HTTP"))
 	fs.StringVar(&f.treezorBaseURL, "treezor-base-url", envString("TREEZOR_BASE_URL", ""),
 		envHelp("Treezor API base URL, e.g. https://<tenant>.sandbox.treezor.co (required)", "TREEZOR_BASE_URL"))
 	fs.StringVar(&f.treezorClientID, "treezor-client-id", envString("TREEZOR_CLIENT_ID", ""),
@@ -76,7 +79,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 		envHelp("workflows kept in the process-wide sticky cache (0: "+strconv.Itoa(worker.DefaultStickyCacheSize)+", sized for onboardings that wait for days; the SDK default is 10000)", "QESFLOW_STICKY_CACHE_SIZE"))
 	fs.DurationVar(&f.stopTimeout, "stop-timeout", envDuration("QESFLOW_WORKER_STOP_TIMEOUT", worker.DefaultStopTimeout),
 		envHelp("time running activities get to finish on shutdown", "QESFLOW_WORKER_STOP_TIMEOUT"))
-	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", ":9090"),
+	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9090"),
 		envHelp("listen address of /healthz, /readyz and /metrics (empty: none)", "QESFLOW_WORKER_METRICS_ADDR"))
 	f.temporal = addTemporalFlags(fs)
 	f.log = addLogFlags(fs)
@@ -105,6 +108,8 @@ func (f *workerFlags) validate() error {
 	}
 	if f.treezorBaseURL == "" {
 		errs = append(errs, errors.New("--treezor-base-url (TREEZOR_BASE_URL) is required"))
+	} else if err := requireHTTPS(f.treezorBaseURL, f.treezorAllowHTTP); err != nil {
+		errs = append(errs, err)
 	}
 	if f.treezorClientID == "" {
 		errs = append(errs, errors.New("--treezor-client-id (TREEZOR_CLIENT_ID) is required"))

@@ -17,6 +17,13 @@ func TestMain(m *testing.M) {
 	if _, set := os.LookupEnv("QESFLOW_ALLOW_PLAINTEXT"); !set {
 		os.Setenv("QESFLOW_ALLOW_PLAINTEXT", "true")
 	}
+	// The tests check readiness on the service's own address, and run in parallel: no fixed
+	// admin ports (TestAdminEndpointsOnTheirOwnListener covers them).
+	for _, env := range []string{"QESFLOW_API_ADMIN_ADDR", "QESFLOW_BRIDGE_ADMIN_ADDR", "QESFLOW_CODEC_ADMIN_ADDR"} {
+		if _, set := os.LookupEnv(env); !set {
+			os.Setenv(env, "")
+		}
+	}
 	os.Exit(m.Run())
 }
 

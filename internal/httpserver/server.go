@@ -39,6 +39,11 @@ type Options struct {
 	// Registry is served on /metrics, with Go and process collectors added; nil: a new registry.
 	Registry *prometheus.Registry
 
+	// AdminAddr, when set, moves /readyz and /metrics to a listener of their own (e.g.
+	// "127.0.0.1:9081"), away from the service's listener that faces clients or the
+	// internet; /healthz stays on both. Empty: everything on Addr.
+	AdminAddr string
+
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	ShutdownTimeout                                           time.Duration
 }
@@ -48,6 +53,7 @@ type Server struct {
 	opts   Options
 	log    *zap.Logger
 	srv    *http.Server
+	admin  *adminServer // nil without Options.AdminAddr
 	mu     sync.Mutex
 	ln     net.Listener
 	served bool
@@ -62,8 +68,12 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", handleHealthz)
-	mux.Handle("GET /readyz", readyHandler(opts.Ready, log))
-	mux.Handle("GET /metrics", metricsHandler(opts.Registry, log))
+	if opts.AdminAddr == "" {
+		mux.Handle("GET /readyz", readyHandler(opts.Ready, log))
+		mux.Handle("GET /metrics", metricsHandler(opts.Registry, log))
+	} else {
+		s.admin = newAdminServer(opts, log)
+	}
 	mux.Handle("/", opts.Handler)
 	m := newHTTPMetrics(opts.Registry, opts.Name)
 	s.srv = &http.Server{
@@ -121,6 +131,12 @@ func (s *Server) Listen() error {
 	if err != nil {
 		return fmt.Errorf("%s server: listen on %s: %w", s.opts.Name, s.opts.Addr, err)
 	}
+	if s.admin != nil {
+		if err := s.admin.listen(); err != nil {
+			ln.Close()
+			return fmt.Errorf("%s server: %w", s.opts.Name, err)
+		}
+	}
 	s.ln = ln
 	return nil
 }
@@ -152,6 +168,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Unlock()
 
 	s.log.Info("http server listening", zap.String("addr", ln.Addr().String()))
+	if s.admin != nil {
+		s.log.Info("admin endpoints listening", zap.String("addr", s.admin.addr()))
+		go s.admin.serve()
+		defer s.admin.close()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
 
@@ -200,6 +221,9 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
+	if s.admin != nil {
+		s.admin.close()
+	}
 	if s.served {
 		return s.srv.Close()
 	}
