@@ -151,7 +151,8 @@ func startCluster(t *testing.T, bin, dir, dsn string) *cluster {
 	temporalFlags := []string{"--temporal-address", c.temporalAddr, "--namespace", namespace}
 	for i, port := range bridgePorts {
 		p := c.start(fmt.Sprintf("bridge-%d", i+1), append([]string{"bridge",
-			"--addr", "127.0.0.1:" + strconv.Itoa(port)}, temporalFlags...),
+			// Readiness and metrics on the bridge's own port (two bridges share the host).
+			"--addr", "127.0.0.1:" + strconv.Itoa(port), "--admin-addr", ""}, temporalFlags...),
 			map[string]string{"TREEZOR_WEBHOOK_SECRET": sec.webhook, "QESFLOW_CODEC_KEYS": sec.codecKeys})
 		c.bridges = append(c.bridges, &node{process: p, url: "http://127.0.0.1:" + strconv.Itoa(port)})
 	}
@@ -167,7 +168,7 @@ func startCluster(t *testing.T, bin, dir, dsn string) *cluster {
 	apiPort := freePort(t)
 	c.apiURL = "http://127.0.0.1:" + strconv.Itoa(apiPort)
 	c.api = c.start("api", append([]string{"api",
-		"--addr", "127.0.0.1:" + strconv.Itoa(apiPort),
+		"--addr", "127.0.0.1:" + strconv.Itoa(apiPort), "--admin-addr", "",
 		"--retry-backoff", "1s"}, temporalFlags...), // a new attempt one second after an abort, not one minute
 		map[string]string{"QESFLOW_API_KEYS": c.onboardingKey + ":onboarding," + c.complianceKey + ":compliance",
 			"QESFLOW_CODEC_KEYS": sec.codecKeys})

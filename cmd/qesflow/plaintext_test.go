@@ -41,3 +41,23 @@ func TestProcessesRefuseToStartWithoutKeys(t *testing.T) {
 		})
 	}
 }
+
+// A secret given as a flag value (visible in ps) is warned about; from the environment it is
+// not.
+func TestSecretFlagValueIsWarnedAbout(t *testing.T) {
+	var warnings bytes.Buffer
+	old := secretFlagWarnings
+	secretFlagWarnings = &warnings
+	t.Cleanup(func() { secretFlagWarnings = old })
+
+	t.Setenv("QESFLOW_API_KEYS", "from-env-6b1e8d3a9f2c7e4b0a5d8f1c3e9a:onboarding")
+	_, err := (&apiFlags{}).keys()
+	require.NoError(t, err)
+	require.Empty(t, warnings.String())
+
+	_, err = (&apiFlags{apiKeys: "from-flag-2c9e5a1f7d3b8e0a4c6f9d2b5e8a:onboarding"}).keys()
+	require.NoError(t, err)
+	require.Contains(t, warnings.String(), "WARNING: a secret was given as a flag value")
+	require.Contains(t, warnings.String(), "QESFLOW_API_KEYS_FILE")
+	require.NotContains(t, warnings.String(), "from-flag")
+}
