@@ -255,11 +255,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		Keys: keyring,
 		// Operators' tools (temporal --codec-auth "Bearer <key>") use the compliance key.
 		Tokens: []string{creds.ComplianceKey},
-		// The dev UI has no login, so it cannot send a token: its origin is trusted instead.
-		// Browsers set Origin themselves, so no other site can decrypt through this endpoint;
-		// the listeners are on this machine only (unless --host says otherwise).
+		// The dev UI has no login, so it cannot send a token: on loopback its origin is trusted
+		// for decoding, from this machine only (codec.HandlerConfig.TrustUIOrigins). Beyond
+		// loopback every request needs the token.
 		UIOrigins:      uiOrigins(s.UIURL),
-		TrustUIOrigins: true,
+		TrustUIOrigins: frontendTLS == nil,
 		Logger:         log.Named("codec"),
 	})
 	if err != nil {

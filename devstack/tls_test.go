@@ -2,12 +2,13 @@ package devstack
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 )
 
@@ -15,11 +16,20 @@ import (
 // generated; its own client presents them, a client without them is refused.
 func TestDevStackBeyondLoopbackRequiresClientCertificates(t *testing.T) {
 	cfg := freeConfig(t.TempDir(), true)
-	cfg.Host, cfg.UIPort = "0.0.0.0", embedded.UIDisabled
+	cfg.Host = "0.0.0.0" // with its UI: the codec endpoint then trusts no origin
 	s := startStack(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, temporalclient.CheckHealth(s.Client)(ctx))
 	_, err := temporalclient.Dial(ctx, temporalclient.Options{Address: s.TemporalAddress, Namespace: s.Server.Namespace()})
 	require.Error(t, err, "a plaintext client reached the frontend")
+
+	// Beyond loopback the codec endpoint trusts no origin: the token is required.
+	req, err := http.NewRequest(http.MethodPost, s.CodecURL+"/decode", strings.NewReader(`{"payloads":[]}`))
+	require.NoError(t, err)
+	req.Header.Set("Origin", s.UIURL)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 }
