@@ -7,6 +7,10 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/qesflow/qesflow/embedded"
 )
 
 func TestServerRefusesAnOpenFrontendWithoutTLS(t *testing.T) {
@@ -29,4 +33,22 @@ func TestGenCertsWritesASetOnce(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 0, runMain(context.Background(), []string{"gen-certs", "--dir", dir}, &out, &out), out.String())
 	require.Contains(t, out.String(), "kept")
+}
+
+func TestInsecureFrontendIsLoggedLoudly(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	f := &frontendTLSFlags{insecure: true}
+	cfg := embedded.Config{FrontendIP: "0.0.0.0"}
+	require.NoError(t, f.apply(&cfg, zap.New(core)))
+	require.True(t, cfg.Insecure)
+	require.Nil(t, cfg.TLS)
+	entries := logs.FilterMessageSnippet("INSECURE").All()
+	require.Len(t, entries, 1)
+	require.Equal(t, zap.ErrorLevel, entries[0].Level)
+
+	// On loopback --insecure changes nothing worth shouting about.
+	core, logs = observer.New(zap.InfoLevel)
+	cfg = embedded.Config{FrontendIP: "127.0.0.1"}
+	require.NoError(t, f.apply(&cfg, zap.New(core)))
+	require.Zero(t, logs.Len())
 }
