@@ -26,13 +26,19 @@ const (
 	maxResponseBody = 1 << 20
 )
 
+// DefaultScopes are the OAuth scopes a Client asks for when Config.Scopes is nil: Treezor
+// grants GET endpoints to read_only and PUT/POST/DELETE endpoints to read_write, and qesflow
+// needs both (docs.treezor.com/guide/api-basics/scopes.html).
+var DefaultScopes = []string{"read_only", "read_write"}
+
 // Config configures a Client.
 type Config struct {
 	// BaseURL is Treezor's API base, e.g. https://<tenant>.sandbox.treezor.co.
 	BaseURL string
 	// ClientID and ClientSecret are the OAuth2 client credentials.
 	ClientID, ClientSecret string
-	// Scopes are sent space-separated with the token request (optional).
+	// Scopes are sent space-separated with the token request (nil: DefaultScopes; an
+	// empty non-nil slice sends no scope).
 	Scopes []string
 	// Timeout bounds each HTTP request (default DefaultTimeout).
 	Timeout time.Duration
@@ -76,6 +82,9 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("treezor client: %w: timeout %s is negative", ErrInvalidArgument, cfg.Timeout)
+	}
+	if cfg.Scopes == nil {
+		cfg.Scopes = DefaultScopes
 	}
 	c := &Client{
 		baseURL:   base,

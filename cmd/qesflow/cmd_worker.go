@@ -55,8 +55,8 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 		envHelp("Treezor OAuth client secret; prefer the environment or a file", "TREEZOR_CLIENT_SECRET"))
 	fs.StringVar(&f.treezorSecretFile, "treezor-client-secret-file", envString("TREEZOR_CLIENT_SECRET_FILE", ""),
 		envHelp("file holding the Treezor OAuth client secret", "TREEZOR_CLIENT_SECRET_FILE"))
-	fs.StringVar(&f.treezorScopes, "treezor-scopes", envString("TREEZOR_SCOPES", "read_write"),
-		envHelp("OAuth scopes, comma- or space-separated", "TREEZOR_SCOPES"))
+	fs.StringVar(&f.treezorScopes, "treezor-scopes", envString("TREEZOR_SCOPES", strings.Join(treezor.DefaultScopes, " ")),
+		envHelp("OAuth scopes, comma- or space-separated (GET needs read_only, PUT/POST read_write)", "TREEZOR_SCOPES"))
 	fs.DurationVar(&f.treezorTimeout, "treezor-timeout", envDuration("TREEZOR_TIMEOUT", treezor.DefaultTimeout),
 		envHelp("timeout of one Treezor API call", "TREEZOR_TIMEOUT"))
 	fs.StringVar(&f.documentDir, "document-dir", envString("QESFLOW_DOCUMENT_DIR", "./.qesflow/documents"),
