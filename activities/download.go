@@ -87,7 +87,7 @@ func (a *Activities) maxDocumentSize() int64 {
 func downloadError(op string, err error) error {
 	var apiErr *treezor.APIError
 	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusGone) {
-		return temporal.NewApplicationError(op+" failed: presigned URL refused", ErrTypeDocumentURLExpired, err)
+		return temporal.NewApplicationErrorWithCause(op+" failed: presigned URL refused", ErrTypeDocumentURLExpired, err)
 	}
 	return treezorError(op, err)
 }

@@ -31,6 +31,10 @@ type APIError struct {
 	Op string
 	// MissingFields lists the user attributes to set when StatusCode is 428.
 	MissingFields []string
+	// FromTreezor reports that the body was one of Treezor's JSON error documents. An error
+	// answer without one (an HTML page, an empty body) comes from something else at the base
+	// URL: a proxy, a load balancer, or a misconfigured URL.
+	FromTreezor bool
 }
 
 // Error describes the failure: operation, status, Treezor's type, code and message.
@@ -97,6 +101,9 @@ type NetworkError struct {
 
 // Error describes the failure without the request URL.
 func (e *NetworkError) Error() string {
+	if isTLSError(e.Err) {
+		return "treezor " + e.Op + ": TLS handshake failed (client certificate, CA or server name): " + e.Err.Error()
+	}
 	if e.Timeout() {
 		return "treezor " + e.Op + ": timed out: " + e.Err.Error()
 	}

@@ -75,6 +75,7 @@ func newHarnessWithLogger(t *testing.T, logger *zap.Logger, opts ...harnessOptio
 		ClientID: testClientID, ClientSecret: testClientSecret, WebhookSecret: testWebhookSecret,
 		WebhookURL: rec.srv.URL, Now: clock.Now, Seed: 42,
 		WebhookRetryInterval: 5 * time.Millisecond,
+		DownloadsEnabled:     true,
 	}
 	for _, o := range opts {
 		o(&cfg)

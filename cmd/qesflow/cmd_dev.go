@@ -61,6 +61,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	simCfg := treezorsim.Config{AutoKYCDecision: treezorsim.KYCDecision(*autoKYC), AutoKYCDelay: *autoKYCDelay}
+	// The simulator enables downloads for the dev client when the policy downloads documents.
+	simCfg.DownloadsEnabled = pol != nil && pol.DownloadDocuments != nil && *pol.DownloadDocuments
 	if err := simCfg.Validate(); err != nil {
 		return fmt.Errorf("simulator: %w", err)
 	}
