@@ -27,15 +27,15 @@ const (
 // Failure reasons of Classify: a small fixed set, fit for a metric label.
 const (
 	ReasonOK                 = "ok"
-	ReasonUnavailable        = "unavailable"     // 5xx, 429 or 408
-	ReasonAuth               = "auth"            // 401 after a token refresh
-	ReasonForbidden          = "forbidden"       // 403: scope or feature not granted to the client
-	ReasonTokenRefused       = "token_refused"   // the token endpoint refused our credentials or scopes
-	ReasonTLS                = "tls"             // TLS handshake failed (client certificate, CA, server name)
-	ReasonNetwork            = "network"         // no answer: DNS, connection refused or reset
-	ReasonTimeout            = "timeout"         // no answer in time
-	ReasonNotTreezor         = "not_treezor"     // an error answer without a Treezor error body
-	ReasonMalformed          = "malformed"       // a 2xx answer that is not what Treezor sends
+	ReasonUnavailable        = "unavailable"   // 5xx, 429 or 408
+	ReasonAuth               = "auth"          // 401 after a token refresh
+	ReasonForbidden          = "forbidden"     // 403: scope or feature not granted to the client
+	ReasonTokenRefused       = "token_refused" // the token endpoint refused our credentials or scopes
+	ReasonTLS                = "tls"           // TLS handshake failed (client certificate, CA, server name)
+	ReasonNetwork            = "network"       // no answer: DNS, connection refused or reset
+	ReasonTimeout            = "timeout"       // no answer in time
+	ReasonNotTreezor         = "not_treezor"   // an error answer without a Treezor error body
+	ReasonMalformed          = "malformed"     // a 2xx answer that is not what Treezor sends
 	ReasonUserDataIncomplete = "user_data_incomplete"
 	ReasonUserUnknown        = "user_unknown"
 	ReasonRejected           = "rejected"
