@@ -1,6 +1,7 @@
 package treezor
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -120,6 +121,24 @@ func (r *CertReloader) setOnReload(f func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.onReload = f
+}
+
+// Watch checks the files every interval until ctx is done and loads them when they
+// changed, so that a renewed certificate reaches new connections (idle connections are
+// closed on reload) even while the client keeps its connections open.
+func (r *CertReloader) Watch(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.mu.Lock()
+			r.reloadIfChanged()
+			r.mu.Unlock()
+		}
+	}
 }
 
 // LastError is the error of the last failed load since the last good one (nil if none).
