@@ -37,6 +37,9 @@ type simFlags struct {
 	maxDelay                             time.Duration
 	apiFaultRate, apiHangShare           float64
 	apiHang                              time.Duration
+	downloadsEnabled                     bool
+	documentSize, fileBytesPerSecond     int
+	tlsCert, tlsKey, clientCA            string
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,6 +79,18 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		envHelp("documents created per successful identification (1 or 2)", "QESFLOW_SIM_DOCUMENTS"))
 	fs.DurationVar(&f.documentURLTTL, "document-url-ttl", envDuration("QESFLOW_SIM_DOCUMENT_URL_TTL", treezorsim.DefaultDocumentURLTTL),
 		envHelp("validity of presigned document URLs", "QESFLOW_SIM_DOCUMENT_URL_TTL"))
+	fs.BoolVar(&f.downloadsEnabled, "downloads-enabled", envBool("QESFLOW_SIM_DOWNLOADS_ENABLED", false),
+		envHelp("enable document downloads for the client (off by default, as at Treezor: GET /v1/documents/{id}/download answers 403)", "QESFLOW_SIM_DOWNLOADS_ENABLED"))
+	fs.IntVar(&f.documentSize, "document-size", envInt("QESFLOW_SIM_DOCUMENT_SIZE", 0),
+		envHelp("pad every document to at least this many bytes (0: a small PDF)", "QESFLOW_SIM_DOCUMENT_SIZE"))
+	fs.IntVar(&f.fileBytesPerSecond, "file-bytes-per-second", envInt("QESFLOW_SIM_FILE_BYTES_PER_SECOND", 0),
+		envHelp("throttle presigned document downloads to this rate (0: unthrottled)", "QESFLOW_SIM_FILE_BYTES_PER_SECOND"))
+	fs.StringVar(&f.tlsCert, "tls-cert-file", envString("QESFLOW_SIM_TLS_CERT_FILE", ""),
+		envHelp("serve over TLS with this certificate (PEM; set --public-url to https://...)", "QESFLOW_SIM_TLS_CERT_FILE"))
+	fs.StringVar(&f.tlsKey, "tls-key-file", envString("QESFLOW_SIM_TLS_KEY_FILE", ""),
+		envHelp("private key (PEM) of --tls-cert-file", "QESFLOW_SIM_TLS_KEY_FILE"))
+	fs.StringVar(&f.clientCA, "tls-client-ca-file", envString("QESFLOW_SIM_TLS_CLIENT_CA_FILE", ""),
+		envHelp("require a client certificate signed by a CA of this PEM bundle (mutual TLS, as Treezor's API)", "QESFLOW_SIM_TLS_CLIENT_CA_FILE"))
 	fs.Int64Var(&f.seed, "seed", int64(envInt("QESFLOW_SIM_SEED", 0)),
 		envHelp("seed of ids and chaos (0: random)", "QESFLOW_SIM_SEED"))
 	fs.Float64Var(&f.duplicateRate, "chaos-duplicate-rate", simEnvFloat("QESFLOW_SIM_CHAOS_DUPLICATE_RATE", 0),
@@ -112,6 +127,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		logger.Warn("using dev-only default secrets")
 	}
 	logger.Info("treezor simulator starting", zap.String("addr", f.addr), zap.Int64("seed", f.seed),
+		zap.Bool("tls", f.tlsCert != ""), zap.Bool("mutual_tls", f.clientCA != ""), zap.Bool("downloads_enabled", f.downloadsEnabled),
 		zap.Bool("state_file", f.stateFile != ""),
 		zap.String("auto_kyc", f.autoKYC), zap.Float64("chaos_duplicate_rate", f.duplicateRate),
 		zap.Float64("chaos_reorder_rate", f.reorderRate), zap.Float64("chaos_api_fault_rate", f.apiFaultRate))
@@ -135,6 +151,8 @@ func (f *simFlags) config() treezorsim.Config {
 		SkipKYCPendingWebhook: f.skipPendingKYC, AutoKYCDecision: treezorsim.KYCDecision(f.autoKYC), AutoKYCDelay: f.autoKYCDelay,
 		DuplicateRate: f.duplicateRate, ReorderRate: f.reorderRate, MaxDelay: f.maxDelay,
 		APIFaultRate: f.apiFaultRate, APIFaultHangShare: f.apiHangShare, APIFaultTimeout: f.apiHang,
+		DownloadsEnabled: f.downloadsEnabled, DocumentSize: f.documentSize, FileBytesPerSecond: f.fileBytesPerSecond,
+		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, ClientCAFile: f.clientCA,
 	}
 }
 
