@@ -266,7 +266,7 @@ func TestKYCReviewRequest(t *testing.T) {
 		Users []map[string]any `json:"users"`
 	}
 	require.NoError(t, json.Unmarshal(body, &raw))
-	require.Equal(t, map[string]any{"userId": "3001", "kycReview": "1", "kycLevel": "0"}, raw.Users[0])
+	require.Equal(t, map[string]any{"userId": "3001", "userTypeId": "1", "kycReview": "1", "kycLevel": "0", "kycReviewComment": ""}, raw.Users[0])
 
 	review, _, ok := h.sim.KYCStatus("3001")
 	require.True(t, ok)

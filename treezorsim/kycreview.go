@@ -105,8 +105,11 @@ func (s *Simulator) requestReviewLocked(u *user) ([]byte, error) {
 		rr.auto, rr.decideAt = s.cfg.AutoKYCDecision, rr.requestedAt.Add(s.cfg.AutoKYCDelay)
 		s.scheduleAutoDecisionLocked(rr)
 	}
+	// Treezor answers with the user object; these are the fields its guide shows
+	// (docs.treezor.com/guide/user-verification/kyc-request.html).
 	b, _ := json.Marshal(map[string]any{"users": []map[string]string{{
-		"userId": u.UserID, "kycReview": strconv.Itoa(int(u.kycReview)), "kycLevel": strconv.Itoa(u.kycLevel),
+		"userId": u.UserID, "userTypeId": "1", "kycReview": strconv.Itoa(int(u.kycReview)),
+		"kycLevel": strconv.Itoa(u.kycLevel), "kycReviewComment": "",
 	}}})
 	return append(b, '\n'), nil
 }
