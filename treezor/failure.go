@@ -87,14 +87,15 @@ func classifyAnswer(e *APIError) (kind, reason string) {
 	switch {
 	case e.Retryable():
 		return FailureInfra, ReasonUnavailable
+	case !e.FromTreezor && e.Op != downloadOp && !statusSpeaksForItself(e.StatusCode):
+		// An HTML page or an empty body: a wrong base URL or something in between.
+		return FailureInfra, ReasonNotTreezor
 	case e.Op == tokenOp:
 		return FailureInfra, ReasonTokenRefused
 	case e.StatusCode == http.StatusUnauthorized:
 		return FailureInfra, ReasonAuth
 	case e.StatusCode == http.StatusForbidden:
 		return FailureInfra, ReasonForbidden
-	case !e.FromTreezor && e.Op != downloadOp && e.StatusCode != http.StatusPreconditionRequired:
-		return FailureInfra, ReasonNotTreezor
 	case e.UserDataIncomplete():
 		return FailureUser, ReasonUserDataIncomplete
 	case e.StatusCode == http.StatusNotFound && userOps[e.Op]:
@@ -102,6 +103,11 @@ func classifyAnswer(e *APIError) (kind, reason string) {
 	default:
 		return FailureUser, ReasonRejected
 	}
+}
+
+// statusSpeaksForItself: 401, 403 and 428 mean the same with or without Treezor's body.
+func statusSpeaksForItself(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusPreconditionRequired
 }
 
 // isTLSError reports a failed TLS handshake: a certificate the peer refused or sent that
