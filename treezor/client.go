@@ -113,9 +113,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if c.http == nil {
 		c.http = httpclient.New(0, 0)
 		if cfg.ClientCert != nil {
-			t := c.http.Transport.(*http.Transport)
-			t.TLSClientConfig = cfg.ClientCert.TLSConfig()
-			cfg.ClientCert.setOnReload(t.CloseIdleConnections)
+			rt := newReloadingTransport(cfg.ClientCert)
+			cfg.ClientCert.setOnReload(rt.reload)
+			c.http.Transport = rt
 		}
 	}
 	if c.userAgent == "" {

@@ -6,9 +6,13 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/qesflow/qesflow/internal/httpclient"
 )
 
 // TLSFiles names the PEM files of Treezor's mutual TLS
@@ -22,19 +26,20 @@ type TLSFiles struct {
 // Enabled reports whether a client certificate is configured.
 func (f TLSFiles) Enabled() bool { return f.CertFile != "" || f.KeyFile != "" }
 
-// CertReloader holds the client certificate of Treezor's mutual TLS and re-reads it when
-// its files change (checked at each TLS handshake) or when Reload is called (on SIGHUP),
-// so a renewed certificate needs no restart. A file that cannot be loaded keeps the
-// previous certificate in use; the error is returned by Reload and kept for LastError.
-// The CA bundle is read once.
+// CertReloader holds the client certificate of Treezor's mutual TLS and the CA bundle, and
+// re-reads them when their files change (checked at each TLS handshake and by Watch) or
+// when Reload is called (on SIGHUP), so a renewed certificate or CA needs no restart. Files
+// that cannot be loaded keep the previous ones in use; the error is returned by Reload and
+// kept for LastError.
 type CertReloader struct {
 	files TLSFiles
-	roots *x509.CertPool
 
 	mu       sync.Mutex
 	cert     *tls.Certificate
+	roots    *x509.CertPool // nil: the system roots
 	certStat fileStamp
 	keyStat  fileStamp
+	caStat   fileStamp
 	lastErr  error
 	onReload func() // runs after a renewed certificate is loaded
 }
@@ -59,16 +64,6 @@ func NewCertReloader(files TLSFiles) (*CertReloader, error) {
 		return nil, fmt.Errorf("treezor TLS: %w: both the client certificate and its key file are required", ErrInvalidArgument)
 	}
 	r := &CertReloader{files: files}
-	if files.CAFile != "" {
-		pem, err := os.ReadFile(files.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("treezor TLS: read CA bundle: %w", err)
-		}
-		r.roots = x509.NewCertPool()
-		if !r.roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("treezor TLS: CA bundle %s holds no PEM certificate", files.CAFile)
-		}
-	}
 	if err := r.Reload(); err != nil {
 		return nil, err
 	}
@@ -85,32 +80,61 @@ func (r *CertReloader) Reload() error {
 func (r *CertReloader) loadLocked() error {
 	certStat, err1 := stampOf(r.files.CertFile)
 	keyStat, err2 := stampOf(r.files.KeyFile)
+	caStat, roots, err3 := r.loadRoots()
 	cert, err := tls.LoadX509KeyPair(r.files.CertFile, r.files.KeyFile)
-	if err = errors.Join(err1, err2, err); err != nil {
-		r.lastErr = fmt.Errorf("treezor TLS: load client certificate: %w", err)
+	if err != nil {
+		err = fmt.Errorf("load client certificate: %w", err)
+	}
+	if err = errors.Join(err1, err2, err3, err); err != nil {
+		r.lastErr = fmt.Errorf("treezor TLS: %w", err)
 		// Remember the stamps: the same broken files are not re-read at every handshake.
-		r.certStat, r.keyStat = certStat, keyStat
+		r.certStat, r.keyStat, r.caStat = certStat, keyStat, caStat
 		return r.lastErr
 	}
 	if cert.Leaf == nil && len(cert.Certificate) > 0 {
 		cert.Leaf, _ = x509.ParseCertificate(cert.Certificate[0])
 	}
 	changed := r.cert != nil
-	r.cert, r.certStat, r.keyStat, r.lastErr = &cert, certStat, keyStat, nil
+	r.cert, r.roots, r.certStat, r.keyStat, r.caStat, r.lastErr = &cert, roots, certStat, keyStat, caStat, nil
 	if changed && r.onReload != nil {
 		go r.onReload()
 	}
 	return nil
 }
 
+// loadRoots reads the CA bundle (nil pool without one: the system roots).
+func (r *CertReloader) loadRoots() (fileStamp, *x509.CertPool, error) {
+	if r.files.CAFile == "" {
+		return fileStamp{}, nil, nil
+	}
+	stamp, err := stampOf(r.files.CAFile)
+	if err != nil {
+		return stamp, nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	pem, err := os.ReadFile(r.files.CAFile)
+	if err != nil {
+		return stamp, nil, fmt.Errorf("read CA bundle: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return stamp, nil, fmt.Errorf("CA bundle %s holds no PEM certificate", r.files.CAFile)
+	}
+	return stamp, pool, nil
+}
+
 // reloadIfChanged re-reads the files when their size or modification time changed.
 func (r *CertReloader) reloadIfChanged() {
 	certStat, err1 := stampOf(r.files.CertFile)
 	keyStat, err2 := stampOf(r.files.KeyFile)
-	if err1 != nil || err2 != nil {
-		return // a renewal in progress (files being replaced): keep the current one
+	var caStat fileStamp
+	var err3 error
+	if r.files.CAFile != "" {
+		caStat, err3 = stampOf(r.files.CAFile)
 	}
-	if certStat == r.certStat && keyStat == r.keyStat {
+	if err1 != nil || err2 != nil || err3 != nil {
+		return // a renewal in progress (files being replaced): keep the current ones
+	}
+	if certStat == r.certStat && keyStat == r.keyStat && caStat == r.caStat {
 		return
 	}
 	_ = r.loadLocked()
@@ -166,11 +190,48 @@ func (r *CertReloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.C
 	return r.cert, nil
 }
 
-// TLSConfig is a client TLS configuration that presents the current certificate.
+// TLSConfig is a client TLS configuration that presents the current certificate and
+// trusts the current CA bundle. A Client with Config.ClientCert builds a new transport from
+// it after each reload, so a new CA bundle reaches new connections.
 func (r *CertReloader) TLSConfig() *tls.Config {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	return &tls.Config{
 		MinVersion:           tls.VersionTLS12,
 		RootCAs:              r.roots,
 		GetClientCertificate: r.GetClientCertificate,
 	}
 }
+
+// reloadingTransport sends each request through the transport built from the reloader's
+// current TLS configuration; a reload builds a new one and closes the old one's idle
+// connections, so new connections use the renewed certificate and CA bundle.
+type reloadingTransport struct {
+	certs *CertReloader
+	cur   atomic.Pointer[http.Transport]
+}
+
+func newReloadingTransport(certs *CertReloader) *reloadingTransport {
+	rt := &reloadingTransport{certs: certs}
+	rt.cur.Store(rt.build())
+	return rt
+}
+
+func (rt *reloadingTransport) build() *http.Transport {
+	t := httpclient.New(0, 0).Transport.(*http.Transport)
+	t.TLSClientConfig = rt.certs.TLSConfig()
+	return t
+}
+
+func (rt *reloadingTransport) reload() {
+	old := rt.cur.Swap(rt.build())
+	old.CloseIdleConnections()
+}
+
+// RoundTrip implements http.RoundTripper.
+func (rt *reloadingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return rt.cur.Load().RoundTrip(req)
+}
+
+// CloseIdleConnections closes the current transport's idle connections.
+func (rt *reloadingTransport) CloseIdleConnections() { rt.cur.Load().CloseIdleConnections() }

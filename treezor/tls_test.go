@@ -22,6 +22,12 @@ import (
 // answers GET /v1/users/{id} with the serial number of the certificate it was shown.
 func mtlsTreezor(t *testing.T, ca *testpki.CA) *httptest.Server {
 	t.Helper()
+	return mtlsTreezorSignedBy(t, ca, ca)
+}
+
+// mtlsTreezorSignedBy is mtlsTreezor with a server certificate of serverCA.
+func mtlsTreezorSignedBy(t *testing.T, serverCA, ca *testpki.CA) *httptest.Server {
+	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, _ *http.Request) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": "tok"})
@@ -31,7 +37,7 @@ func mtlsTreezor(t *testing.T, ca *testpki.CA) *httptest.Server {
 		_ = json.NewEncoder(w).Encode(map[string]any{"users": []map[string]any{{"userId": r.PathValue("userId"), "country": serial}}})
 	})
 	srv := httptest.NewUnstartedServer(mux)
-	server := ca.Server("treezor")
+	server := serverCA.Server("treezor")
 	cert, err := tls.LoadX509KeyPair(server.CertFile, server.KeyFile)
 	require.NoError(t, err)
 	pool := x509.NewCertPool()
@@ -118,4 +124,36 @@ func TestCertReloaderNeedsBothFiles(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidArgument)
 	_, err = NewCertReloader(TLSFiles{CertFile: "/nonexistent/c.pem", KeyFile: "/nonexistent/k.pem"})
 	require.ErrorContains(t, err, "load client certificate")
+}
+
+// TestCertReloaderPicksUpNewCABundle: when Treezor's server certificate moves to a CA the
+// bundle does not hold yet, the handshake fails (reason tls) until the bundle file holds
+// it; then the client carries on without a restart.
+func TestCertReloaderPicksUpNewCABundle(t *testing.T) {
+	clientCA, newServerCA := testpki.NewCA(t, "treezor"), testpki.NewCA(t, "treezor-2027")
+	srv := mtlsTreezorSignedBy(t, newServerCA, clientCA)
+	dir := t.TempDir()
+	files := TLSFiles{CertFile: filepath.Join(dir, "client.pem"), KeyFile: filepath.Join(dir, "client.key"), CAFile: filepath.Join(dir, "ca.pem")}
+	testpki.Install(t, clientCA.Client("qesflow", t.TempDir()), files.CertFile, files.KeyFile)
+	oldBundle, err := os.ReadFile(clientCA.File)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(files.CAFile, oldBundle, 0o600))
+	certs, err := NewCertReloader(files)
+	require.NoError(t, err)
+	c, err := NewClient(Config{BaseURL: srv.URL, ClientID: "id", ClientSecret: "secret", ClientCert: certs})
+	require.NoError(t, err)
+	_, err = c.GetUser(context.Background(), "1")
+	_, reason := Classify(err)
+	require.Equal(t, ReasonTLS, reason, "%v", err)
+
+	newCA, err := os.ReadFile(newServerCA.File)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(files.CAFile, append(oldBundle, newCA...), 0o600))
+	later := time.Now().Add(time.Hour)
+	require.NoError(t, os.Chtimes(files.CAFile, later, later))
+	require.NoError(t, certs.Reload())
+	require.Eventually(t, func() bool {
+		_, err := c.GetUser(context.Background(), "1")
+		return err == nil
+	}, 5*time.Second, 20*time.Millisecond)
 }

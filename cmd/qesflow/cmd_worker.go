@@ -66,7 +66,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 	fs.StringVar(&f.treezorTLS.KeyFile, "treezor-tls-key-file", envString("TREEZOR_TLS_KEY_FILE", ""),
 		envHelp("private key (PEM) of the Treezor client certificate; re-read with it", "TREEZOR_TLS_KEY_FILE"))
 	fs.StringVar(&f.treezorTLS.CAFile, "treezor-tls-ca-file", envString("TREEZOR_TLS_CA_FILE", ""),
-		envHelp("CA bundle (PEM) that verifies Treezor's server certificate (empty: the system roots)", "TREEZOR_TLS_CA_FILE"))
+		envHelp("CA bundle (PEM) that verifies Treezor's server certificate (empty: the system roots); re-read like the certificate", "TREEZOR_TLS_CA_FILE"))
 	fs.DurationVar(&f.treezorTimeout, "treezor-timeout", envDuration("TREEZOR_TIMEOUT", treezor.DefaultTimeout),
 		envHelp("timeout of one Treezor API call", "TREEZOR_TIMEOUT"))
 	fs.StringVar(&f.documentDir, "document-dir", envString("QESFLOW_DOCUMENT_DIR", "./.qesflow/documents"),
