@@ -122,8 +122,9 @@ func (r *CertReloader) loadRoots() (fileStamp, *x509.CertPool, error) {
 	return stamp, pool, nil
 }
 
-// reloadIfChanged re-reads the files when their size or modification time changed.
-func (r *CertReloader) reloadIfChanged() {
+// reloadIfChanged re-reads the files when their size or modification time changed and
+// reports whether it did, with the load's error. Caller holds r.mu.
+func (r *CertReloader) reloadIfChanged() (bool, error) {
 	certStat, err1 := stampOf(r.files.CertFile)
 	keyStat, err2 := stampOf(r.files.KeyFile)
 	var caStat fileStamp
@@ -132,25 +133,26 @@ func (r *CertReloader) reloadIfChanged() {
 		caStat, err3 = stampOf(r.files.CAFile)
 	}
 	if err1 != nil || err2 != nil || err3 != nil {
-		return // a renewal in progress (files being replaced): keep the current ones
+		return false, nil // a renewal in progress (files being replaced): keep the current ones
 	}
 	if certStat == r.certStat && keyStat == r.keyStat && caStat == r.caStat {
-		return
+		return false, nil
 	}
-	_ = r.loadLocked()
+	return true, r.loadLocked()
 }
 
-// setOnReload sets what runs after a renewed certificate is loaded.
-func (r *CertReloader) setOnReload(f func()) {
+// CheckFiles loads the files if they changed since the last load: changed reports a load
+// attempt, err its failure (the previous certificate and CA stay in use).
+func (r *CertReloader) CheckFiles() (changed bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.onReload = f
+	return r.reloadIfChanged()
 }
 
-// Watch checks the files every interval until ctx is done and loads them when they
-// changed, so that a renewed certificate reaches new connections (idle connections are
-// closed on reload) even while the client keeps its connections open.
-func (r *CertReloader) Watch(ctx context.Context, interval time.Duration) {
+// Watch calls CheckFiles every interval until ctx is done, so that a renewed certificate
+// reaches new connections (idle connections are closed on reload) even while the client
+// keeps its connections open. onCheck, when set, gets each load attempt's outcome.
+func (r *CertReloader) Watch(ctx context.Context, interval time.Duration, onCheck func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -158,11 +160,18 @@ func (r *CertReloader) Watch(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.mu.Lock()
-			r.reloadIfChanged()
-			r.mu.Unlock()
+			if changed, err := r.CheckFiles(); changed && onCheck != nil {
+				onCheck(err)
+			}
 		}
 	}
+}
+
+// setOnReload sets what runs after a renewed certificate is loaded.
+func (r *CertReloader) setOnReload(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onReload = f
 }
 
 // LastError is the error of the last failed load since the last good one (nil if none).
@@ -186,7 +195,7 @@ func (r *CertReloader) NotAfter() time.Time {
 func (r *CertReloader) GetClientCertificate(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.reloadIfChanged()
+	_, _ = r.reloadIfChanged() // a failed load keeps the current certificate
 	return r.cert, nil
 }
 

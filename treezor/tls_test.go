@@ -78,10 +78,12 @@ func TestCertReloaderPicksUpRenewedCertificate(t *testing.T) {
 	// Renewal on disk, picked up by the watcher while the client keeps running.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go certs.Watch(ctx, 20*time.Millisecond)
+	reloads := make(chan error, 10)
+	go certs.Watch(ctx, 20*time.Millisecond, func(err error) { reloads <- err })
 	second := ca.Client("second", t.TempDir())
 	testpki.Install(t, second, files.CertFile, files.KeyFile)
 	require.Eventually(t, func() bool { return presentedSerial(t, c) == serial(second) }, 5*time.Second, 20*time.Millisecond)
+	require.NoError(t, <-reloads, "the watcher reports the reload")
 
 	// A broken renewal keeps the certificate in use and reports the error.
 	require.NoError(t, os.WriteFile(files.KeyFile, []byte("not a key"), 0o600))

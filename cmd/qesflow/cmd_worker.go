@@ -161,7 +161,13 @@ const certWatchInterval = time.Minute
 // watchTreezorCert reloads the client certificate when its files change or on SIGHUP,
 // until ctx is done.
 func watchTreezorCert(ctx context.Context, certs *treezor.CertReloader, logger *zap.Logger) {
-	go certs.Watch(ctx, certWatchInterval)
+	go certs.Watch(ctx, certWatchInterval, func(err error) {
+		if err != nil {
+			logger.Error("renewed Treezor client certificate or CA bundle not loaded; the previous ones stay in use", zap.Error(err))
+			return
+		}
+		logger.Info("Treezor client certificate and CA bundle reloaded", zap.Time("notAfter", certs.NotAfter()))
+	})
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
