@@ -56,7 +56,7 @@ func (a *Activities) DownloadQESDocument(ctx context.Context, in DownloadInput) 
 	logger := activity.GetLogger(ctx)
 	op := "download document " + in.DocumentID + " of user " + in.UserID
 
-	body, err := a.startDownload(ctx, in.DocumentID)
+	body, err := a.startDownload(ctx, op, in.DocumentID)
 	if err != nil {
 		return DownloadOutput{}, err
 	}
@@ -82,8 +82,7 @@ func (a *Activities) DownloadQESDocument(ctx context.Context, in DownloadInput) 
 
 // startDownload gets a presigned URL (within DownloadWindow) and starts the download at
 // once; the returned body is bound to ctx only.
-func (a *Activities) startDownload(ctx context.Context, documentID string) (io.ReadCloser, error) {
-	op := "download document " + documentID
+func (a *Activities) startDownload(ctx context.Context, op, documentID string) (io.ReadCloser, error) {
 	urlCtx, cancel := context.WithTimeout(ctx, DownloadWindow)
 	defer cancel()
 	url, err := a.Treezor.DocumentDownloadURL(urlCtx, documentID)
