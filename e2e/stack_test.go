@@ -130,6 +130,7 @@ func startChaosStack(t *testing.T, seed uint64) *chaosStack {
 		APIFaultRate:         apiFaultRate,
 		APIFaultHangShare:    apiFaultHangShare,
 		APIFaultTimeout:      apiFaultTimeout,
+		Webhooks:             chaosWebhookVariants(),
 	}, nil)
 	simSrv := httptest.NewServer(s.sim.Handler())
 	t.Cleanup(simSrv.Close)

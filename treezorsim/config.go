@@ -115,6 +115,9 @@ type Config struct {
 	APIFaultHangShare float64
 	// APIFaultTimeout is how long a hanging call hangs (default 20s, past the client's 15s).
 	APIFaultTimeout time.Duration
+
+	// Webhooks switches on the documented delivery variants (see WebhookVariants).
+	Webhooks WebhookVariants
 }
 
 // Chaos is the part of the configuration that can change at run time (SetChaos).

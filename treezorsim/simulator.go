@@ -38,7 +38,9 @@ type Simulator struct {
 	dirty      bool // changed since the last save (with a StateFile)
 	rng        *mrand.Rand
 	chaos      Chaos
-	receivers  receivers // webhook URLs, in turn
+	variants   WebhookVariants // delivery variants of webhooks emitted from now on
+	nextSeq    uint64          // sequence of queued deliveries
+	receivers  receivers       // webhook URLs, in turn
 	nextNumID  int64
 	tokens     map[string]token
 	users      map[string]*user
@@ -111,6 +113,7 @@ func newSimulator(cfg Config, logger *zap.Logger) *Simulator {
 		cancel:     cancel,
 		rng:        rng,
 		chaos:      cfg.Chaos().normalized(),
+		variants:   cfg.Webhooks.normalized(),
 		receivers:  parseReceivers(cfg.WebhookURL),
 		nextNumID:  1_000_000 + rng.Int64N(8_000_000),
 		tokens:     map[string]token{},

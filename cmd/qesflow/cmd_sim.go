@@ -40,6 +40,7 @@ type simFlags struct {
 	downloadsEnabled                     bool
 	documentSize, fileBytesPerSecond     int
 	tlsCert, tlsKey, clientCA            string
+	webhookVariants                      string
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -105,6 +106,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		envHelp("fraction of faulted calls that hang instead of answering 5xx", "QESFLOW_SIM_CHAOS_API_HANG_SHARE"))
 	fs.DurationVar(&f.apiHang, "chaos-api-hang", envDuration("QESFLOW_SIM_CHAOS_API_HANG", treezorsim.DefaultAPIFaultTimeout),
 		envHelp("how long a hanging call hangs (past the client's timeout)", "QESFLOW_SIM_CHAOS_API_HANG"))
+	fs.StringVar(&f.webhookVariants, "webhook-variants", envString("QESFLOW_SIM_WEBHOOK_VARIANTS", ""),
+		envHelp(webhookVariantsHelp, "QESFLOW_SIM_WEBHOOK_VARIANTS"))
 	fs.StringVar(&f.logLevel, "log-level", envString("QESFLOW_LOG_LEVEL", "info"), envHelp("log level: debug, info, warn, error", "QESFLOW_LOG_LEVEL"))
 	fs.StringVar(&f.logFormat, "log-format", envString("QESFLOW_LOG_FORMAT", "json"), envHelp("log format: json or console", "QESFLOW_LOG_FORMAT"))
 	if err := parseFlags(fs, args); err != nil {
@@ -112,6 +115,12 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	cfg := f.config()
+	variants, err := treezorsim.ParseWebhookVariants(f.webhookVariants)
+	if err != nil {
+		fmt.Fprintf(stderr, "qesflow sim: invalid settings: %v\n", err)
+		return errUsage
+	}
+	cfg.Webhooks = variants
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "qesflow sim: invalid settings: %v\n", err)
 		return errUsage
@@ -155,6 +164,10 @@ func (f *simFlags) config() treezorsim.Config {
 		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, ClientCAFile: f.clientCA,
 	}
 }
+
+// webhookVariantsHelp documents --webhook-variants of sim and dev.
+const webhookVariantsHelp = "delivery variants of Treezor's documented webhook forms, comma-separated: wrapped[=fraction], text[=fraction], raw, php, " +
+	"no-qes-user, hold[=rate], kycrequest, payin-placeholder, other-payins, treezor-retries, or all (every one but treezor-retries)"
 
 func simFirstSet(values ...string) string {
 	for _, v := range values {
