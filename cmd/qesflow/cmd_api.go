@@ -140,7 +140,7 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Addr:     f.addr,
 		Handler:  handler,
 		Logger:   logger,
-		Ready:    temporalclient.CheckHealth(tc),
+		Ready:    namespaceReady(tc, opts.Namespace),
 		Registry: reg,
 		// POST /v1/onboardings may wait up to the update timeout for the identification URL.
 		WriteTimeout: f.updateTimeout + 10*time.Second,

@@ -175,7 +175,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Name:     "worker",
 			Addr:     f.metricsAddr,
 			Logger:   logger,
-			Ready:    temporalclient.CheckHealth(tc),
+			Ready:    namespaceReady(tc, opts.Namespace),
 			Registry: reg,
 		})
 		if err := srv.Listen(); err != nil {
