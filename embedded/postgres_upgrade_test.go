@@ -1,0 +1,84 @@
+package embedded_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/qesflow/qesflow/embedded"
+)
+
+// A store an older server left at the previous schema version, in databases created
+// beforehand and owned by a user without CREATEDB (a managed PostgreSQL): start brings both
+// schemas up to the server's version and the store works; a second start changes nothing.
+func TestPostgresUpgradesFromThePreviousSchemaVersionWithoutCreateDB(t *testing.T) {
+	t.Parallel()
+	server := postgresServerURL(t)
+	suffix := strings.ToLower(rand.Text())
+	database, role := "qesflow_upgrade_"+suffix, "qesflow_nocreatedb_"+suffix
+
+	superuser := openDB(t, withDatabase(server, "postgres"))
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_, err := superuser.ExecContext(ctx, `CREATE ROLE "`+role+`" LOGIN NOCREATEDB NOCREATEROLE`)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		dropDatabases(t, server, database, database+embedded.VisibilityDatabaseSuffix)
+		_, _ = openDB(t, withDatabase(server, "postgres")).Exec(`DROP ROLE IF EXISTS "` + role + `"`)
+	})
+	for _, name := range []string{database, database + embedded.VisibilityDatabaseSuffix} {
+		_, err := superuser.ExecContext(ctx, `CREATE DATABASE "`+name+`" OWNER "`+role+`"`)
+		require.NoError(t, err)
+	}
+	asRole := *server
+	asRole.User = url.User(role)
+	dsn := withDatabase(&asRole, database)
+
+	// The role really cannot create databases, so start must not try.
+	_, err = openDB(t, withDatabase(&asRole, database)).ExecContext(ctx, `CREATE DATABASE "`+database+`_other"`)
+	require.ErrorContains(t, err, "permission denied")
+
+	versions, err := embedded.PostgresSchemaVersions(dsn)
+	require.NoError(t, err)
+	require.NoError(t, embedded.SetUpPostgresAt(ctx, dsn, versions[0].Previous, versions[1].Previous))
+	for _, v := range versions {
+		require.Equal(t, v.Previous, schemaVersion(t, withDatabase(&asRole, v.Database)), v.Database)
+	}
+
+	cfg := embedded.Config{PostgresDSN: dsn, UIPort: embedded.UIDisabled}
+	srv := startOnce(t, cfg)
+	for _, v := range versions {
+		require.Equal(t, v.Current, schemaVersion(t, withDatabase(&asRole, v.Database)), v.Database)
+	}
+	c := dialOnce(t, srv)
+	requireSearchAttributes(t, c, srv.Namespace())
+	startAwaitResume(t, c, "await-upgraded")
+	c.Close()
+	require.NoError(t, srv.Stop())
+
+	second := startServer(t, cfg)
+	c = dial(t, second)
+	runWorker(t, c)
+	require.Equal(t, "resumed with after-upgrade", resumeAndWait(t, c, "await-upgraded", "after-upgrade"))
+}
+
+// schemaVersion reads the Temporal schema version recorded in the database at dsn.
+func schemaVersion(t *testing.T, dsn string) string {
+	t.Helper()
+	var version string
+	require.NoError(t, openDB(t, dsn).QueryRow(`SELECT curr_version FROM schema_version`).Scan(&version))
+	return version
+}
+
+func openDB(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
