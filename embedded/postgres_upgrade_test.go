@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"io"
+	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -81,4 +85,49 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	return db
+}
+
+// The server's readiness keeps checking its store after start: a database that stops
+// accepting connections makes it fail, naming the database, until it accepts them again.
+func TestPostgresReadinessFollowsTheStore(t *testing.T) {
+	t.Parallel()
+	server := postgresServerURL(t)
+	database := "qesflow_ready_" + strings.ToLower(rand.Text())
+	visibility := database + embedded.VisibilityDatabaseSuffix
+	t.Cleanup(func() { dropDatabases(t, server, database, visibility) })
+	srv := startServer(t, embedded.Config{PostgresDSN: withDatabase(server, database), UIPort: embedded.UIDisabled})
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	require.NoError(t, srv.Ready(ctx))
+
+	admin := openDB(t, withDatabase(server, "postgres"))
+	_, err := admin.ExecContext(ctx, `ALTER DATABASE "`+visibility+`" WITH ALLOW_CONNECTIONS false`)
+	require.NoError(t, err)
+	err = srv.Ready(ctx)
+	require.ErrorContains(t, err, visibility)
+
+	_, err = admin.ExecContext(ctx, `ALTER DATABASE "`+visibility+`" WITH ALLOW_CONNECTIONS true`)
+	require.NoError(t, err)
+	require.NoError(t, srv.Ready(ctx))
+}
+
+// The server's own metrics are served on the admin address.
+func TestServerMetricsOnTheAdminAddress(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	srv := startServer(t, embedded.Config{Ephemeral: true, UIPort: embedded.UIDisabled, MetricsAddress: addr})
+	c := dial(t, srv)
+	requireSearchAttributes(t, c, srv.Namespace())
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == http.StatusOK && strings.Contains(string(body), "persistence_requests")
+	}, testTimeout, 200*time.Millisecond)
 }
