@@ -224,6 +224,12 @@ func explain(err error, what, remedy string) error {
 			msg += "; " + remedy
 		}
 		return fmt.Errorf("%s: %w", msg, err)
+	case codes.Unimplemented:
+		msg := what + ": this cluster does not offer it through its API"
+		if remedy != "" {
+			msg += "; " + remedy
+		}
+		return fmt.Errorf("%s: %w", msg, err)
 	default:
 		return fmt.Errorf("%s: %w", what, err)
 	}
