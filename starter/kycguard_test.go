@@ -73,8 +73,18 @@ func TestAlreadyValidatedHoldsAfterTheRunIsGone(t *testing.T) {
 	require.NoError(t, err)
 	guarded := startAPI(t, env.tc, Config{Treezor: tz})
 
-	validated := env.fullUser("FR")
-	finishAndForget(t, env, validated, treezorsim.KYCValidate, workflows.StateCompletedValidated)
+	// Both onboardings run at once: deleting a closed run takes the test server a while.
+	validated, refused := env.fullUser("FR"), env.fullUser("FR")
+	t.Run("forget", func(t *testing.T) {
+		t.Run("validated", func(t *testing.T) {
+			t.Parallel()
+			finishAndForget(t, env, validated, treezorsim.KYCValidate, workflows.StateCompletedValidated)
+		})
+		t.Run("refused", func(t *testing.T) {
+			t.Parallel()
+			finishAndForget(t, env, refused, treezorsim.KYCRefuse, workflows.StateCompletedRefused)
+		})
+	})
 	r := guarded.do(http.MethodPost, "/v1/onboardings", keyOnboarding, map[string]any{"userId": validated})
 	require.Equal(t, http.StatusConflict, r.Status, "body: %s", r.Body)
 	p := r.problem(t)
@@ -84,8 +94,6 @@ func TestAlreadyValidatedHoldsAfterTheRunIsGone(t *testing.T) {
 	require.Equal(t, http.StatusConflict, r.Status, "not even with an override")
 	require.Empty(t, env.sim.Identifications(validated)[1:], "no second identification")
 
-	refused := env.fullUser("FR")
-	finishAndForget(t, env, refused, treezorsim.KYCRefuse, workflows.StateCompletedRefused)
 	r = guarded.do(http.MethodPost, "/v1/onboardings", keyOnboarding, map[string]any{"userId": refused})
 	require.Equal(t, http.StatusCreated, r.Status, "body: %s", r.Body)
 
