@@ -131,3 +131,27 @@ func TestServerMetricsOnTheAdminAddress(t *testing.T) {
 		return resp.StatusCode == http.StatusOK && strings.Contains(string(body), "persistence_requests")
 	}, testTimeout, 200*time.Millisecond)
 }
+
+// A store a newer server has upgraded is refused with a message, not opened.
+func TestPostgresRefusesANewerSchema(t *testing.T) {
+	t.Parallel()
+	server := postgresServerURL(t)
+	database := "qesflow_newer_" + strings.ToLower(rand.Text())
+	t.Cleanup(func() { dropDatabases(t, server, database, database+embedded.VisibilityDatabaseSuffix) })
+	dsn := withDatabase(server, database)
+	versions, err := embedded.PostgresSchemaVersions(dsn)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	admin := openDB(t, withDatabase(server, "postgres"))
+	for _, name := range []string{database, database + embedded.VisibilityDatabaseSuffix} {
+		_, err := admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`)
+		require.NoError(t, err)
+	}
+	require.NoError(t, embedded.SetUpPostgresAt(ctx, dsn, versions[0].Current, versions[1].Current))
+	_, err = openDB(t, dsn).ExecContext(ctx, `UPDATE schema_version SET curr_version = '99.0'`)
+	require.NoError(t, err)
+
+	_, err = embedded.Start(ctx, embedded.Config{PostgresDSN: dsn, UIPort: embedded.UIDisabled})
+	require.ErrorContains(t, err, "schema version 99.0, newer than "+versions[0].Current)
+}
