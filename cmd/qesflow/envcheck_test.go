@@ -17,7 +17,7 @@ func TestInvalidEnvironmentFailsStart(t *testing.T) {
 	}{
 		{"server retention in days", "QESFLOW_RETENTION", "30d", []string{"server", "--ephemeral", "--ui-port", "-1"}},
 		{"server shards", "QESFLOW_NUM_HISTORY_SHARDS", "four", []string{"server", "--ephemeral", "--ui-port", "-1"}},
-		{"server ephemeral", "QESFLOW_EPHEMERAL", "yes please", []string{"server"}},
+		{"server ephemeral", "QESFLOW_EPHEMERAL", "yes please", []string{"server", "--ui-port", "-1", "--data-dir", "TEMPDIR"}},
 		{"worker stop timeout", "QESFLOW_WORKER_STOP_TIMEOUT", "20", []string{"worker"}},
 		{"api user timeout", "QESFLOW_USER_TIMEOUT", "7days", []string{"api"}},
 		{"bridge max body", "QESFLOW_BRIDGE_MAX_BODY", "1MB", []string{"bridge"}},
@@ -26,6 +26,11 @@ func TestInvalidEnvironmentFailsStart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(tc.env, tc.value)
+			for i, a := range tc.args {
+				if a == "TEMPDIR" { // a regression must not leave a store in the source tree
+					tc.args[i] = t.TempDir()
+				}
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel() // nothing may run: the check comes before any work
 			var stdout, stderr bytes.Buffer
