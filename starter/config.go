@@ -28,6 +28,11 @@ type Config struct {
 	// the workflow's defaults. A running onboarding keeps the policy it started with.
 	Policy *workflows.PolicyOverride
 
+	// Treezor, when set, is asked for the user's kycReview before an onboarding starts for a
+	// user with no visible run (see Service.Start), so that the already-validated rule holds
+	// after retention deleted the run. Nil: no such check.
+	Treezor TreezorUsers
+
 	Logger   *zap.Logger           // nil: no logs
 	Registry prometheus.Registerer // API metrics are registered here; nil: not exported
 

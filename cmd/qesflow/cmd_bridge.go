@@ -124,7 +124,7 @@ func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Addr:     f.addr,
 		Handler:  handler,
 		Logger:   logger,
-		Ready:    temporalclient.CheckHealth(tc),
+		Ready:    namespaceReady(tc, opts.Namespace),
 		Registry: reg,
 	})
 	if err := srv.Listen(); err != nil {

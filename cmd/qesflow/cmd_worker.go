@@ -232,7 +232,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Name:     "worker",
 			Addr:     f.metricsAddr,
 			Logger:   logger,
-			Ready:    allReady(temporalclient.CheckHealth(tc), health.Ready),
+			Ready:    allReady(namespaceReady(tc, opts.Namespace), health.Ready),
 			Registry: reg,
 		})
 		if err := srv.Listen(); err != nil {
