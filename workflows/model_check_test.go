@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +86,7 @@ func (r *modelRun) observe(where string) *modelObservation {
 	r.checkDocuments(obs)
 	r.checkTreezorCalls(obs)
 	r.prev = obs
+	r.checks++
 	return obs
 }
 
@@ -220,8 +223,12 @@ func (r *modelRun) checkTimeline(obs *modelObservation) {
 		return
 	}
 	entries := map[string][]int{}
+	var ids []string // in order of first appearance
 	for i, e := range st.Timeline {
 		if e.Kind == KindWebhook && e.WebhookID != "" {
+			if entries[e.WebhookID] == nil {
+				ids = append(ids, e.WebhookID)
+			}
 			entries[e.WebhookID] = append(entries[e.WebhookID], i)
 		}
 	}
@@ -234,7 +241,8 @@ func (r *modelRun) checkTimeline(obs *modelObservation) {
 		}
 	}
 	settled := r.ended || st.State != StateInitiating
-	for id, idx := range entries {
+	for _, id := range ids {
+		idx := entries[id]
 		held, lastHeld := 0, -1
 		for _, i := range idx {
 			if strings.HasPrefix(st.Timeline[i].Note, NoteBuffered) {
@@ -269,13 +277,14 @@ func (r *modelRun) checkSearchAttributes(obs *modelObservation) {
 	if r.activitiesInFlight() > 0 {
 		return
 	}
+	r.saCompared++
 	want := map[string]string{
 		SATreezorUserID: st.UserID, SAQESState: string(st.State), SAQESAttempt: strconv.Itoa(st.Attempt),
 		SAQESReasonCode: strconv.Itoa(st.ReasonCode), SAKYCReview: st.KYCReview.String(),
 		SAQESIdentificationID: st.IdentificationID,
 	}
-	for name, v := range want {
-		if pub[name] != v {
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if v := want[name]; pub[name] != v {
 			r.fail(invSAMismatch, obs.where, "%s is %q, the status says %q", name, pub[name], v)
 		}
 	}
@@ -361,8 +370,8 @@ func (r *modelRun) checkDocuments(obs *modelObservation) {
 	for _, d := range st.DocumentDownloads {
 		done[d.DocumentID] = d.Done
 	}
-	for id, at := range r.docSent {
-		if at < closes && !done[id] {
+	for _, id := range slices.Sorted(maps.Keys(r.docSent)) {
+		if at := r.docSent[id]; at < closes && !done[id] {
 			r.fail(invDocsWindow, obs.where, "document %s announced at +%s, within the window (DOCUMENTS from +%s), was not downloaded",
 				id, formatModelDuration(at), formatModelDuration(entered))
 		}
@@ -373,8 +382,8 @@ func (r *modelRun) checkDocuments(obs *modelObservation) {
 func (r *modelRun) checkTreezorCalls(obs *modelObservation) {
 	r.tz.mu.Lock()
 	defer r.tz.mu.Unlock()
-	for attempt, idents := range r.tz.identsOf {
-		if len(idents) > 1 {
+	for _, attempt := range slices.Sorted(maps.Keys(r.tz.identsOf)) {
+		if idents := r.tz.identsOf[attempt]; len(idents) > 1 {
 			r.fail(invOneIdent, obs.where, "attempt %d created %d identifications", attempt, len(idents))
 		}
 	}
@@ -403,6 +412,9 @@ func (r *modelRun) checkURLAnswer(ans *modelURLAnswer) {
 	}
 	if res.State == StateFraudSuspected {
 		r.fail(invURLAnswerReveals, where, "answered state %s", res.State)
+	}
+	if res.State == StateAwaitingUser && res.IdentificationURL == "" {
+		r.fail(invURLAnswerURL, where, "answered AWAITING_USER without a URL")
 	}
 	if res.IdentificationURL != "" && res.IdentificationURL != urlForIdent(testUser, res.IdentificationID) {
 		r.fail(invURLAnswerURL, where, "URL of %q is not the identification's", res.IdentificationID)
@@ -449,6 +461,7 @@ func (r *modelRun) finalCheck(runErr error) {
 		r.fail(invResult, where, "result: %v", err)
 	}
 	obs := r.observe(where)
+	r.last = obs
 	if runErr == nil && (!res.State.Terminal() || res.State != obs.st.State) {
 		r.fail(invResult, where, "result state %s, status state %s", res.State, obs.st.State)
 	}

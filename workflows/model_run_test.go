@@ -39,8 +39,8 @@ func modelPolicy(sc *modelScript) *PolicyOverride {
 	return &PolicyOverride{
 		MaxAttempts:        sc.maxAttempts,
 		RetryBackoff:       time.Minute + tail,
-		UserTimeout:        6*time.Hour + tail,
-		ProviderTimeout:    3*time.Hour + tail,
+		UserTimeout:        12*time.Hour + tail,
+		ProviderTimeout:    6*time.Hour + tail,
 		SEPATimeout:        12*time.Hour + tail,
 		KYCReviewTimeout:   8*time.Hour + tail,
 		ComplianceTimeout:  4*time.Hour + tail,
@@ -83,6 +83,10 @@ type modelRun struct {
 
 	violations []modelViolation
 	trace      []string
+
+	// coverage: checks made, of which with the search attributes compared in full
+	checks, saCompared int
+	last               *modelObservation // the observation after the end
 }
 
 // modelObservation is what a check saw.
@@ -286,7 +290,7 @@ func (r *modelRun) closing() {
 	obs := r.observe("after the last step")
 	if !obs.st.State.Terminal() {
 		r.noteCancel(obs, "closing")
-		r.operator(SignalCancel, CancelRequest{Reason: "end of the model scenario"}, true, "closing")
+		r.operator("cancel", true, "closing")
 	}
 }
 
@@ -301,17 +305,11 @@ func (r *modelRun) do(a modelAction, where string, index int, last bool, obs *mo
 	switch a.op {
 	case "url":
 		r.requestURL(where)
-	case "restart":
-		r.operator(SignalRestart, RestartRequest{Reason: "model"}, last, where)
+	case "restart", "clear", "reject":
+		r.operator(a.op, last, where)
 	case "cancel":
 		r.noteCancel(obs, where)
-		r.operator(SignalCancel, CancelRequest{Reason: "model"}, last, where)
-	case "clear", "reject":
-		d := DecisionClear
-		if a.op == "reject" {
-			d = DecisionReject
-		}
-		r.operator(SignalComplianceDecision, ComplianceDecision{Decision: d, Note: "model"}, last, where)
+		r.operator(a.op, last, where)
 	case "can":
 		r.env.SetCurrentHistoryLength(1 << 20) // the next loop iteration with no activity continues as new
 	case "dup":
@@ -457,11 +455,23 @@ func (r *modelRun) requestURL(where string) {
 // operatorActionsAsUpdates selects how operator() sends operator actions.
 const operatorActionsAsUpdates = false
 
-// operator is the one place the model sends an operator action (restart, cancel,
-// compliance decision). Today they are signals; once they are updates with validators
-// (same names), set operatorActionsAsUpdates: the update's rejection or answer is recorded.
-// last says whether this is the last delivery of the step (it starts the workflow task).
-func (r *modelRun) operator(name string, arg any, last bool, where string) {
+// operator is the one place the model sends an operator action: op is restart, cancel,
+// clear or reject. Today they are signals; once they are updates with validators (same
+// names: UpdateRestart, UpdateCancel, UpdateComplianceDecision), set
+// operatorActionsAsUpdates (or drop the signal branch): the update's rejection or answer
+// is recorded. last says whether this is the last delivery of the step (it starts the
+// workflow task; an update always starts one).
+func (r *modelRun) operator(op string, last bool, where string) {
+	var name string
+	var arg any
+	switch op {
+	case "restart":
+		name, arg = SignalRestart, RestartRequest{Reason: "model"}
+	case "cancel":
+		name, arg = SignalCancel, CancelRequest{Reason: "model"}
+	default: // clear, reject
+		name, arg = SignalComplianceDecision, ComplianceDecision{Decision: op, Note: "model"}
+	}
 	if !operatorActionsAsUpdates {
 		if last {
 			r.env.SignalWorkflow(name, arg)

@@ -462,7 +462,7 @@ func (g *modelGen) dlAnswer() modelAnswer {
 // delay between two steps: mostly seconds, sometimes minutes, hours or days, so that
 // the workflow's deadlines (model policy: minutes to hours) fire now and then.
 func (g *modelGen) delay() time.Duration {
-	switch g.pick(55, 25, 15, 5) {
+	switch g.pick(60, 29, 9, 2) {
 	case 0:
 		return time.Duration(1+g.rng.IntN(59)) * time.Second
 	case 1:
@@ -540,7 +540,7 @@ func (g *modelGen) rawAction(s *modelScript) modelAction {
 		}
 		return modelAction{op: "payin", value: status}
 	case 6:
-		if !s.docs && g.chance(70) {
+		if !s.docs && g.chance(80) {
 			return modelAction{op: "created", target: g.target()}
 		}
 		return modelAction{op: "doc", value: "doc-" + strconv.Itoa(1+g.rng.IntN(3))}

@@ -55,6 +55,8 @@ var (
 	modelSeed    = flag.Int64("model.seed", 0, "model-based test: replay the scenario of this seed only")
 	modelWorkers = flag.Int("model.workers", 1, "model-based test: scenarios played at once")
 	modelFile    = flag.String("model.script", "", "model-based test: replay the script in this file")
+	// modelDeterminism sets how many scenarios TestModelReplaysTheSameWay plays twice.
+	modelDeterminism = flag.Int("model.determinism", 0, "model-based test: scenarios played twice to compare (default 40)")
 )
 
 // modelKnownDefects are the defects of issue 18 that today's code still has, by defect
@@ -196,6 +198,24 @@ func TestModelScriptRoundTrip(t *testing.T) {
 	}
 }
 
+// TestModelReplaysTheSameWay: a scenario plays the same way twice (same observations, same
+// violations), so the seed or the script of a failure reproduces it.
+func TestModelReplaysTheSameWay(t *testing.T) {
+	n := 40
+	if *modelDeterminism > 0 {
+		n = *modelDeterminism
+	}
+	base := uint64(time.Now().UnixNano() % 1e12)
+	t.Logf("model seed %d", base)
+	for i := range n {
+		seed := base + uint64(i)
+		a, b := runModelScript(generateModelScript(seed)), runModelScript(generateModelScript(seed))
+		if modelReport(a) != modelReport(b) {
+			t.Fatalf("seed %d played differently:\n%s\n---\n%s", seed, modelReport(a), modelReport(b))
+		}
+	}
+}
+
 // TestModelUnsetAttributes: the model sees the attributes an upsert unsets (the SDK's
 // accessors hide them).
 func TestModelUnsetAttributes(t *testing.T) {
@@ -235,6 +255,7 @@ func TestModel(t *testing.T) {
 		examples   = map[string]string{}
 		unexpected int
 		played     int
+		cov        = newModelCoverage()
 	)
 	work := make(chan uint64)
 	var wg sync.WaitGroup
@@ -246,6 +267,7 @@ func TestModel(t *testing.T) {
 				r := runModelScript(generateModelScript(seed))
 				mu.Lock()
 				played++
+				cov.add(r)
 				var first []modelViolation
 				for _, v := range r.violations {
 					counts[v.inv]++
@@ -282,6 +304,7 @@ func TestModel(t *testing.T) {
 	wg.Wait()
 
 	t.Logf("model: %d scenarios in %s", played, time.Since(start).Round(time.Millisecond))
+	t.Logf("model: %s", cov)
 	invs := make([]string, 0, len(counts))
 	for inv := range counts {
 		invs = append(invs, inv)
@@ -397,4 +420,53 @@ func (s *modelScript) clone() *modelScript {
 		c.steps[i] = modelStep{delay: st.delay, acts: slices.Clone(st.acts)}
 	}
 	return &c
+}
+
+// modelCoverage sums up what the scenarios explored.
+type modelCoverage struct {
+	checks, saCompared, continuedAsNew, failedRuns int
+	ends, visited                                  map[State]int
+}
+
+func newModelCoverage() *modelCoverage {
+	return &modelCoverage{ends: map[State]int{}, visited: map[State]int{}}
+}
+
+func (c *modelCoverage) add(r *modelRun) {
+	c.checks += r.checks
+	c.saCompared += r.saCompared
+	if r.runs > 1 {
+		c.continuedAsNew++
+	}
+	if r.last == nil {
+		return
+	}
+	if !r.last.st.State.Terminal() {
+		c.failedRuns++
+	}
+	c.ends[r.last.st.State]++
+	seen := map[State]bool{}
+	for _, e := range r.last.st.Timeline {
+		if e.Kind == KindState && !seen[e.State] {
+			seen[e.State] = true
+			c.visited[e.State]++
+		}
+	}
+}
+
+func (c *modelCoverage) String() string {
+	list := func(m map[State]int) string {
+		keys := make([]string, 0, len(m))
+		for s := range m {
+			keys = append(keys, string(s))
+		}
+		slices.Sort(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s %d", k, m[State(k)])
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprintf("%d checks (%d with every search attribute compared), %d scenarios continued as new, %d runs failed (Treezor down)\n"+
+		"  scenarios ending in: %s\n  scenarios visiting: %s", c.checks, c.saCompared, c.continuedAsNew, c.failedRuns, list(c.ends), list(c.visited))
 }
