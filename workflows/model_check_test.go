@@ -133,12 +133,18 @@ func (r *modelRun) checkUserView(obs *modelObservation) {
 }
 
 // modelStateRank orders the states of one attempt; INITIATING (rank 0) starts an attempt
-// or a new initiation and is checked apart.
+// or a new initiation and is checked apart. A fraud suspicion may come at any time (fraud
+// always wins), so FRAUD_SUSPECTED and COMPLIANCE_REVIEW can follow any state
+// (modelAlwaysReachable).
 var modelStateRank = map[State]int{
 	StateInitiating: 0, StateUserDataIncomplete: 1, StateAwaitingUser: 1, StateInProgress: 2, StateProviderReview: 3,
 	StateAborted: 4, StateCanceled: 4, StateSuccess: 4, StateFraudSuspected: 4,
 	StateComplianceReview: 5, StateRetryScheduled: 5, StateWaitingForUser: 5,
 	StateAwaitingSEPA: 6, StateDocuments: 7, StateKYCReviewPending: 8, StateKYCReviewOverdue: 9,
+}
+
+func modelAlwaysReachable(s State) bool {
+	return s == StateFraudSuspected || s == StateComplianceReview || s.Terminal()
 }
 
 func modelRank(s State) (int, bool) {
@@ -180,7 +186,7 @@ func (r *modelRun) checkProgress(obs *modelObservation) {
 	switch {
 	case st.Attempt < p.Attempt:
 		r.fail(invBackwards, obs.where, "attempt %d after %d", st.Attempt, p.Attempt)
-	case st.Attempt > p.Attempt || p.State.Terminal():
+	case st.Attempt > p.Attempt || p.State.Terminal() || modelAlwaysReachable(st.State):
 	case st.State == StateInitiating:
 		if p.State != StateInitiating && p.State != StateUserDataIncomplete {
 			r.fail(invBackwards, obs.where, "INITIATING after %s within attempt %d", p.State, st.Attempt)
@@ -207,7 +213,7 @@ func (r *modelRun) checkTimeline(obs *modelObservation) {
 		if terminal != "" && e.State != terminal {
 			r.fail(invTerminalChanged, obs.where, "timeline: %s after %s", e.State, terminal)
 		}
-		if prev != "" && e.State != StateInitiating {
+		if prev != "" && e.State != StateInitiating && !modelAlwaysReachable(e.State) {
 			now, ok1 := modelRank(e.State)
 			before, ok2 := modelRank(prev)
 			if ok1 && ok2 && now < before {
