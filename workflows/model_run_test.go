@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/qesflow/qesflow/activities"
@@ -226,6 +227,9 @@ func (r *modelRun) newEnv(start time.Time, sa temporal.SearchAttributes) *testsu
 	env.RegisterActivity(r.acts)
 	env.SetStartTime(start)
 	env.SetTestTimeout(15 * time.Second)
+	// The deadlock detector measures wall time: on a loaded machine the first workflow task
+	// of the test binary can take over its default second.
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 	if err := env.SetTypedSearchAttributesOnStart(sa); err != nil {
 		panic(err)
 	}

@@ -150,6 +150,10 @@ var modelRegressions = []struct {
 		+10s aborted cur 3011
 		+10s final cur FRAUD_SUSPICION_CONFIRMED 3207
 		+10s url`},
+	{"new-held-at-end", "an operator cancel while a webhook is held during a Treezor outage", invHeldUnresolved, `
+		init down
+		+10s created cur
+		+1m cancel`},
 }
 
 func TestModelRegressions(t *testing.T) {
