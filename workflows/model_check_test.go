@@ -24,7 +24,7 @@ const (
 	invURLAnswerReveals = "url-answer-reveals"  // the identification-url update answered a fraud state
 	invURLAnswerError   = "url-answer-error"    // the update failed with an error the API cannot classify
 	invURLAnswerURL     = "url-answer-url"      // the URL answered is not the identification's
-	invURLUnanswered    = "url-unanswered"      // an accepted update never completed
+	invUpdateUnanswered = "update-unanswered"   // an accepted update (identification-url, operator action) never completed
 	invBackwards        = "backwards"           // the state moved backwards within an attempt
 	invTerminalChanged  = "terminal-changed"    // a terminal state changed
 	invKYCBackwards     = "kyc-backwards"       // the KYC review status moved backwards
@@ -473,7 +473,12 @@ func (r *modelRun) finalCheck(runErr error) {
 	}
 	for _, ans := range r.urls {
 		if ans.accepted && !ans.done {
-			r.fail(invURLUnanswered, where, "identification-url sent at %s was never answered", ans.where)
+			r.fail(invUpdateUnanswered, where, "identification-url sent at %s was never answered", ans.where)
+		}
+	}
+	for _, ans := range r.ops {
+		if ans.rejected == nil && !ans.done {
+			r.fail(invUpdateUnanswered, where, "operator update %s sent at %s was never answered", ans.name, ans.where)
 		}
 	}
 }

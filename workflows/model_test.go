@@ -33,6 +33,12 @@ package workflows
 // [CODE], kyc REVIEW, payin STATUS, doc ID; dup N redelivers the N-th webhook of the
 // script. T is cur (the identification Treezor created last), prev (the one before) or
 // iN (the N-th initiation's). Each webhook gets the id wN, N its number in the script.
+// The actions of one line reach the workflow in one task (an update starts a task of its
+// own, so put it last). One minute after the last line the run still going is cancelled
+// by an operator: a run may wait for ever (a compliance decision).
+//
+// Known defects: modelKnownDefects lists the invariants today's code still breaks, by
+// defect of issue 18; TestModel tolerates them and TestModelRegressions expects them.
 
 import (
 	"flag"
