@@ -1,5 +1,6 @@
 # One image for every qesflow service: the subcommand picks the role (server, worker, bridge, api, sim).
-FROM golang:1.26 AS build
+# Pinned to the go directive of go.mod (a test keeps them equal).
+FROM golang:1.26.8 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

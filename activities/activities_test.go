@@ -3,6 +3,7 @@ package activities
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,6 +23,8 @@ type fakeTreezor struct {
 	srv      *httptest.Server
 	api      map[string]http.HandlerFunc // "METHOD /path" -> handler
 	qesCalls atomic.Int32
+	// token, when set, answers the token endpoint instead of a valid token.
+	token http.HandlerFunc
 }
 
 func newFakeTreezor(t *testing.T) *fakeTreezor {
@@ -33,6 +36,10 @@ func newFakeTreezor(t *testing.T) *fakeTreezor {
 }
 
 func (f *fakeTreezor) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/oauth/token" && f.token != nil {
+		f.token(w, r)
+		return
+	}
 	if r.URL.Path == "/oauth/token" {
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": "tok"})
 		return
@@ -134,7 +141,7 @@ func TestInitiateQESErrorMapping(t *testing.T) {
 			name:    "404 unknown user",
 			status:  http.StatusNotFound,
 			body:    map[string]any{"errors": []map[string]any{{"type": "not_found", "code": "user_not_found", "message": "no such user"}}},
-			errType: ErrTypeTreezorRejected,
+			errType: ErrTypeTreezorUserUnknown,
 			check: func(t *testing.T, appErr *temporal.ApplicationError) {
 				var details RejectionDetails
 				require.NoError(t, appErr.Details(&details))
@@ -161,6 +168,97 @@ func TestInitiateQESErrorMapping(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFailuresThatAreOursAreRetryable: answers that say nothing about the user (our
+// credentials, certificate, scopes or base URL) are retryable ErrTypeTreezorUnavailable with
+// the reason in the details; answers about the user's data are not.
+func TestFailuresThatAreOursAreRetryable(t *testing.T) {
+	treezorErr := func(code string) map[string]any {
+		return map[string]any{"errors": []map[string]any{{"type": "invalid_request", "code": code, "message": "refused"}}}
+	}
+	html := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte("<html><body>Not Found</body></html>"))
+		}
+	}
+	cases := []struct {
+		name    string
+		token   http.HandlerFunc
+		qes     http.HandlerFunc
+		errType string
+		reason  string
+	}{
+		{name: "401 after a token refresh", qes: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusUnauthorized, treezorErr("invalid_token"))
+		}, errType: ErrTypeTreezorUnavailable, reason: treezor.ReasonAuth},
+		{name: "403 scope not granted", qes: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusForbidden, treezorErr("insufficient_scope"))
+		}, errType: ErrTypeTreezorUnavailable, reason: treezor.ReasonForbidden},
+		{name: "token request refused", token: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		}, errType: ErrTypeTreezorUnavailable, reason: treezor.ReasonTokenRefused},
+		{name: "token request refused for its scope", token: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_scope"})
+		}, errType: ErrTypeTreezorUnavailable, reason: treezor.ReasonTokenRefused},
+		{name: "HTML 404 from a wrong base URL", qes: html(http.StatusNotFound),
+			errType: ErrTypeTreezorUnavailable, reason: treezor.ReasonNotTreezor},
+		{name: "HTML 200 from a wrong base URL", qes: html(http.StatusOK),
+			errType: ErrTypeTreezorUnavailable, reason: treezor.ReasonMalformed},
+		{name: "400 on the user's data", qes: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusBadRequest, treezorErr("invalid_phone"))
+		}, errType: ErrTypeTreezorRejected},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeTreezor(t)
+			f.token = tc.token
+			f.api["POST /v1/users/42/qes"] = tc.qes
+			if tc.qes == nil {
+				f.api["POST /v1/users/42/qes"] = func(w http.ResponseWriter, _ *http.Request) { t.Error("no token, no call") }
+			}
+			env := activityEnv(&Activities{Treezor: f.client(t)})
+			_, err := env.ExecuteActivity(InitiateQESName, InitiateQESInput{UserID: "42", Attempt: 1, AccessTag: "tag"})
+			appErr := applicationError(t, err)
+			require.Equal(t, tc.errType, appErr.Type(), "%v", err)
+			require.Equal(t, tc.errType != ErrTypeTreezorUnavailable, appErr.NonRetryable())
+			if tc.reason != "" {
+				var details UnavailableDetails
+				require.NoError(t, appErr.Details(&details))
+				require.Equal(t, tc.reason, details.Reason)
+				require.Contains(t, err.Error(), "("+tc.reason+")")
+			}
+		})
+	}
+
+	t.Run("connection refused", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := ln.Addr().String()
+		require.NoError(t, ln.Close())
+		c, err := treezor.NewClient(treezor.Config{BaseURL: "http://" + addr, ClientID: "id", ClientSecret: "secret"})
+		require.NoError(t, err)
+		_, err = activityEnv(&Activities{Treezor: c}).ExecuteActivity(InitiateQESName, InitiateQESInput{UserID: "42", Attempt: 1, AccessTag: "tag"})
+		appErr := applicationError(t, err)
+		require.Equal(t, ErrTypeTreezorUnavailable, appErr.Type())
+		require.False(t, appErr.NonRetryable())
+	})
+	t.Run("TLS handshake failure", func(t *testing.T) {
+		srv := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate the client does not trust
+		t.Cleanup(srv.Close)
+		c, err := treezor.NewClient(treezor.Config{BaseURL: srv.URL, ClientID: "id", ClientSecret: "secret"})
+		require.NoError(t, err)
+		_, err = activityEnv(&Activities{Treezor: c}).ExecuteActivity(InitiateQESName, InitiateQESInput{UserID: "42", Attempt: 1, AccessTag: "tag"})
+		appErr := applicationError(t, err)
+		require.Equal(t, ErrTypeTreezorUnavailable, appErr.Type())
+		require.False(t, appErr.NonRetryable())
+		var details UnavailableDetails
+		require.NoError(t, appErr.Details(&details))
+		require.Equal(t, treezor.ReasonTLS, details.Reason)
+		require.Contains(t, err.Error(), "TLS handshake failed")
+	})
 }
 
 func TestActivitiesRejectEmptyInput(t *testing.T) {

@@ -15,9 +15,16 @@ import (
 	"github.com/qesflow/qesflow/treezor"
 )
 
-// DownloadWindow is how long Treezor's presigned document URL is valid: the URL is
-// fetched and the file downloaded within one activity attempt bounded by this window.
+// DownloadWindow is how long Treezor's presigned document URL is valid (seed: QES guide,
+// "30 seconds to download the document from the moment the presigned URL has been
+// generated"). It limits when the download starts: the URL is fetched and the download
+// started within it. The body then streams under the activity's own timeout.
 const DownloadWindow = 30 * time.Second
+
+// HeartbeatEvery is how often a download reports progress (activity heartbeat) while the
+// body streams; a workflow that sets a HeartbeatTimeout above it learns of a stalled
+// worker without waiting for the start-to-close timeout.
+const HeartbeatEvery = 5 * time.Second
 
 // DefaultMaxDocumentSize bounds a downloaded document when Activities.MaxDocumentSize is 0.
 const DefaultMaxDocumentSize = 64 << 20
@@ -36,8 +43,9 @@ type DownloadOutput struct {
 }
 
 // DownloadQESDocument fetches the presigned URL of a document created by the QES and
-// downloads it into the DocumentStore, both within DownloadWindow. A retry fetches a
-// fresh URL. The URL is never logged or returned.
+// starts the download within DownloadWindow, then streams the body into the
+// DocumentStore under the activity's own timeout, heartbeating the bytes received. A
+// retry fetches a fresh URL. The URL is never logged or returned.
 func (a *Activities) DownloadQESDocument(ctx context.Context, in DownloadInput) (DownloadOutput, error) {
 	if strings.TrimSpace(in.DocumentID) == "" {
 		return DownloadOutput{}, invalidInput("download QES document: document id is required")
@@ -46,33 +54,74 @@ func (a *Activities) DownloadQESDocument(ctx context.Context, in DownloadInput) 
 		return DownloadOutput{}, invalidInput("download QES document: no document store configured")
 	}
 	logger := activity.GetLogger(ctx)
-	ctx, cancel := context.WithTimeout(ctx, DownloadWindow)
-	defer cancel()
-
 	op := "download document " + in.DocumentID + " of user " + in.UserID
-	url, err := a.Treezor.DocumentDownloadURL(ctx, in.DocumentID)
+
+	body, err := a.startDownload(ctx, op, in.DocumentID)
 	if err != nil {
-		return DownloadOutput{}, treezorError(op, err)
-	}
-	body, err := a.Treezor.DownloadDocument(ctx, url)
-	if err != nil {
-		return DownloadOutput{}, downloadError(op, err)
+		return DownloadOutput{}, err
 	}
 	defer body.Close()
 
 	limit := a.maxDocumentSize()
-	doc, err := a.Store.Put(ctx, &limitReader{r: body, left: limit})
+	progress := &heartbeatReader{ctx: ctx, r: &limitReader{r: body, left: limit}}
+	doc, err := a.Store.Put(ctx, progress)
 	switch {
 	case errors.Is(err, errTooLarge):
 		return DownloadOutput{}, sizeError(in.DocumentID, limit)
 	case err != nil && ctx.Err() != nil:
-		// The window closed mid-download: a retry gets a fresh URL.
-		return DownloadOutput{}, treezorError(op, fmt.Errorf("%w: %w", err, context.DeadlineExceeded))
+		return DownloadOutput{}, fmt.Errorf("%s: %w", op, ctx.Err())
+	case err != nil && treezorFailure(err):
+		// The transfer broke or stalled: a retry gets a fresh URL.
+		return DownloadOutput{}, treezorError(op, err)
 	case err != nil:
 		return DownloadOutput{}, fmt.Errorf("%s: %w", op, err)
 	}
 	logger.Info("QES document stored", "userId", in.UserID, "documentId", in.DocumentID, "sha256", doc.SHA256, "size", doc.Size)
 	return DownloadOutput{SHA256: doc.SHA256, Size: doc.Size, StoredAs: doc.Location}, nil
+}
+
+// startDownload gets a presigned URL (within DownloadWindow) and starts the download at
+// once; the returned body is bound to ctx only.
+func (a *Activities) startDownload(ctx context.Context, op, documentID string) (io.ReadCloser, error) {
+	urlCtx, cancel := context.WithTimeout(ctx, DownloadWindow)
+	defer cancel()
+	url, err := a.Treezor.DocumentDownloadURL(urlCtx, documentID)
+	if err != nil {
+		return nil, treezorError(op, err)
+	}
+	// The client's timeout bounds the wait for the answer's headers; the URL only has to
+	// be valid when the request reaches the storage.
+	body, err := a.Treezor.DownloadDocument(ctx, url)
+	if err != nil {
+		return nil, downloadError(op, err)
+	}
+	return body, nil
+}
+
+// treezorFailure reports an error of the Treezor client (network, stall, answer).
+func treezorFailure(err error) bool {
+	var netErr *treezor.NetworkError
+	var apiErr *treezor.APIError
+	return errors.As(err, &netErr) || errors.As(err, &apiErr)
+}
+
+// heartbeatReader records an activity heartbeat with the bytes read so far, at most every
+// HeartbeatEvery.
+type heartbeatReader struct {
+	ctx  context.Context
+	r    io.Reader
+	n    int64
+	last time.Time
+}
+
+func (h *heartbeatReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.n += int64(n)
+	if now := time.Now(); now.Sub(h.last) >= HeartbeatEvery {
+		h.last = now
+		activity.RecordHeartbeat(h.ctx, h.n)
+	}
+	return n, err
 }
 
 func (a *Activities) maxDocumentSize() int64 {
@@ -87,7 +136,7 @@ func (a *Activities) maxDocumentSize() int64 {
 func downloadError(op string, err error) error {
 	var apiErr *treezor.APIError
 	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusForbidden || apiErr.StatusCode == http.StatusGone) {
-		return temporal.NewApplicationError(op+" failed: presigned URL refused", ErrTypeDocumentURLExpired, err)
+		return temporal.NewApplicationErrorWithCause(op+" failed: presigned URL refused", ErrTypeDocumentURLExpired, err)
 	}
 	return treezorError(op, err)
 }

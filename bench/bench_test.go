@@ -68,7 +68,7 @@ func runTestWorker(spec string) error {
 	defer c.Close()
 	tz, err := treezor.NewClient(treezor.Config{
 		BaseURL: p.TreezorBaseURL, ClientID: p.TreezorClientID, ClientSecret: p.TreezorClientSecret,
-		Scopes: []string{"read_write"},
+		Scopes: treezor.DefaultScopes,
 	})
 	if err != nil {
 		return err

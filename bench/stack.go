@@ -244,7 +244,7 @@ func (p *product) newWorker(taskQueue string, stickyCacheSize int) (sdkworker.Wo
 		BaseURL:      p.simURL,
 		ClientID:     p.treezorID,
 		ClientSecret: p.treezorSecret,
-		Scopes:       []string{"read_write"},
+		Scopes:       treezor.DefaultScopes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("treezor client: %w", err)

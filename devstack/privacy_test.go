@@ -146,6 +146,7 @@ func TestDevStackKeepsPIIPrivate(t *testing.T) {
 	cfg.Logger = logger
 	cfg.ServerLogLevel = "debug"
 	cfg.Policy = &workflows.PolicyOverride{DownloadDocuments: &download}
+	cfg.Sim.DownloadsEnabled = true // off by default, as at Treezor
 	s := startStack(t, cfg)
 	o := runPrivateOnboarding(t, s)
 	startIncompleteOnboarding(t, s)

@@ -213,7 +213,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		BaseURL:      s.SimURL,
 		ClientID:     creds.TreezorClientID,
 		ClientSecret: creds.TreezorClientSecret,
-		Scopes:       []string{"read_write"},
+		Scopes:       treezor.DefaultScopes,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("treezor client: %w", err))

@@ -242,8 +242,8 @@ func (sum summary) report(t *testing.T, s *chaosStack, api *apiClient, seed uint
 	fl := s.flaky.Stats()
 	t.Logf("chaos: seed %d, concurrency %d, flows driven in %s, total %s (server down %s)",
 		seed, *chaosConcurrency, drove.Round(time.Second), total.Round(time.Second), downtime.Round(time.Second))
-	t.Logf("chaos: webhooks: %d emitted, %d duplicate deliveries sent, %d deliveries answered 2xx, %d redeliveries, %d given up",
-		st.WebhooksEmitted, st.DuplicatesSent, st.WebhooksDelivered, st.WebhooksRetried, st.WebhooksFailed)
+	t.Logf("chaos: webhooks: %d emitted, %d duplicate deliveries sent, %d deliveries answered 2xx, %d redeliveries, %d given up, %d held behind a later action (variants %+v)",
+		st.WebhooksEmitted, st.DuplicatesSent, st.WebhooksDelivered, st.WebhooksRetried, st.WebhooksFailed, st.WebhooksHeld, s.sim.WebhookVariants())
 	t.Logf("chaos: bridge faults: %d refused with 503, %d answered 503 after signalling, %d lost on purpose (-chaos.sabotage); %d signals went through although the bridge answered 503",
 		fl.Refused, fl.Replaced, fl.Lost, sum.unseenSignals)
 	t.Logf("chaos: workflows absorbed %d duplicates, %d stale (older identification), %d out of order, %d held (raced InitiateQES), %d after the end",

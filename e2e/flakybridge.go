@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/qesflow/qesflow/treezor"
 )
 
 // BridgeAnswer is the bridge's answer to one delivery that reached it.
@@ -121,14 +123,19 @@ func (f *FlakyBridge) pass(r *http.Request) *bufferedWriter {
 
 // lose answers 200 "signalled" for a delivery the bridge never sees.
 func (f *FlakyBridge) lose(w http.ResponseWriter, r *http.Request) {
-	var env struct {
+	var flat struct {
 		WebhookID string `json:"webhook_id"`
 	}
-	_ = json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&env)
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	_ = json.Unmarshal(body, &flat)
+	webhookID := flat.WebhookID
+	if env, err := treezor.DecodeEnvelope(body); err == nil { // either envelope form
+		webhookID = env.WebhookID
+	}
 	rec := newBufferedWriter()
 	rec.Header().Set("Content-Type", "application/json")
 	rec.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(rec).Encode(map[string]string{"status": "signalled", "webhookId": env.WebhookID})
+	_ = json.NewEncoder(rec).Encode(map[string]string{"status": "signalled", "webhookId": webhookID})
 	f.record(rec, false)
 	rec.copyTo(w)
 }

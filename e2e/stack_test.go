@@ -130,6 +130,7 @@ func startChaosStack(t *testing.T, seed uint64) *chaosStack {
 		APIFaultRate:         apiFaultRate,
 		APIFaultHangShare:    apiFaultHangShare,
 		APIFaultTimeout:      apiFaultTimeout,
+		Webhooks:             chaosWebhookVariants(),
 	}, nil)
 	simSrv := httptest.NewServer(s.sim.Handler())
 	t.Cleanup(simSrv.Close)
@@ -137,7 +138,7 @@ func startChaosStack(t *testing.T, seed uint64) *chaosStack {
 
 	s.tz, err = treezor.NewClient(treezor.Config{
 		BaseURL: simSrv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret,
-		Scopes: []string{"read_write"}, Timeout: treezorClientTimeout,
+		Scopes: treezor.DefaultScopes, Timeout: treezorClientTimeout,
 	})
 	require.NoError(t, err)
 	require.NoError(t, s.startWorker())

@@ -44,6 +44,12 @@ type Config struct {
 	// persistence in that database and visibility in "<database>_visibility". Both databases
 	// are created if missing and their schemas set up on first start.
 	PostgresDSN string
+	// MetricsAddress, when set (host:port), serves the server's own Prometheus metrics
+	// (persistence, shards, task queues, ...) at http://MetricsAddress/metrics.
+	MetricsAddress string
+	// PostgresPassword, when set, replaces the DSN's password, so that a password with
+	// characters a URL must escape (/, +, @, ...) can be given as it is.
+	PostgresPassword string
 
 	// Namespace is registered at start if missing (default "default").
 	Namespace string

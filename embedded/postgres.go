@@ -11,7 +11,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/metrics"
@@ -37,21 +40,25 @@ const (
 var postgresDatabaseName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,49}$`)
 
 // postgresStores creates the main and visibility databases of dsn if they are missing, sets
-// up their schemas the first time and returns their configs.
-func postgresStores(ctx context.Context, dsn string, logger log.Logger) (main, visibility *config.SQL, err error) {
+// up their schemas the first time, brings older schemas up to the server's version and
+// returns their configs. A non-empty password replaces the DSN's.
+func postgresStores(ctx context.Context, dsn, password string, logger log.Logger) (main, visibility *config.SQL, err error) {
 	main, err = parsePostgresDSN(dsn)
 	if err != nil {
 		return nil, nil, err
 	}
+	if password != "" {
+		main.Password = password
+	}
 	visibility = withDatabase(main, main.DatabaseName+VisibilityDatabaseSuffix)
 
-	if err := createPostgresDatabases(main, logger, main.DatabaseName, visibility.DatabaseName); err != nil {
+	if err := createPostgresDatabases(ctx, main, logger, main.DatabaseName, visibility.DatabaseName); err != nil {
 		return nil, nil, err
 	}
-	if err := setupPostgresSchema(ctx, main, sqlplugin.DbKindMain, postgresMainSchema, logger); err != nil {
+	if err := setupPostgresSchema(ctx, main, sqlplugin.DbKindMain, postgresMainSchema, postgresMainVersioned, logger); err != nil {
 		return nil, nil, err
 	}
-	if err := setupPostgresSchema(ctx, visibility, sqlplugin.DbKindVisibility, postgresVisibilitySchema, logger); err != nil {
+	if err := setupPostgresSchema(ctx, visibility, sqlplugin.DbKindVisibility, postgresVisibilitySchema, postgresVisibilityVersioned, logger); err != nil {
 		return nil, nil, err
 	}
 	return main, visibility, nil
@@ -106,26 +113,84 @@ func withDatabase(c *config.SQL, database string) *config.SQL {
 	return &copied
 }
 
-func createPostgresDatabases(c *config.SQL, logger log.Logger, names ...string) error {
+// createPostgresDatabases creates those of the named databases that do not exist. A database
+// the user can connect to is left alone, so that a user without CREATEDB (a managed
+// PostgreSQL where the databases are created beforehand) starts as well.
+func createPostgresDatabases(ctx context.Context, c *config.SQL, logger log.Logger, names ...string) error {
+	var missing []string
+	for _, name := range names {
+		exists, err := postgresDatabaseExists(ctx, withDatabase(c, name))
+		if err != nil {
+			return err
+		}
+		if !exists {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
 	admin, err := sqlpersistence.NewSQLAdminDB(sqlplugin.DbKindUnknown, withDatabase(c, postgresAdminDatabase),
 		resolver.NewNoopResolver(), logger, metrics.NoopMetricsHandler)
 	if err != nil {
-		return fmt.Errorf("connect to PostgreSQL at %s as %q: %w", c.ConnectAddr, c.User, err)
+		return fmt.Errorf("connect to PostgreSQL at %s as %q to create databases %s: %w", c.ConnectAddr, c.User, strings.Join(missing, ", "), err)
 	}
 	defer func() { _ = admin.Close() }()
-	for _, name := range names {
-		// Succeeds when the database exists already.
+	for _, name := range missing {
 		if err := admin.CreateDatabase(name); err != nil {
-			return fmt.Errorf("create PostgreSQL database %s: %w", name, err)
+			return fmt.Errorf("create PostgreSQL database %s (or create it beforehand, owned by %q): %w", name, c.User, err)
 		}
 	}
 	return nil
 }
 
+// postgresDatabaseExists connects to c's database: false when PostgreSQL answers that it does
+// not exist. (The server's SQL handles do not report a failed connection.)
+func postgresDatabaseExists(ctx context.Context, c *config.SQL) (bool, error) {
+	query := url.Values{}
+	for k, v := range c.ConnectAttributes {
+		query.Set(k, v)
+	}
+	u := url.URL{Scheme: "postgres", User: url.UserPassword(c.User, c.Password), Host: c.ConnectAddr,
+		Path: "/" + c.DatabaseName, RawQuery: query.Encode()}
+	if c.Password == "" {
+		u.User = url.User(c.User)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		if isUndefinedDatabase(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("connect to PostgreSQL database %s at %s as %q: %w", c.DatabaseName, c.ConnectAddr, c.User, redactPassword(err, c.Password))
+	}
+	_ = conn.Close(ctx)
+	return true, nil
+}
+
+// redactPassword keeps a password out of an error text.
+func redactPassword(err error, password string) error {
+	if password == "" || !strings.Contains(err.Error(), password) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), password, "***"))
+}
+
+// isUndefinedDatabase tells whether err is PostgreSQL's "database does not exist".
+func isUndefinedDatabase(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "3D000"
+	}
+	return strings.Contains(err.Error(), "SQLSTATE 3D000")
+}
+
 // setupPostgresSchema creates the schema of an empty database. The version row is written
 // last, so a database with tables but no version is a setup that was interrupted. A database
-// with a version is left to the server, which refuses an incompatible one.
-func setupPostgresSchema(ctx context.Context, c *config.SQL, kind sqlplugin.DbKind, schemaFile string, logger log.Logger) error {
+// at an older version is brought up to the server's with the versioned updates the server
+// module ships; one at a newer version is refused.
+func setupPostgresSchema(ctx context.Context, c *config.SQL, kind sqlplugin.DbKind, schemaFile, versionedDir string, logger log.Logger) error {
 	admin, err := sqlpersistence.NewSQLAdminDB(kind, c, resolver.NewNoopResolver(), logger, metrics.NoopMetricsHandler)
 	if err != nil {
 		return fmt.Errorf("connect to PostgreSQL database %s: %w", c.DatabaseName, err)
@@ -141,7 +206,11 @@ func setupPostgresSchema(ctx context.Context, c *config.SQL, kind sqlplugin.DbKi
 			return fmt.Errorf("PostgreSQL database %s has tables but no Temporal schema version "+
 				"(an interrupted setup, or not a Temporal database): drop it and start again: %w", c.DatabaseName, err)
 		}
-		return nil
+		applied, err := upgradePostgresSchema(ctx, admin, c.DatabaseName, versionedDir, admin.ExpectedVersion())
+		if len(applied) > 0 {
+			logger.Info(fmt.Sprintf("upgraded the schema of PostgreSQL database %s through versions %s", c.DatabaseName, strings.Join(applied, ", ")))
+		}
+		return err
 	}
 
 	statements, err := schemaStatements(schemaFile)

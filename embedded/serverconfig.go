@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/membership/static"
+	"go.temporal.io/server/common/metrics"
 	"go.temporal.io/server/common/primitives"
 	"go.temporal.io/server/temporal"
 )
@@ -17,7 +18,8 @@ import (
 const clusterName = "active"
 
 // serverOptions assemble the server: the four services in this process, finding each other
-// through static hosts (no membership ring, hence no membership ports), no metrics, no pprof.
+// through static hosts (no membership ring, hence no membership ports), metrics only with
+// Config.MetricsAddress, no pprof.
 func serverOptions(cfg Config, p ports, persistence config.Persistence, frontendAddress string, logger log.Logger) ([]temporal.ServerOption, error) {
 	hosts := map[primitives.ServiceName]static.Hosts{
 		primitives.FrontendService: static.SingleLocalHost(frontendAddress),
@@ -79,6 +81,10 @@ func serverConfig(cfg Config, p ports, persistence config.Persistence, frontendA
 	c.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	// The worker service's system workflows reach the frontend through this client.
 	c.PublicClient.HostPort = frontendAddress
+	if cfg.MetricsAddress != "" {
+		c.Global.Metrics = &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+			Framework: metrics.FrameworkOpentelemetry, ListenAddress: cfg.MetricsAddress, HandlerPath: "/metrics"}}
+	}
 	if cfg.TLS != nil {
 		root, err := cfg.TLS.rootTLS()
 		if err != nil {

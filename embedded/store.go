@@ -70,7 +70,7 @@ func openStore(ctx context.Context, cfg Config, searchAttributes map[string]enum
 		}
 		return &store{persistence: singleSQLStore(sqlCfg, shards)}, nil
 	case postgres:
-		main, visibility, err := postgresStores(ctx, cfg.PostgresDSN, logger)
+		main, visibility, err := postgresStores(ctx, cfg.PostgresDSN, cfg.PostgresPassword, logger)
 		if err != nil {
 			return nil, err
 		}

@@ -34,6 +34,11 @@ type Config struct {
 	// client has used its failures); nil: httpserver.NewAuthLimiter().
 	AuthLimiter *httpserver.AuthLimiter
 
+	// Treezor, when set, is asked for the user's kycReview before an onboarding starts for a
+	// user with no visible run (see Service.Start), so that the already-validated rule holds
+	// after retention deleted the run. Nil: no such check.
+	Treezor TreezorUsers
+
 	Logger   *zap.Logger           // nil: no logs
 	Registry prometheus.Registerer // API metrics are registered here; nil: not exported
 

@@ -46,6 +46,7 @@ type Service struct {
 	updateTimeout time.Duration
 	callTimeout   time.Duration
 	log           *zap.Logger
+	treezor       TreezorUsers // nil: no kycReview check before a start (kycguard.go)
 }
 
 // NewService builds the Service from cfg; only cfg.Temporal is required (API keys are the
@@ -69,6 +70,7 @@ func NewService(cfg Config) (*Service, error) {
 		updateTimeout: cfg.UpdateTimeout,
 		callTimeout:   cfg.CallTimeout,
 		log:           cfg.Logger,
+		treezor:       cfg.Treezor,
 	}, nil
 }
 

@@ -76,6 +76,11 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, e
 			return StartResponse{}, err
 		}
 	}
+	if prev == nil { // no visible run: ask Treezor (kycguard.go)
+		if err := s.checkTreezorKYC(dctx, op, in.UserID, wid); err != nil {
+			return StartResponse{}, err
+		}
+	}
 
 	res, runID, err := s.updateWithStart(ctx, in)
 	if err != nil {
@@ -124,7 +129,7 @@ func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string
 	var last workflows.Result
 	if err := s.temporal.GetWorkflow(ctx, wid, prev.runID).Get(ctx, &last); err != nil {
 		if errIsNotFound(err) {
-			return nil // the run's history is gone (retention): nothing to hold a new run back
+			return s.checkTreezorKYC(ctx, op, userID, wid) // the run's history is gone (retention): ask Treezor
 		}
 		return s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
 	}

@@ -26,13 +26,19 @@ const (
 	maxResponseBody = 1 << 20
 )
 
+// DefaultScopes are the OAuth scopes a Client asks for when Config.Scopes is nil: Treezor
+// grants GET endpoints to read_only and PUT/POST/DELETE endpoints to read_write, and qesflow
+// needs both (docs.treezor.com/guide/api-basics/scopes.html).
+var DefaultScopes = []string{"read_only", "read_write"}
+
 // Config configures a Client.
 type Config struct {
 	// BaseURL is Treezor's API base, e.g. https://<tenant>.sandbox.treezor.co.
 	BaseURL string
 	// ClientID and ClientSecret are the OAuth2 client credentials.
 	ClientID, ClientSecret string
-	// Scopes are sent space-separated with the token request (optional).
+	// Scopes are sent space-separated with the token request (nil: DefaultScopes; an
+	// empty non-nil slice sends no scope).
 	Scopes []string
 	// Timeout bounds each HTTP request (default DefaultTimeout).
 	Timeout time.Duration
@@ -42,6 +48,15 @@ type Config struct {
 	HTTPClient *http.Client
 	// UserAgent is sent with every request (default "qesflow/<version>").
 	UserAgent string
+	// Observe, when set, is called after every API call (token fetches included) and every
+	// start of a document download with the call's name and its error (nil on success);
+	// Classify sorts the error. It must be fast and safe for concurrent use.
+	Observe func(op string, err error)
+	// ClientCert, when set and HTTPClient is nil, is the client certificate of Treezor's
+	// mutual TLS (and the CA bundle that verifies Treezor): the client's own transport
+	// presents it, and closes its idle connections when a renewed certificate is loaded so
+	// that new connections use it.
+	ClientCert *CertReloader
 }
 
 // Client calls the Treezor API with an OAuth2 client-credentials token. It is safe for
@@ -56,6 +71,7 @@ type Client struct {
 	http      *http.Client
 	userAgent string
 	now       func() time.Time
+	observe   func(op string, err error)
 
 	fetchMu sync.Mutex // serialises token fetches
 	tokens  tokenCache
@@ -77,6 +93,9 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.Timeout < 0 {
 		return nil, fmt.Errorf("treezor client: %w: timeout %s is negative", ErrInvalidArgument, cfg.Timeout)
 	}
+	if cfg.Scopes == nil {
+		cfg.Scopes = DefaultScopes
+	}
 	c := &Client{
 		baseURL:   base,
 		clientID:  strings.TrimSpace(cfg.ClientID),
@@ -86,12 +105,18 @@ func NewClient(cfg Config) (*Client, error) {
 		http:      cfg.HTTPClient,
 		userAgent: cfg.UserAgent,
 		now:       time.Now,
+		observe:   cfg.Observe,
 	}
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
 	}
 	if c.http == nil {
 		c.http = httpclient.New(0, 0)
+		if cfg.ClientCert != nil {
+			rt := newReloadingTransport(cfg.ClientCert)
+			cfg.ClientCert.setOnReload(rt.reload)
+			c.http.Transport = rt
+		}
 	}
 	if c.userAgent == "" {
 		c.userAgent = "qesflow/" + buildVersion()
@@ -209,44 +234,105 @@ func (c *Client) DocumentDownloadURL(ctx context.Context, documentID string) (st
 }
 
 // DownloadDocument streams the document at a presigned URL (from DocumentDownloadURL),
-// without the bearer token. The caller closes the body; Config.Timeout covers the whole
-// download.
+// without the bearer token. The caller closes the body. The presigned URL's short life
+// limits when the download starts, not how long the body takes: Config.Timeout bounds the
+// wait for the answer's headers and then each wait for more of the body (a stalled
+// transfer fails), while the whole transfer is bounded only by ctx.
 func (c *Client) DownloadDocument(ctx context.Context, rawURL string) (io.ReadCloser, error) {
-	const op = "download document"
+	const op = downloadOp
 	u, err := url.Parse(strings.TrimSpace(rawURL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%s: %w: not an absolute http(s) URL", op, ErrInvalidArgument)
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	ctx, cancel := context.WithCancel(ctx)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("%s: %w: cannot build request", op, ErrInvalidArgument)
 	}
 	req.Header.Set("User-Agent", c.userAgent)
+	stall := &stallTimer{timeout: c.timeout}
+	stall.start(cancel)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		cancel()
-		return nil, c.networkError(op, err)
+		if stall.fired() {
+			err = fmt.Errorf("no answer within %s: %w", c.timeout, context.DeadlineExceeded)
+		}
+		err = c.networkError(op, err)
+		c.observed(op, err)
+		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer cancel()
 		defer resp.Body.Close()
+		stall.stop()
 		// A storage service's error body is not Treezor's; keep only the status.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		return nil, &APIError{StatusCode: resp.StatusCode, Op: op}
+		err := &APIError{StatusCode: resp.StatusCode, Op: op}
+		c.observed(op, err)
+		return nil, err
 	}
-	return &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}, nil
+	c.observed(op, nil)
+	stall.reset()
+	return &streamBody{body: resp.Body, cancel: cancel, stall: stall, timeout: c.timeout}, nil
 }
 
-// cancelOnClose releases the download's timeout context when the body is closed.
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
+// downloadOp names the fetch of a presigned URL, whose error answers come from the
+// storage service, not from Treezor's API.
+const downloadOp = "download document"
+
+// stallTimer cancels a download when no data arrives for timeout.
+type stallTimer struct {
+	timeout time.Duration
+	mu      sync.Mutex
+	timer   *time.Timer
+	expired bool
 }
 
-func (b *cancelOnClose) Close() error {
-	err := b.ReadCloser.Close()
+func (s *stallTimer) start(cancel context.CancelFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timer = time.AfterFunc(s.timeout, func() {
+		s.mu.Lock()
+		s.expired = true
+		s.mu.Unlock()
+		cancel()
+	})
+}
+
+func (s *stallTimer) reset() { s.timer.Reset(s.timeout) }
+func (s *stallTimer) stop()  { s.timer.Stop() }
+
+func (s *stallTimer) fired() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.expired
+}
+
+// streamBody is a download's body: each read that returns data restarts the stall timer;
+// Close releases the request's context.
+type streamBody struct {
+	body    io.ReadCloser
+	cancel  context.CancelFunc
+	stall   *stallTimer
+	timeout time.Duration
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	n, err := b.body.Read(p)
+	if n > 0 {
+		b.stall.reset()
+	}
+	if err != nil && err != io.EOF && b.stall.fired() {
+		err = &NetworkError{Op: downloadOp, Err: fmt.Errorf("transfer stalled for %s: %w", b.timeout, context.DeadlineExceeded)}
+	}
+	return n, err
+}
+
+func (b *streamBody) Close() error {
+	b.stall.stop()
+	err := b.body.Close()
 	b.cancel()
 	return err
 }
@@ -260,8 +346,21 @@ func requireID(what, id string) error {
 }
 
 // call sends an authenticated JSON request and decodes a 2xx answer into out. On 401 it
-// drops the token, fetches a new one and retries once.
+// drops the token, fetches a new one and retries once. The outcome is observed.
 func (c *Client) call(ctx context.Context, op, method, path string, body, out any) error {
+	err := c.callOnce(ctx, op, method, path, body, out)
+	c.observed(op, err)
+	return err
+}
+
+// observed reports a call's outcome to Config.Observe.
+func (c *Client) observed(op string, err error) {
+	if c.observe != nil {
+		c.observe(op, err)
+	}
+}
+
+func (c *Client) callOnce(ctx context.Context, op, method, path string, body, out any) error {
 	var payload []byte
 	if body != nil {
 		var err error

@@ -205,14 +205,25 @@ func TestTokenRequestAndCaching(t *testing.T) {
 	require.Equal(t, "read_write admin", form.Get("scope"))
 }
 
-func TestTokenWithoutScopes(t *testing.T) {
+// TestTokenDefaultScopes: without Scopes the client asks for read_only and read_write, as
+// GET endpoints need the first and PUT/POST the second.
+func TestTokenDefaultScopes(t *testing.T) {
 	f := newFakeTreezor(t)
 	f.answer(http.StatusCreated, nestedQESAnswer)
 	c := newTestClient(t, f, func(cfg *Config) { cfg.Scopes = nil })
 	_, err := c.InitiateQES(context.Background(), "1", "", "")
 	require.NoError(t, err)
+	require.Equal(t, []string{"read_only read_write"}, f.tokenForms[0]["scope"])
+}
+
+func TestTokenWithoutScopes(t *testing.T) {
+	f := newFakeTreezor(t)
+	f.answer(http.StatusCreated, nestedQESAnswer)
+	c := newTestClient(t, f, func(cfg *Config) { cfg.Scopes = []string{} })
+	_, err := c.InitiateQES(context.Background(), "1", "", "")
+	require.NoError(t, err)
 	_, hasScope := f.tokenForms[0]["scope"]
-	require.False(t, hasScope)
+	require.False(t, hasScope, "an empty, non-nil Scopes sends no scope")
 	require.JSONEq(t, `{}`, string(f.lastRequest(t).Body))
 }
 

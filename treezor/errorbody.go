@@ -40,6 +40,7 @@ func parseErrorBody(body []byte) *APIError {
 		e.Message = firstNonEmpty(string(doc.ErrorMessage), string(doc.ErrorDescription), string(doc.Message))
 	}
 	e.Type, e.Code, e.Message = clip(e.Type, 100), clip(e.Code, 100), clip(e.Message, maxMessageLen)
+	e.FromTreezor = e.Type != "" || e.Code != "" || e.Message != ""
 	return e
 }
 

@@ -31,6 +31,10 @@ type APIError struct {
 	Op string
 	// MissingFields lists the user attributes to set when StatusCode is 428.
 	MissingFields []string
+	// FromTreezor reports that the body was one of Treezor's JSON error documents. An error
+	// answer without one (an HTML page, an empty body) comes from something else at the base
+	// URL: a proxy, a load balancer, or a misconfigured URL.
+	FromTreezor bool
 }
 
 // Error describes the failure: operation, status, Treezor's type, code and message.
@@ -70,9 +74,10 @@ func (e *APIError) missingFields() []string {
 	return RequiredUserFields
 }
 
-// Retryable reports whether the same call may succeed later: 5xx (502, 504, 522 ...),
-// 429 and 408 are retryable; 400, 401 (after a token refresh), 403, 404, 410, 428 and
-// other 4xx are not.
+// Retryable reports whether the same call may succeed later without anyone changing
+// anything: 5xx (502, 504, 522 ...), 429 and 408 are retryable; 400, 401 (after a token
+// refresh), 403, 404, 410, 428 and other 4xx are not. Whose failure it is (a 401 or 403
+// is ours to fix, not the user's) is Classify's answer.
 func (e *APIError) Retryable() bool {
 	switch {
 	case e.StatusCode >= 500:
@@ -97,6 +102,9 @@ type NetworkError struct {
 
 // Error describes the failure without the request URL.
 func (e *NetworkError) Error() string {
+	if isTLSError(e.Err) {
+		return "treezor " + e.Op + ": TLS handshake failed (client certificate, CA or server name): " + e.Err.Error()
+	}
 	if e.Timeout() {
 		return "treezor " + e.Op + ": timed out: " + e.Err.Error()
 	}
@@ -112,7 +120,8 @@ func (e *NetworkError) Timeout() bool {
 	return errors.Is(e.Err, context.DeadlineExceeded) || (errors.As(e.Err, &ne) && ne.Timeout())
 }
 
-// IsRetryable reports whether a call that failed with err may succeed when tried again:
+// IsRetryable reports whether a call that failed with err may succeed when tried again
+// unchanged (transient failures; see Classify for whose failure it is):
 // APIError.Retryable for API answers; network errors and timeouts are retryable; a
 // cancelled context, invalid arguments and malformed answers are not.
 func IsRetryable(err error) bool {

@@ -41,10 +41,14 @@ type flatEnvelope struct {
 	Signature        flexString      `json:"object_payload_signature"`
 }
 
-// wrappedEnvelope is the outer part of the wrapped form {"messageId","webhookId","webhook":{…}}.
+// wrappedEnvelope is the outer part of the wrapped form {"messageId","webhookId","webhook":{…}}
+// (docs.treezor.com/guide/user-verification/events.html, user.kycrequest). The signature and
+// the creation time are read inside "webhook" first, then at the outer level.
 type wrappedEnvelope struct {
-	MessageID flexString `json:"messageId"`
-	WebhookID flexString `json:"webhookId"`
+	MessageID        flexString `json:"messageId"`
+	WebhookID        flexString `json:"webhookId"`
+	WebhookCreatedAt flexString `json:"webhook_created_at"`
+	Signature        flexString `json:"object_payload_signature"`
 }
 
 // DecodeEnvelope decodes a webhook body in the flat form or the wrapped form
@@ -84,6 +88,12 @@ func decodeWrapped(outer, inner []byte) (*Envelope, error) {
 	}
 	if t := bytes.TrimSpace(flat.Webhook); len(t) > 0 && t[0] == '{' {
 		return nil, fmt.Errorf("%w: webhook nested twice", ErrMalformed)
+	}
+	if flat.Signature == "" {
+		flat.Signature = w.Signature
+	}
+	if flat.WebhookCreatedAt == "" {
+		flat.WebhookCreatedAt = w.WebhookCreatedAt
 	}
 	env, err := fromFlat(flat)
 	if err != nil {

@@ -162,9 +162,9 @@ func TestEventNormalisation(t *testing.T) {
 				ReasonMessage: "USER_CANCELLATION_IDENTIFY_LATER"},
 		},
 		{
-			name: "qes.finalized with numbers, identification id from object_id", webhook: EventQESFinalized, objectID: "555",
+			name: "qes.finalized with numbers, object_id never used", webhook: EventQESFinalized, objectID: "555",
 			payload: `{"qes":[{"userId":100200,"result":" success ","reason":null,"firstname":"Émilie","email":"e@example.com"}]}`,
-			want:    Event{UserID: "100200", IdentificationID: "555", Result: ResultSuccess},
+			want:    Event{UserID: "100200", Result: ResultSuccess},
 		},
 		{
 			name: "qes.finalized canceled with numeric identification id", webhook: EventQESFinalized, objectID: "other",
@@ -175,12 +175,12 @@ func TestEventNormalisation(t *testing.T) {
 		{
 			name: "qes.processing as a single object", webhook: EventQESProcessing, objectID: "TRZ-2",
 			payload: `{"qes":{"userId":"3","result":"REVIEW_PENDING"}}`,
-			want:    Event{UserID: "3", IdentificationID: "TRZ-2", Result: ResultReviewPending},
+			want:    Event{UserID: "3", Result: ResultReviewPending},
 		},
 		{
 			name: "qes.created with reason at item level", webhook: EventQESCreated, objectID: "TRZ-3",
 			payload: `{"qes":[{"userId":"3","reasonCode":"3201","reasonMessage":"WARNING_SELFIE_REAL_PERSON"}]}`,
-			want:    Event{UserID: "3", IdentificationID: "TRZ-3", ReasonCode: 3201, ReasonMessage: "WARNING_SELFIE_REAL_PERSON"},
+			want:    Event{UserID: "3", ReasonCode: 3201, ReasonMessage: "WARNING_SELFIE_REAL_PERSON"},
 		},
 		{
 			name: "user.kycreview with strings", webhook: EventUserKYCReview, objectID: "100200",
@@ -188,9 +188,9 @@ func TestEventNormalisation(t *testing.T) {
 			want:    Event{UserID: "100200", KYCReview: KYCReviewValidated, KYCLevel: 3, KYCReviewComment: "ok"},
 		},
 		{
-			name: "user.kycreview with numbers, user id from object_id", webhook: EventUserKYCReview, objectID: "100200",
+			name: "user.kycreview with numbers, object_id never used", webhook: EventUserKYCReview, objectID: "100200",
 			payload: `{"users":[{"kycReview":3,"kycLevel":0}]}`,
-			want:    Event{UserID: "100200", KYCReview: KYCReviewRefused},
+			want:    Event{KYCReview: KYCReviewRefused},
 		},
 		{
 			name: "only the first item is read, later items are not decoded", webhook: EventUserKYCReview, objectID: "x",
@@ -209,13 +209,13 @@ func TestEventNormalisation(t *testing.T) {
 		},
 		{
 			name: "payin.update", webhook: EventPayinUpdate, objectID: "p-9",
-			payload: `{"payins":[{"payinId":"p-9","userId":100200,"walletId":42,"payinStatus":"VALIDATED","amount":"10.00"}]}`,
-			want:    Event{UserID: "100200", PayinID: "p-9", WalletID: "42", PayinStatus: "VALIDATED"},
+			payload: `{"payins":[{"payinId":"p-9","userId":100200,"walletId":42,"payinStatus":"VALIDATED","paymentMethodId":"20","amount":"10.00"}]}`,
+			want:    Event{UserID: "100200", PayinID: "p-9", WalletID: "42", PayinStatus: "VALIDATED", PaymentMethodID: 20},
 		},
 		{
-			name: "payin.create, payin id from object_id", webhook: EventPayinCreate, objectID: "p-10",
-			payload: `{"payins":[{"userId":"5","walletId":"6","payinStatus":"PENDING"}]}`,
-			want:    Event{UserID: "5", PayinID: "p-10", WalletID: "6", PayinStatus: "PENDING"},
+			name: "payin.create, object_id never used", webhook: EventPayinCreate, objectID: "p-10",
+			payload: `{"payins":[{"userId":"5","walletId":"6","payinStatus":"PENDING","paymentMethodId":25}]}`,
+			want:    Event{UserID: "5", WalletID: "6", PayinStatus: "PENDING", PaymentMethodID: 25},
 		},
 	}
 	for _, tt := range tests {
@@ -226,6 +226,7 @@ func TestEventNormalisation(t *testing.T) {
 			require.NoError(t, err)
 			want := tt.want
 			want.WebhookID, want.Type, want.CreatedAt, want.Known = "w-1", tt.webhook, created, true
+			want.PayloadHash = PayloadHash([]byte(tt.payload))
 			require.Equal(t, want, got)
 		})
 	}
@@ -236,7 +237,7 @@ func TestEventUnknownTypeIsGeneric(t *testing.T) {
 		env := &Envelope{Webhook: "card.update", WebhookID: "w-2", ObjectID: "1", ObjectPayload: json.RawMessage(payload)}
 		got, err := env.Event()
 		require.NoError(t, err)
-		require.Equal(t, Event{WebhookID: "w-2", Type: "card.update"}, got)
+		require.Equal(t, Event{WebhookID: "w-2", Type: "card.update", PayloadHash: PayloadHash([]byte(payload))}, got)
 	}
 }
 

@@ -266,7 +266,7 @@ func TestKYCReviewRequest(t *testing.T) {
 		Users []map[string]any `json:"users"`
 	}
 	require.NoError(t, json.Unmarshal(body, &raw))
-	require.Equal(t, map[string]any{"userId": "3001", "kycReview": "1", "kycLevel": "0"}, raw.Users[0])
+	require.Equal(t, map[string]any{"userId": "3001", "userTypeId": "1", "kycReview": "1", "kycLevel": "0", "kycReviewComment": ""}, raw.Users[0])
 
 	review, _, ok := h.sim.KYCStatus("3001")
 	require.True(t, ok)
@@ -347,7 +347,10 @@ func TestScopes(t *testing.T) {
 		{"read_only may read", readOnly, http.MethodGet, docPath, http.StatusOK},
 		{"read_only may not initiate", readOnly, http.MethodPost, "/v1/users/5001/qes", http.StatusForbidden},
 		{"read_only may not request a review", readOnly, http.MethodPut, "/v1/users/5001/Kycreview", http.StatusForbidden},
-		{"read_write may read", readWrite, http.MethodGet, docPath, http.StatusOK},
+		{"read_write may not read", readWrite, http.MethodGet, docPath, http.StatusForbidden},
+		{"read_write may not look a user up", readWrite, http.MethodGet, "/v1/users/5001", http.StatusForbidden},
+		{"read_only may look a user up", readOnly, http.MethodGet, "/v1/users/5001", http.StatusOK},
+		{"default scopes may read", both, http.MethodGet, docPath, http.StatusOK},
 		{"read_write may initiate", readWrite, http.MethodPost, "/v1/users/5001/qes", http.StatusCreated},
 		{"default scopes may write", both, http.MethodPut, "/v1/users/5001/Kycreview", http.StatusOK},
 	}
@@ -370,6 +373,19 @@ func TestScopes(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, apiErr.StatusCode)
 	require.False(t, treezor.IsRetryable(err))
 	_, err = c.DocumentDownloadURL(context.Background(), snap.Documents[0])
+	require.NoError(t, err)
+
+	// A read_write-only client cannot download; the default scopes can do both.
+	c, err = treezor.NewClient(treezor.Config{BaseURL: h.srv.URL, ClientID: testClientID, ClientSecret: testClientSecret, Scopes: []string{"read_write"}})
+	require.NoError(t, err)
+	_, err = c.DocumentDownloadURL(context.Background(), snap.Documents[0])
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, http.StatusForbidden, apiErr.StatusCode)
+	c, err = treezor.NewClient(treezor.Config{BaseURL: h.srv.URL, ClientID: testClientID, ClientSecret: testClientSecret})
+	require.NoError(t, err)
+	_, err = c.DocumentDownloadURL(context.Background(), snap.Documents[0])
+	require.NoError(t, err)
+	_, err = c.InitiateQES(context.Background(), "5001", "", "")
 	require.NoError(t, err)
 }
 

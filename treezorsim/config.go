@@ -65,6 +65,24 @@ type Config struct {
 	// DocumentsPerSuccess is how many documents a successful identification creates
 	// (1 or 2, default 2).
 	DocumentsPerSuccess int
+	// DownloadsEnabled enables document downloads for the client. As at Treezor, where
+	// "download is not enabled by default" and is enabled on request (seed: QES guide),
+	// GET /v1/documents/{documentId}/download answers 403 while it is off.
+	DownloadsEnabled bool
+	// DocumentSize pads every served document to at least this many bytes (0: a small
+	// PDF), to try large downloads.
+	DocumentSize int
+	// FileBytesPerSecond throttles the presigned file endpoint (0: as fast as possible), to
+	// try a slow link.
+	FileBytesPerSecond int
+
+	// TLSCertFile and TLSKeyFile make Serve answer over TLS with this certificate.
+	TLSCertFile, TLSKeyFile string
+	// ClientCAFile, with TLS, requires every client to present a certificate signed by a
+	// CA of this PEM bundle, as Treezor's mutual TLS does
+	// (docs.treezor.com/guide/api-basics/mutual-tls.html): a client without one fails the
+	// TLS handshake. It applies to the whole listener, the pages included.
+	ClientCAFile string
 
 	// WebhookRetryInterval is the wait between delivery attempts (default 1s; Treezor: 1 min).
 	WebhookRetryInterval time.Duration
@@ -97,6 +115,9 @@ type Config struct {
 	APIFaultHangShare float64
 	// APIFaultTimeout is how long a hanging call hangs (default 20s, past the client's 15s).
 	APIFaultTimeout time.Duration
+
+	// Webhooks switches on the documented delivery variants (see WebhookVariants).
+	Webhooks WebhookVariants
 }
 
 // Chaos is the part of the configuration that can change at run time (SetChaos).
@@ -148,6 +169,15 @@ func (c Config) Validate() error {
 	case "", KYCValidate, KYCRefuse:
 	default:
 		errs = append(errs, fmt.Errorf("auto KYC decision %q: want validate, refuse or empty", c.AutoKYCDecision))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
+	if c.ClientCAFile != "" && c.TLSCertFile == "" {
+		errs = append(errs, errors.New("a client CA file needs TLS (a certificate and a key file)"))
+	}
+	if c.DocumentSize < 0 || c.FileBytesPerSecond < 0 {
+		errs = append(errs, errors.New("document size and file bytes per second must not be negative"))
 	}
 	if c.DocumentsPerSuccess < 0 || c.DocumentsPerSuccess > 2 {
 		errs = append(errs, fmt.Errorf("documents per success %d: want 1 or 2", c.DocumentsPerSuccess))

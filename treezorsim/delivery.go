@@ -34,6 +34,12 @@ func (s *Simulator) enqueueLocked(userID string, batch []outgoing) {
 	if len(batch) == 0 {
 		return
 	}
+	for i := range batch {
+		if batch[i].seq == 0 {
+			s.nextSeq++
+			batch[i].seq = s.nextSeq
+		}
+	}
 	s.queues[userID] = append(s.queues[userID], batch...)
 	s.changedLocked()
 	s.busy.add(len(batch))
@@ -45,10 +51,10 @@ func (s *Simulator) enqueueLocked(userID string, batch []outgoing) {
 	go s.drain(userID)
 }
 
-// drain delivers the user's queue in order, one webhook at a time, until it is empty. A
-// webhook leaves the queue only once delivered or given up, so that the queue always
-// holds every webhook not yet answered (what a state file saves). Close stops the drain
-// and leaves the rest of the queue in place.
+// drain delivers the user's queue in order (skipping held webhooks until they are released),
+// one webhook at a time, until it is empty. A webhook leaves the queue only once delivered
+// or given up, so that the queue always holds every webhook not yet answered (what a state
+// file saves). Close stops the drain and leaves the rest of the queue in place.
 func (s *Simulator) drain(userID string) {
 	defer s.wg.Done()
 	for {
@@ -63,14 +69,28 @@ func (s *Simulator) drain(userID string) {
 			s.busy.add(-len(q)) // abandoned by Close
 			return
 		}
-		o := q[0]
+		next := s.nextDeliverableLocked(userID)
+		if next < 0 {
+			// Only held webhooks are left and no further action came: release them.
+			holdMax := s.variants.HoldMax
+			s.mu.Unlock()
+			if sleep(s.ctx, holdMax) {
+				s.mu.Lock()
+				s.queues[userID] = append(s.queues[userID], s.takeHeldLocked(userID)...)
+				s.mu.Unlock()
+			}
+			continue
+		}
+		o := q[next]
 		s.mu.Unlock()
 		outcome, finished := s.deliver(o)
 		if !finished {
 			continue // Close: the next round stops
 		}
 		s.mu.Lock()
-		s.queues[userID] = s.queues[userID][1:]
+		if i := s.queueIndexLocked(userID, o.seq); i >= 0 {
+			s.queues[userID] = append(s.queues[userID][:i:i], s.queues[userID][i+1:]...)
+		}
 		s.recordLocked(o, outcome)
 		s.mu.Unlock()
 		s.busy.done()
@@ -83,7 +103,7 @@ type deliveryOutcome struct {
 	ok               bool
 }
 
-// deliver posts one webhook (the head of its user's queue), retrying non-2xx answers and
+// deliver posts one webhook (the next deliverable one of its user's queue), retrying non-2xx answers and
 // network errors every WebhookRetryInterval up to WebhookMaxAttempts attempts in all, each
 // retry to the next receiver (see receivers). It reports finished=false when Close
 // abandoned it.
@@ -112,10 +132,12 @@ func (s *Simulator) deliver(o outgoing) (outcome deliveryOutcome, finished bool)
 		}
 		s.mu.Lock()
 		s.counters.retried++
-		s.queues[o.userID][0].attempts = attempt // o is the head of its queue
+		if i := s.queueIndexLocked(o.userID, o.seq); i >= 0 {
+			s.queues[o.userID][i].attempts = attempt
+		}
 		s.changedLocked()
 		s.mu.Unlock()
-		if !sleep(s.ctx, s.cfg.WebhookRetryInterval) {
+		if !sleep(s.ctx, s.retryInterval()) {
 			return deliveryOutcome{}, false
 		}
 	}
@@ -134,7 +156,11 @@ func (s *Simulator) post(o outgoing, turn int) (int, error) {
 	if err != nil {
 		return 0, errors.New("invalid webhook URL")
 	}
-	req.Header.Set("Content-Type", "application/json")
+	contentType := o.contentType
+	if contentType == "" {
+		contentType = "application/json"
+	}
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "treezorsim")
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -1,6 +1,7 @@
 package treezorsim
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -67,12 +68,25 @@ func (s *Simulator) DocumentContent(documentID string) ([]byte, bool) {
 	if !ok {
 		return nil, false
 	}
-	return append([]byte(nil), d.content...), true
+	return s.body(d), true
+}
+
+// body is the document's content, padded to Config.DocumentSize with PDF comment lines.
+func (s *Simulator) body(d *document) []byte {
+	out := append([]byte(nil), d.content...)
+	for n := 0; len(out) < s.cfg.DocumentSize; n++ {
+		out = fmt.Appendf(out, "%% padding line %08d of document %s\n", n, d.id)
+	}
+	return out
 }
 
 // handleDocumentDownload is GET /v1/documents/{documentId}/download: a presigned URL
 // valid DocumentURLTTL.
 func (s *Simulator) handleDocumentDownload(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.DownloadsEnabled {
+		writeTreezorError(w, http.StatusForbidden, "forbidden", "download_not_enabled", "document download is not enabled for this client")
+		return
+	}
 	id := r.PathValue("documentId")
 	s.mu.Lock()
 	_, ok := s.documents[id]
@@ -107,10 +121,42 @@ func (s *Simulator) handleFile(w http.ResponseWriter, r *http.Request) {
 		writeS3Error(w, "AccessDenied", "Access Denied")
 		return
 	}
+	content := s.body(d)
 	w.Header().Set("Content-Type", "application/pdf")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+d.fileName+`"`)
-	w.Header().Set("Content-Length", strconv.Itoa(len(d.content)))
-	_, _ = w.Write(d.content)
+	w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+	s.writeThrottled(r.Context(), w, content)
+}
+
+// writeThrottled writes content at Config.FileBytesPerSecond (all at once when 0), in
+// chunks of a tenth of a second, until the client goes away.
+func (s *Simulator) writeThrottled(ctx context.Context, w http.ResponseWriter, content []byte) {
+	rate := s.cfg.FileBytesPerSecond
+	if rate <= 0 {
+		_, _ = w.Write(content)
+		return
+	}
+	chunk := max(rate/10, 1)
+	flusher, _ := w.(http.Flusher)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for len(content) > 0 {
+		n := min(chunk, len(content))
+		if _, err := w.Write(content[:n]); err != nil {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		content = content[n:]
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // presign is the signature of a presigned URL: hex(HMAC-SHA256(key, id|expires)).

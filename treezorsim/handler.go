@@ -11,7 +11,7 @@ import (
 //	POST /v1/users, GET|PUT /v1/users/{userId} sandbox users
 //	POST /v1/users/{userId}/qes                initiate QES (201), 428 if user data is incomplete
 //	PUT  /v1/users/{userId}/Kycreview          request the KYC review (also …/kycreview)
-//	GET  /v1/documents/{documentId}/download   presigned download URL
+//	GET  /v1/documents/{documentId}/download   presigned download URL (403 unless DownloadsEnabled)
 //	GET  /files/{documentId}?expires=&sig=     the document behind a presigned URL
 //	GET  /identifications/{id}                 the end user's page (POST …/actions, …/payin)
 //	GET  /kyc                                  the KYC desk (POST /kyc/{userId})
@@ -22,8 +22,9 @@ import (
 //	GET  /sim/users/{userId}                   the user's simulator state (no PII)
 //	GET  /sim/stats                            counters
 //
-// /v1 calls need a bearer token (read_write for writes, read_only for reads) and are
-// subject to the API fault chaos.
+// /v1 calls need a bearer token (read_write for writes, read_only for reads: read_write
+// alone cannot read) and are subject to the API fault chaos. With Config.ClientCAFile the
+// whole listener requires a client certificate (mutual TLS).
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", s.handleToken)

@@ -75,6 +75,7 @@ func newHarnessWithLogger(t *testing.T, logger *zap.Logger, opts ...harnessOptio
 		ClientID: testClientID, ClientSecret: testClientSecret, WebhookSecret: testWebhookSecret,
 		WebhookURL: rec.srv.URL, Now: clock.Now, Seed: 42,
 		WebhookRetryInterval: 5 * time.Millisecond,
+		DownloadsEnabled:     true,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -179,10 +180,11 @@ func (h *harness) get(path string) (int, string) {
 
 // received is one webhook the receiver accepted: verified, decoded and normalised.
 type received struct {
-	event   treezor.Event
-	env     *treezor.Envelope
-	payload map[string]any
-	body    []byte
+	event       treezor.Event
+	env         *treezor.Envelope
+	payload     map[string]any
+	body        []byte
+	contentType string
 }
 
 // receiver is a webhook endpoint that checks each delivery the way the bridge does:
@@ -200,6 +202,9 @@ type receiver struct {
 	got       []received
 	problems  []string
 	hook      func(treezor.Event) // called before answering 2xx; may block
+	// variants accepts the WebhookVariants forms: text/plain, and a payload embedded with
+	// raw UTF-8 and unescaped "/" (still verified against its signature).
+	variants bool
 }
 
 func newReceiver(t *testing.T, secret string) *receiver {
@@ -243,7 +248,11 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 
 // check verifies one delivery; it returns a problem description when it is not valid.
 func (r *receiver) check(req *http.Request, body []byte) (received, string) {
-	if req.Method != http.MethodPost || req.Header.Get("Content-Type") != "application/json" {
+	r.mu.Lock()
+	variants := r.variants
+	r.mu.Unlock()
+	contentType := req.Header.Get("Content-Type")
+	if req.Method != http.MethodPost || (contentType != "application/json" && !(variants && contentType == "text/plain")) {
 		return received{}, "not a JSON POST"
 	}
 	env, err := treezor.DecodeEnvelope(body)
@@ -254,7 +263,7 @@ func (r *receiver) check(req *http.Request, body []byte) (received, string) {
 		return received{}, "verify: " + err.Error()
 	}
 	canonical, err := treezor.Canonicalize(env.ObjectPayload)
-	if err != nil || !bytes.Equal(canonical, env.ObjectPayload) {
+	if err != nil || (!variants && !bytes.Equal(canonical, env.ObjectPayload)) {
 		return received{}, "object_payload is not embedded in its canonical (signed) form"
 	}
 	ev, err := env.Event()
@@ -268,7 +277,13 @@ func (r *receiver) check(req *http.Request, body []byte) (received, string) {
 	if err := json.Unmarshal(env.ObjectPayload, &payload); err != nil {
 		return received{}, "payload: " + err.Error()
 	}
-	return received{event: ev, env: env, payload: payload, body: body}, ""
+	return received{event: ev, env: env, payload: payload, body: body, contentType: contentType}, ""
+}
+
+func (r *receiver) acceptVariants() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.variants = true
 }
 
 func (r *receiver) setFailFirst(n int) {

@@ -96,8 +96,15 @@ func (s *Simulator) requestReviewLocked(u *user) ([]byte, error) {
 	u.kycReview = treezor.KYCReviewPending
 	s.counters.reviewsByUser[u.UserID]++
 	s.changedLocked()
+	var specs []webhookSpec
+	if s.variants.KYCRequest {
+		specs = append(specs, kycRequestSpec(u))
+	}
 	if !s.cfg.SkipKYCPendingWebhook {
-		if err := s.emitLocked(u.UserID, []webhookSpec{kycReviewSpec(u, "")}); err != nil {
+		specs = append(specs, kycReviewSpec(u, ""))
+	}
+	if len(specs) > 0 {
+		if err := s.emitLocked(u.UserID, specs); err != nil {
 			return nil, err
 		}
 	}
@@ -105,8 +112,11 @@ func (s *Simulator) requestReviewLocked(u *user) ([]byte, error) {
 		rr.auto, rr.decideAt = s.cfg.AutoKYCDecision, rr.requestedAt.Add(s.cfg.AutoKYCDelay)
 		s.scheduleAutoDecisionLocked(rr)
 	}
+	// Treezor answers with the user object; these are the fields its guide shows
+	// (docs.treezor.com/guide/user-verification/kyc-request.html).
 	b, _ := json.Marshal(map[string]any{"users": []map[string]string{{
-		"userId": u.UserID, "kycReview": strconv.Itoa(int(u.kycReview)), "kycLevel": strconv.Itoa(u.kycLevel),
+		"userId": u.UserID, "userTypeId": "1", "kycReview": strconv.Itoa(int(u.kycReview)),
+		"kycLevel": strconv.Itoa(u.kycLevel), "kycReviewComment": "",
 	}}})
 	return append(b, '\n'), nil
 }
@@ -210,6 +220,14 @@ func kycReviewSpec(u *user, comment string) webhookSpec {
 			"kycReviewComment": comment,
 		}}},
 	}
+}
+
+// kycRequestSpec is the user.kycrequest webhook Treezor sends after PUT /Kycreview
+// (docs.treezor.com/guide/user-verification/events.html): the user with kycReview PENDING.
+func kycRequestSpec(u *user) webhookSpec {
+	spec := kycReviewSpec(u, "")
+	spec.event = treezor.EventUserKYCRequest
+	return spec
 }
 
 type decisionBody struct {

@@ -96,7 +96,8 @@ func (s *Simulator) purgeExpiredTokens(now time.Time) {
 }
 
 // requireScope wraps an API handler: a valid bearer token is needed (401 otherwise), with
-// read_write for writes and read_only or read_write for reads (403 otherwise).
+// read_only for GET and read_write for PUT/POST/DELETE (403 otherwise). As at Treezor
+// (docs.treezor.com/guide/api-basics/scopes.html), read_write does not grant reads.
 func (s *Simulator) requireScope(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -114,7 +115,7 @@ func (s *Simulator) requireScope(next http.Handler) http.Handler {
 			writeTreezorError(w, http.StatusUnauthorized, "unauthorized", "invalid_token", "the access token is invalid or expired")
 			return
 		}
-		if !slices.Contains(t.scopes, neededScope(r.Method)) && !(isRead(r.Method) && slices.Contains(t.scopes, ScopeReadWrite)) {
+		if !slices.Contains(t.scopes, neededScope(r.Method)) {
 			writeTreezorError(w, http.StatusForbidden, "forbidden", "insufficient_scope", "the access token lacks the scope "+neededScope(r.Method))
 			return
 		}

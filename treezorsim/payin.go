@@ -41,11 +41,18 @@ func (s *Simulator) SEPAPayin(userID, amount string) (payinID string, err error)
 	if !u.isDE() {
 		return "", fmt.Errorf("payin for user %s: %w", userID, ErrNotDE)
 	}
+	var specs []webhookSpec
+	if s.variants.OtherPayins {
+		// A card top-up into the same wallet first: a payin that is not a SEPA transfer.
+		card := payinSpec(treezor.EventPayinCreate, u, s.newNumericID(), amount, "VALIDATED")
+		card.payload.(map[string]any)["payins"].([]map[string]string)[0]["paymentMethodId"] = paymentMethodCard
+		specs = append(specs, card)
+	}
 	payinID = s.newNumericID()
-	specs := []webhookSpec{
+	specs = append(specs,
 		payinSpec(treezor.EventPayinCreate, u, payinID, amount, "PENDING"),
 		payinSpec(treezor.EventPayinUpdate, u, payinID, amount, "VALIDATED"),
-	}
+	)
 	if err := s.emitLocked(userID, specs); err != nil {
 		return "", fmt.Errorf("payin for user %s: %w", userID, err)
 	}
@@ -53,12 +60,19 @@ func (s *Simulator) SEPAPayin(userID, amount string) (payinID string, err error)
 	return payinID, nil
 }
 
+// Treezor's payin methods (docs.treezor.com/guide/transfers/credit-transfer.html,
+// credit-transfer-inst.html, cheques/events.html).
+const (
+	paymentMethodSCT  = "20"
+	paymentMethodCard = "25"
+)
+
 func payinSpec(event string, u *user, payinID, amount, status string) webhookSpec {
 	return webhookSpec{
 		event: event, object: objectPayin, objectID: payinID,
 		payload: map[string]any{"payins": []map[string]string{{
 			"payinId": payinID, "userId": u.UserID, "walletId": u.walletID, "payinStatus": status,
-			"paymentMethodId": "20", "amount": amount, "currency": "EUR",
+			"paymentMethodId": paymentMethodSCT, "amount": amount, "currency": "EUR",
 		}}},
 	}
 }

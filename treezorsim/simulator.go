@@ -3,12 +3,15 @@ package treezorsim
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -35,7 +38,9 @@ type Simulator struct {
 	dirty      bool // changed since the last save (with a StateFile)
 	rng        *mrand.Rand
 	chaos      Chaos
-	receivers  receivers // webhook URLs, in turn
+	variants   WebhookVariants // delivery variants of webhooks emitted from now on
+	nextSeq    uint64          // sequence of queued deliveries
+	receivers  receivers       // webhook URLs, in turn
 	nextNumID  int64
 	tokens     map[string]token
 	users      map[string]*user
@@ -108,6 +113,7 @@ func newSimulator(cfg Config, logger *zap.Logger) *Simulator {
 		cancel:     cancel,
 		rng:        rng,
 		chaos:      cfg.Chaos().normalized(),
+		variants:   cfg.Webhooks.normalized(),
 		receivers:  parseReceivers(cfg.WebhookURL),
 		nextNumID:  1_000_000 + rng.Int64N(8_000_000),
 		tokens:     map[string]token{},
@@ -175,8 +181,17 @@ func (s *Simulator) Serve(ctx context.Context, addr string) error {
 	return s.ServeListener(ctx, ln)
 }
 
-// ServeListener is Serve on an existing listener.
+// ServeListener is Serve on an existing listener, over TLS when Config.TLSCertFile is set.
 func (s *Simulator) ServeListener(ctx context.Context, ln net.Listener) error {
+	if s.cfg.TLSCertFile != "" {
+		tlsCfg, err := s.ServerTLSConfig()
+		if err != nil {
+			_ = ln.Close()
+			s.Close()
+			return err
+		}
+		ln = tls.NewListener(ln, tlsCfg)
+	}
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -198,6 +213,29 @@ func (s *Simulator) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	s.log.Info("treezor simulator stopped")
 	return nil
+}
+
+// ServerTLSConfig is the TLS configuration Serve uses: the server certificate of
+// Config.TLSCertFile/TLSKeyFile and, with Config.ClientCAFile, a required client
+// certificate signed by one of its CAs.
+func (s *Simulator) ServerTLSConfig() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("simulator TLS: load certificate: %w", err)
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if s.cfg.ClientCAFile != "" {
+		pem, err := os.ReadFile(s.cfg.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("simulator TLS: read client CA bundle: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("simulator TLS: client CA bundle %s holds no PEM certificate", s.cfg.ClientCAFile)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
 }
 
 // now is the simulator's clock.

@@ -121,7 +121,7 @@ func persistentConfig(path, webhookURL string, clock *testClock) Config {
 	return Config{
 		ClientID: testClientID, ClientSecret: testClientSecret, WebhookSecret: testWebhookSecret,
 		WebhookURL: webhookURL, Now: clock.Now, Seed: 42, StateFile: path,
-		WebhookRetryInterval: 5 * time.Millisecond, WebhookMaxAttempts: 1_000_000,
+		WebhookRetryInterval: 5 * time.Millisecond, WebhookMaxAttempts: 1_000_000, DownloadsEnabled: true,
 	}
 }
 

@@ -26,6 +26,8 @@ type Stats struct {
 	WebhooksRetried int `json:"webhooksRetried"`
 	// DuplicatesSent counts the extra deliveries added by the duplicate chaos.
 	DuplicatesSent int `json:"duplicatesSent"`
+	// WebhooksHeld counts webhooks held back behind a later action's (WebhookVariants.HoldRate).
+	WebhooksHeld int `json:"webhooksHeld"`
 	// Pending counts queued deliveries and scheduled automatic KYC decisions.
 	Pending int `json:"pending"`
 	// APIErrors counts API calls faulted with a 5xx before any processing.
@@ -44,6 +46,7 @@ type counters struct {
 	failed                int
 	retried               int
 	duplicates            int
+	held                  int
 	apiErrors             int
 	apiHangs              int
 }
@@ -67,6 +70,7 @@ func (s *Simulator) Stats() Stats {
 		WebhooksFailed:         c.failed,
 		WebhooksRetried:        c.retried,
 		DuplicatesSent:         c.duplicates,
+		WebhooksHeld:           c.held,
 		Pending:                s.busy.pending(),
 		APIErrors:              c.apiErrors,
 		APIHangs:               c.apiHangs,

@@ -222,22 +222,26 @@ func (s *Simulator) handleGetUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"users": []userJSON{answer}})
 }
 
-// userJSON is Treezor's user object as the simulator answers it (numbers as strings).
+// userJSON is Treezor's user object as the simulator answers it (numbers as strings), with
+// the fields of the contract fixtures (treezor/testdata/contract/api/user.json).
 type userJSON struct {
-	UserID    string `json:"userId"`
-	Firstname string `json:"firstname"`
-	Lastname  string `json:"lastname"`
-	Email     string `json:"email"`
-	Country   string `json:"country"`
-	Phone     string `json:"phone"`
-	KYCReview string `json:"kycReview"`
-	KYCLevel  string `json:"kycLevel"`
+	UserID           string `json:"userId"`
+	UserTypeID       string `json:"userTypeId"`
+	UserStatus       string `json:"userStatus"`
+	KYCReviewComment string `json:"kycReviewComment"`
+	Firstname        string `json:"firstname"`
+	Lastname         string `json:"lastname"`
+	Email            string `json:"email"`
+	Country          string `json:"country"`
+	Phone            string `json:"phone"`
+	KYCReview        string `json:"kycReview"`
+	KYCLevel         string `json:"kycLevel"`
 }
 
 // json renders the user. Caller holds s.mu.
 func (u *user) json() userJSON {
 	return userJSON{
-		UserID: u.UserID, Firstname: u.Firstname, Lastname: u.Lastname, Email: u.Email,
+		UserID: u.UserID, UserTypeID: "1", UserStatus: "VALIDATED", Firstname: u.Firstname, Lastname: u.Lastname, Email: u.Email,
 		Country: u.Country, Phone: u.Phone,
 		KYCReview: strconv.Itoa(int(u.kycReview)), KYCLevel: strconv.Itoa(u.kycLevel),
 	}

@@ -1,7 +1,6 @@
 package treezorsim
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -28,14 +27,17 @@ type webhookSpec struct {
 
 // outgoing is one delivery of a signed webhook.
 type outgoing struct {
-	userID    string
-	webhookID string
-	event     string
-	objectID  string
-	body      []byte
-	duplicate bool
-	delay     time.Duration
-	attempts  int // attempts made so far (kept across restarts with a StateFile)
+	seq         uint64 // identifies this delivery in its queue (duplicates share the webhook id)
+	held        bool   // held back until the user's next action (WebhookVariants.HoldRate)
+	contentType string // "" is application/json
+	userID      string
+	webhookID   string
+	event       string
+	objectID    string
+	body        []byte
+	duplicate   bool
+	delay       time.Duration
+	attempts    int // attempts made so far (kept across restarts with a StateFile)
 }
 
 // envelope is Treezor's flat webhook envelope. object_payload is embedded byte for byte
@@ -84,17 +86,22 @@ func (s *Simulator) emitLocked(userID string, specs []webhookSpec) error {
 			batch[i].delay = time.Duration(s.rng.Int64N(int64(s.chaos.MaxDelay)))
 		}
 	}
+	// What an earlier action held back goes behind this action's webhooks.
+	released := s.takeHeldLocked(userID)
+	s.holdLocked(batch)
 	s.enqueueLocked(userID, batch)
+	s.queues[userID] = append(s.queues[userID], released...)
 	return nil
 }
 
 // signLocked encodes, canonicalizes and signs one webhook. Caller holds s.mu.
 func (s *Simulator) signLocked(userID string, spec webhookSpec) (outgoing, error) {
-	raw, err := json.Marshal(spec.payload)
+	raw, err := s.shapePayloadLocked(spec)
 	if err != nil {
 		return outgoing{}, fmt.Errorf("encode %s payload: %w", spec.event, err)
 	}
-	// Treezor's payloads are PHP json_encode output; embed exactly that form.
+	// Treezor's payloads are PHP json_encode output; embed exactly that form, or with the
+	// RawPayload variant the same JSON with raw UTF-8 and unescaped "/".
 	payload, err := treezor.Canonicalize(raw)
 	if err != nil {
 		return outgoing{}, fmt.Errorf("canonicalize %s payload: %w", spec.event, err)
@@ -102,6 +109,9 @@ func (s *Simulator) signLocked(userID string, spec webhookSpec) (outgoing, error
 	sig, err := treezor.Sign(s.cfg.WebhookSecret, payload)
 	if err != nil {
 		return outgoing{}, fmt.Errorf("sign %s payload: %w", spec.event, err)
+	}
+	if s.variants.RawPayload {
+		payload = raw
 	}
 	env := envelope{
 		Webhook:                spec.event,
@@ -112,15 +122,13 @@ func (s *Simulator) signLocked(userID string, spec webhookSpec) (outgoing, error
 		ObjectPayload:          payload,
 		ObjectPayloadSignature: sig,
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep the payload bytes exactly as signed
-	if err := enc.Encode(env); err != nil {
+	body, err := s.envelopeBodyLocked(env)
+	if err != nil {
 		return outgoing{}, fmt.Errorf("encode %s envelope: %w", spec.event, err)
 	}
 	return outgoing{
 		userID: userID, webhookID: env.WebhookID, event: spec.event, objectID: spec.objectID,
-		body: bytes.TrimRight(buf.Bytes(), "\n"),
+		body: body, contentType: s.contentTypeLocked(),
 	}, nil
 }
 

@@ -1,8 +1,9 @@
 // Package webhookbridge receives Treezor webhooks over HTTP and signals them to the user's
-// onboarding workflow. It verifies the signature first, answers 2xx only once Temporal
-// accepted the signal (5xx otherwise, so that Treezor redelivers), and holds no state: run as
-// many replicas as needed. Duplicate deliveries are deduplicated by the workflow (on the
-// webhook id), not here.
+// onboarding workflow. It verifies the signature first (a mismatch answers 500, as Treezor's
+// integrity-checks guide asks, so that Treezor redelivers), decodes the event from the signed
+// payload only, answers 2xx only once Temporal accepted the signal (5xx otherwise, so that
+// Treezor redelivers), and holds no state: run as many replicas as needed. Duplicate
+// deliveries are deduplicated by the workflow (on the hash of the signed payload), not here.
 package webhookbridge
 
 import (
@@ -23,6 +24,8 @@ const Path = "/webhooks/treezor"
 const (
 	DefaultMaxBody       = 1 << 20 // 1 MiB
 	DefaultSignalTimeout = 5 * time.Second
+	// DefaultIdentificationGrace is the default of Config.IdentificationGrace.
+	DefaultIdentificationGrace = 10 * time.Minute
 	// RetryAfterSeconds is sent with 503 answers: Treezor retries the delivery later anyway.
 	RetryAfterSeconds = "5"
 )
@@ -52,6 +55,12 @@ type Config struct {
 	// behind the workflow by a moment). Defaults 3 and 500 ms.
 	LookupAttempts int
 	LookupInterval time.Duration
+	// IdentificationGrace bounds how long a QES event whose identification id visibility
+	// does not show is answered 503 (Treezor redelivers) rather than "no-onboarding", counted
+	// from the event's webhook_created_at. Default DefaultIdentificationGrace.
+	IdentificationGrace time.Duration
+	// Now is the bridge's clock (default time.Now); tests set it.
+	Now func() time.Time
 }
 
 // Errors New reports for a configuration that cannot work.
@@ -69,7 +78,8 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, ErrNoTemporal
 	}
 	cfg = withDefaults(cfg)
-	b := &bridge{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry)}
+	b := &bridge{cfg: cfg, log: cfg.Logger, metrics: newMetrics(cfg.Registry), keyHint: keyHint(cfg.Secrets)}
+	b.mismatches.logging = true
 	mux := http.NewServeMux()
 	mux.Handle("POST "+Path, b)
 	return mux, nil
@@ -99,6 +109,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.LookupInterval <= 0 {
 		cfg.LookupInterval = 500 * time.Millisecond
+	}
+	if cfg.IdentificationGrace <= 0 {
+		cfg.IdentificationGrace = DefaultIdentificationGrace
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return cfg
 }

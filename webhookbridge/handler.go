@@ -1,6 +1,7 @@
 package webhookbridge
 
 import (
+	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -15,9 +16,11 @@ import (
 
 // bridge handles POST /webhooks/treezor.
 type bridge struct {
-	cfg     Config
-	log     *zap.Logger
-	metrics *metrics
+	cfg        Config
+	log        *zap.Logger
+	metrics    *metrics
+	keyHint    string
+	mismatches mismatchLog
 }
 
 // delivery is what the bridge learnt of one webhook, for the answer, the log and the metrics.
@@ -63,14 +66,26 @@ func (b *bridge) handle(r *http.Request, d *delivery) outcome {
 	}
 	d.eventType, d.webhookID = env.Webhook, printableID(env.WebhookID)
 	if err := treezor.Verify(b.cfg.Secrets, env); err != nil {
-		return outcome{http.StatusUnauthorized, OutcomeBadSignature, "signature does not match"}
+		// As Treezor's integrity-checks guide asks: a 5xx, so that Treezor redelivers (what a
+		// secret rotation needs); nothing is signalled.
+		b.signatureMismatch(d)
+		return outcome{http.StatusInternalServerError, OutcomeBadSignature, "signature does not match"}
 	}
+	b.signatureMatched()
 	if !validWebhookID(env.WebhookID) {
+		// Treezor always sends a webhook id (a UUID); a body without a usable one is not a
+		// Treezor envelope, signed or not.
 		return outcome{http.StatusBadRequest, OutcomeMalformed, "webhook_id is missing or invalid"}
 	}
 	ev, err := env.Event()
-	if err != nil {
-		return outcome{http.StatusBadRequest, OutcomeMalformed, "payload cannot be decoded for this event type"}
+	switch {
+	case errors.Is(err, treezor.ErrInconsistent):
+		// The unsigned type contradicts the signed payload: no redelivery makes it valid.
+		return outcome{http.StatusBadRequest, OutcomeInconsistent, "event type does not match the signed payload"}
+	case err != nil:
+		// A signed event of a type we handle: answer 5xx so Treezor keeps it while an
+		// operator looks (logged with the webhook id, counted).
+		return outcome{http.StatusInternalServerError, OutcomeUndecodable, "signed payload cannot be decoded for this event type"}
 	}
 	if !ev.Known {
 		return outcome{http.StatusOK, OutcomeIgnored, ""}
@@ -113,6 +128,10 @@ func acceptedMediaType(contentType string) bool {
 func (b *bridge) logOutcome(r *http.Request, d *delivery, o outcome, elapsed time.Duration) {
 	msg, level := "webhook handled", zapcore.InfoLevel
 	switch {
+	case o.label == OutcomeUndecodable:
+		msg, level = "signed webhook cannot be decoded, Treezor will retry", zapcore.ErrorLevel
+	case o.label == OutcomeBadSignature:
+		msg, level = "webhook signature does not match, Treezor will retry", zapcore.DebugLevel // logged once per key set (signatureMismatch)
 	case o.status >= 500:
 		msg, level = "webhook not delivered, Treezor will retry", zapcore.WarnLevel
 	case o.status >= 400:

@@ -55,11 +55,17 @@ func startWorker(t *testing.T, c client.Client, tz *fakeTreezor) {
 // startBridge serves the bridge for c on a free loopback port until the test ends.
 func startBridge(t *testing.T, c client.Client, tz *fakeTreezor) *bridgeUnderTest {
 	t.Helper()
+	return startBridgeWith(t, c, tz, retiredSecret, testSecret)
+}
+
+// startBridgeWith is startBridge with the given webhook secrets.
+func startBridgeWith(t *testing.T, c client.Client, tz *fakeTreezor, secrets ...string) *bridgeUnderTest {
+	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	logger := zap.New(core)
 	reg := prometheus.NewRegistry()
 	handler, err := webhookbridge.New(webhookbridge.Config{
-		Secrets:        []string{retiredSecret, testSecret},
+		Secrets:        secrets,
 		Temporal:       c,
 		Logger:         logger,
 		Registry:       reg,
@@ -163,10 +169,17 @@ func postTo(t *testing.T, base string, body io.Reader, length int64, contentType
 // requests is the value of qesflow_bridge_requests_total{event_type, outcome}.
 func (b *bridgeUnderTest) requests(eventType, outcome string) float64 {
 	b.t.Helper()
+	return b.counter("qesflow_bridge_requests_total", map[string]string{"event_type": eventType, "outcome": outcome})
+}
+
+// counter is the value of the counter name whose labels include want (summed).
+func (b *bridgeUnderTest) counter(name string, want map[string]string) float64 {
+	b.t.Helper()
 	mfs, err := b.reg.Gather()
 	require.NoError(b.t, err)
+	total := 0.0
 	for _, mf := range mfs {
-		if mf.GetName() != "qesflow_bridge_requests_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
@@ -174,21 +187,27 @@ func (b *bridgeUnderTest) requests(eventType, outcome string) float64 {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["event_type"] == eventType && labels["outcome"] == outcome {
-				return m.GetCounter().GetValue()
+			match := true
+			for k, v := range want {
+				match = match && labels[k] == v
+			}
+			if match {
+				total += m.GetCounter().GetValue()
 			}
 		}
 	}
-	return 0
+	return total
 }
 
 // webhook describes one signed delivery.
 type webhook struct {
 	Type, ID, Object, ObjectID string
 	Payload                    any
-	Secret                     string // default testSecret
-	Signature                  string // overrides the computed signature when set
-	Unsigned                   bool   // sends an empty signature
+	Secret                     string    // default testSecret
+	Signature                  string    // overrides the computed signature when set
+	Unsigned                   bool      // sends an empty signature
+	CreatedAt                  time.Time // webhook_created_at; default now
+	Wrapped                    bool      // the wrapped form {"messageId","webhookId","webhook":{…}}
 }
 
 // body encodes w as Treezor does: flat envelope, object_payload signed.
@@ -205,11 +224,18 @@ func (w webhook) body(t *testing.T) []byte {
 		sig, err = treezor.Sign(secret, raw)
 		require.NoError(t, err)
 	}
+	created := w.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
 	body, err := treezor.EncodeEnvelope(&treezor.Envelope{
-		Webhook: w.Type, WebhookID: w.ID, CreatedAt: time.Now(), Object: w.Object, ObjectID: w.ObjectID,
+		Webhook: w.Type, WebhookID: w.ID, CreatedAt: created, Object: w.Object, ObjectID: w.ObjectID,
 		ObjectPayload: raw, Signature: sig,
 	})
 	require.NoError(t, err)
+	if w.Wrapped {
+		return []byte(`{"messageId":"msg-` + w.ID + `","webhookId":"` + w.ID + `","webhook":` + string(body) + `}`)
+	}
 	return body
 }
 

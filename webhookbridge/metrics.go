@@ -22,6 +22,17 @@ const (
 	OutcomeUnsupportedMedia    = "unsupported-media-type"
 	OutcomeTemporalUnavailable = "temporal-unavailable"
 	OutcomeBadRequest          = "bad-request"
+	// OutcomeUndecodable: a signed event of a handled type whose payload cannot be decoded
+	// (answered 500: Treezor redelivers while an operator looks).
+	OutcomeUndecodable = "undecodable"
+	// OutcomeInconsistent: the unsigned event type contradicts the signed payload (400).
+	OutcomeInconsistent = "inconsistent"
+	// OutcomeUnroutable: a signed event that names no user to route to (200: a 4xx would
+	// mean nothing to Treezor).
+	OutcomeUnroutable = "unroutable"
+	// OutcomeIdentificationPending: a QES event routed by identification id that visibility
+	// does not show yet, within the grace period (503 + Retry-After: Treezor redelivers).
+	OutcomeIdentificationPending = "identification-pending"
 )
 
 // eventTypeOther labels webhook types the bridge does not route (keeps the label bounded).
@@ -30,7 +41,7 @@ const eventTypeOther = "other"
 var knownEventTypes = map[string]bool{
 	treezor.EventQESCreated: true, treezor.EventQESProcessing: true, treezor.EventQESAborted: true,
 	treezor.EventQESFinalized: true, treezor.EventUserKYCReview: true, treezor.EventDocumentCreate: true,
-	treezor.EventPayinCreate: true, treezor.EventPayinUpdate: true,
+	treezor.EventPayinCreate: true, treezor.EventPayinUpdate: true, treezor.EventUserKYCRequest: true,
 }
 
 func eventTypeLabel(t string) string {
@@ -41,8 +52,9 @@ func eventTypeLabel(t string) string {
 }
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	requests            *prometheus.CounterVec
+	duration            *prometheus.HistogramVec
+	signatureMismatches *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -56,10 +68,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to handle one Treezor webhook, Temporal signal included, by outcome.",
 			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}, []string{"outcome"}),
+		signatureMismatches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qesflow_bridge_signature_mismatches_total",
+			Help: "Treezor webhooks whose signature matches no configured secret (answered 500, Treezor redelivers), by hint of the configured secrets.",
+		}, []string{"key_hint"}),
 	}
 	if reg != nil {
 		m.requests = registerOrExisting(reg, m.requests)
 		m.duration = registerOrExisting(reg, m.duration)
+		m.signatureMismatches = registerOrExisting(reg, m.signatureMismatches)
 	}
 	return m
 }

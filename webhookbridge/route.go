@@ -28,17 +28,18 @@ func (b *bridge) route(reqCtx context.Context, ev treezor.Event, d *delivery) ou
 	switch {
 	case ev.UserID != "":
 		if !validRoutingID(ev.UserID, maxUserIDLen) {
-			return outcome{http.StatusBadRequest, OutcomeBadRequest, "user id is invalid"}
+			return outcome{http.StatusOK, OutcomeUnroutable, "user id cannot name an onboarding"}
 		}
 		d.userID = ev.UserID
 		return b.signal(ctx, workflows.WorkflowID(ev.UserID), ev, d)
 	case isQESEvent(ev.Type) && ev.IdentificationID != "":
 		if !validRoutingID(ev.IdentificationID, maxIdentificationIDLen) {
-			return outcome{http.StatusBadRequest, OutcomeBadRequest, "identification id is invalid"}
+			return outcome{http.StatusOK, OutcomeUnroutable, "identification id cannot name an onboarding"}
 		}
 		return b.routeByIdentification(ctx, ev, d)
 	default:
-		return outcome{http.StatusBadRequest, OutcomeBadRequest, "webhook carries no user id"}
+		// Signed and genuine, but naming no user: a 4xx would mean nothing to Treezor.
+		return outcome{http.StatusOK, OutcomeUnroutable, "signed payload names no user to route to"}
 	}
 }
 
@@ -48,6 +49,11 @@ func (b *bridge) routeByIdentification(ctx context.Context, ev treezor.Event, d 
 		return b.unavailable(err, d)
 	}
 	if wid == "" {
+		if b.couldStillAppear(ev) {
+			// Visibility may not show the onboarding that started this identification yet:
+			// Treezor redelivers rather than the event being acknowledged and lost.
+			return outcome{http.StatusServiceUnavailable, OutcomeIdentificationPending, "no running onboarding shows this identification yet, retry later"}
+		}
 		return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding has this identification"}
 	}
 	if userID != "" && validRoutingID(userID, maxUserIDLen) {
@@ -136,3 +142,14 @@ func userIDAttribute(fields map[string]*commonpb.Payload) string {
 }
 
 func isQESEvent(t string) bool { return strings.HasPrefix(t, "qes.") }
+
+// couldStillAppear reports whether a QES event that visibility cannot route yet may still
+// belong to a running onboarding: its webhook is younger than IdentificationGrace (or carries
+// no creation time). Past the grace, every write visibility had to catch up with is long
+// done, and the answer is "no onboarding".
+func (b *bridge) couldStillAppear(ev treezor.Event) bool {
+	if ev.CreatedAt.IsZero() {
+		return true
+	}
+	return b.cfg.Now().Sub(ev.CreatedAt) < b.cfg.IdentificationGrace
+}

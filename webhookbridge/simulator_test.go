@@ -22,10 +22,34 @@ import (
 // webhooks (with duplicates) to the bridge, end to end: identification success, KYC review,
 // validated.
 func TestSimulatorWebhooksThroughBridge(t *testing.T) {
+	b := runSimulatorFlow(t, treezorsim.Config{WebhookSecret: testSecret, Seed: 7, DuplicateRate: 0.5, WebhookRetryInterval: 200 * time.Millisecond})
+	require.Positive(t, b.requests(treezor.EventQESFinalized, webhookbridge.OutcomeSignalled))
+	require.Positive(t, b.requests(treezor.EventUserKYCReview, webhookbridge.OutcomeSignalled))
+}
+
+// TestSimulatorVariantsThroughBridge: the same flow with every documented delivery form the
+// simulator has (wrapped and flat, text/plain, raw UTF-8, PHP shapes, QES payloads without
+// userId routed by identification id, webhooks held behind the next action,
+// user.kycrequest): every delivery ends 2xx and the onboarding completes.
+func TestSimulatorVariantsThroughBridge(t *testing.T) {
+	variants := treezorsim.AllWebhookVariants()
+	variants.HoldMax = 300 * time.Millisecond
+	b := runSimulatorFlow(t, treezorsim.Config{WebhookSecret: testSecret, Seed: 11, DuplicateRate: 0.5,
+		WebhookRetryInterval: 200 * time.Millisecond, Webhooks: variants})
+	require.Positive(t, b.requests(treezor.EventQESFinalized, webhookbridge.OutcomeSignalled))
+	require.Positive(t, b.requests(treezor.EventUserKYCRequest, webhookbridge.OutcomeSignalled))
+	require.Zero(t, b.requests(treezor.EventQESFinalized, webhookbridge.OutcomeNoOnboarding))
+	require.Zero(t, b.requests(treezor.EventQESFinalized, webhookbridge.OutcomeUnroutable))
+}
+
+// runSimulatorFlow runs one onboarding to COMPLETED_VALIDATED with the simulator delivering
+// its own webhooks to the bridge, and checks every delivery ended 2xx.
+func runSimulatorFlow(t *testing.T, cfg treezorsim.Config) *bridgeUnderTest {
+	t.Helper()
 	ts := testenv.NewTemporal(t)
 	c := ts.GetDefaultClient()
 
-	sim := treezorsim.New(treezorsim.Config{WebhookSecret: testSecret, Seed: 7, DuplicateRate: 0.5, WebhookRetryInterval: 200 * time.Millisecond}, zap.NewNop())
+	sim := treezorsim.New(cfg, zap.NewNop())
 	t.Cleanup(sim.Close)
 	simURL := serveSimulator(t, sim)
 
@@ -61,6 +85,5 @@ func TestSimulatorWebhooksThroughBridge(t *testing.T) {
 	for _, d := range deliveries {
 		require.True(t, d.OK, "delivery %s (%s) answered %d", d.WebhookID, d.Webhook, d.StatusCode)
 	}
-	require.Positive(t, b.requests(treezor.EventQESFinalized, webhookbridge.OutcomeSignalled))
-	require.Positive(t, b.requests(treezor.EventUserKYCReview, webhookbridge.OutcomeSignalled))
+	return b
 }

@@ -32,6 +32,7 @@ type apiFlags struct {
 	updateTimeout time.Duration
 	callTimeout   time.Duration
 	policy        *policyFlags
+	treezor       *apiTreezorFlags
 	temporal      *temporalFlags
 	log           *logFlags
 }
@@ -56,6 +57,7 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	fs.DurationVar(&f.callTimeout, "call-timeout", envDuration("QESFLOW_API_CALL_TIMEOUT", starter.DefaultCallTimeout),
 		envHelp("timeout of status queries and signals", "QESFLOW_API_CALL_TIMEOUT"))
 	f.policy = addPolicyFlags(fs)
+	f.treezor = addAPITreezorFlags(fs)
 	f.temporal = addTemporalFlags(fs)
 	f.log = addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -123,7 +125,16 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer tc.Close()
 
+	tz, err := f.treezor.client(logger)
+	if err != nil {
+		return err
+	}
+	var users starter.TreezorUsers
+	if tz != nil {
+		users = tz
+	}
 	handler, err := starter.New(starter.Config{
+		Treezor:        users,
 		Temporal:       tc,
 		Namespace:      opts.Namespace,
 		TaskQueue:      f.taskQueue,
@@ -144,7 +155,7 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 		AdminAddr: f.adminAddr,
 		Handler:   handler,
 		Logger:    logger,
-		Ready:     temporalclient.CheckHealth(tc),
+		Ready:     namespaceReady(tc, opts.Namespace),
 		Registry:  reg,
 		// POST /v1/onboardings may wait up to the update timeout for the identification URL.
 		WriteTimeout: f.updateTimeout + 10*time.Second,

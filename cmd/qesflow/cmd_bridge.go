@@ -30,6 +30,7 @@ type bridgeFlags struct {
 	secretFile    string
 	maxBody       int64
 	signalTimeout time.Duration
+	identGrace    time.Duration
 	temporal      *temporalFlags
 	log           *logFlags
 }
@@ -49,6 +50,8 @@ func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
 		envHelp("largest webhook body accepted, in bytes", "QESFLOW_BRIDGE_MAX_BODY"))
 	fs.DurationVar(&f.signalTimeout, "signal-timeout", envDuration("QESFLOW_BRIDGE_SIGNAL_TIMEOUT", webhookbridge.DefaultSignalTimeout),
 		envHelp("time allowed for Temporal to accept one webhook before answering 503", "QESFLOW_BRIDGE_SIGNAL_TIMEOUT"))
+	fs.DurationVar(&f.identGrace, "identification-grace", envDuration("QESFLOW_BRIDGE_IDENTIFICATION_GRACE", webhookbridge.DefaultIdentificationGrace),
+		envHelp("how long after its creation a QES webhook whose identification no running onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding", "QESFLOW_BRIDGE_IDENTIFICATION_GRACE"))
 	f.temporal = addTemporalFlags(fs)
 	f.log = addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -56,6 +59,9 @@ func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
 	}
 	if err := f.temporal.validate(); err != nil {
 		return nil, err
+	}
+	if f.identGrace <= 0 {
+		return nil, fmt.Errorf("--identification-grace must be positive, got %s", f.identGrace)
 	}
 	if f.maxBody <= 0 {
 		return nil, fmt.Errorf("--max-body must be positive, got %d", f.maxBody)
@@ -114,6 +120,8 @@ func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Registry:      reg,
 		MaxBody:       f.maxBody,
 		SignalTimeout: f.signalTimeout,
+
+		IdentificationGrace: f.identGrace,
 	})
 	if err != nil {
 		return err
@@ -124,7 +132,7 @@ func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		AdminAddr: f.adminAddr,
 		Handler:   handler,
 		Logger:    logger,
-		Ready:     temporalclient.CheckHealth(tc),
+		Ready:     namespaceReady(tc, opts.Namespace),
 		Registry:  reg,
 	})
 	if err := srv.Listen(); err != nil {

@@ -44,6 +44,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		envHelp(`simulator decides KYC reviews by itself: "validate", "refuse" or "" (decide on the KYC desk page)`, "QESFLOW_SIM_AUTO_KYC"))
 	autoKYCDelay := fs.Duration("auto-kyc-delay", envDuration("QESFLOW_SIM_AUTO_KYC_DELAY", 0),
 		envHelp("delay before an automatic KYC decision", "QESFLOW_SIM_AUTO_KYC_DELAY"))
+	webhookVariants := fs.String("webhook-variants", envString("QESFLOW_SIM_WEBHOOK_VARIANTS", ""),
+		envHelp("simulator: "+webhookVariantsHelp, "QESFLOW_SIM_WEBHOOK_VARIANTS"))
 	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
 		envHelp("log level of the embedded Temporal server", "QESFLOW_SERVER_LOG_LEVEL"))
 	logs := addLogFlags(fs)
@@ -61,6 +63,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	simCfg := treezorsim.Config{AutoKYCDecision: treezorsim.KYCDecision(*autoKYC), AutoKYCDelay: *autoKYCDelay}
+	// The simulator enables downloads for the dev client when the policy downloads documents.
+	simCfg.DownloadsEnabled = pol != nil && pol.DownloadDocuments != nil && *pol.DownloadDocuments
+	if simCfg.Webhooks, err = treezorsim.ParseWebhookVariants(*webhookVariants); err != nil {
+		return fmt.Errorf("simulator: %w", err)
+	}
 	if err := simCfg.Validate(); err != nil {
 		return fmt.Errorf("simulator: %w", err)
 	}

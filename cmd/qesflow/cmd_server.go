@@ -13,7 +13,15 @@ import (
 	"github.com/qesflow/qesflow/internal/httpserver"
 )
 
-const serverSummary = "run the Temporal server alone (SQLite file, in memory, or PostgreSQL) with its Web UI"
+const serverSummary = "run the Temporal server alone (SQLite file, in memory, or PostgreSQL) with its Web UI: a single node, one replica, no high availability"
+
+// serverSingleNode is what --help says about where qesflow server fits.
+const serverSingleNode = `Run exactly one replica per store: it is a single node (all Temporal services in one
+process), and a second server on the same database fights the first over history shards.
+There is no high availability: while it is down, onboardings wait (nothing is lost).
+It suits development, tests and a single-host install on PostgreSQL. Other hosts reach it
+only with --frontend-ip set to an address they can reach (0.0.0.0 in a container). For more,
+run a Temporal cluster (the official Helm chart) or Temporal Cloud, and qesflow setup.`
 
 func init() {
 	register(command{name: "server", summary: serverSummary, run: runServer})
@@ -24,6 +32,10 @@ func init() {
 // the docker-compose stack on PostgreSQL.
 func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("server", serverSummary, stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "qesflow server: %s\n\n%s\n\nFlags:\n", serverSummary, serverSingleNode)
+		fs.PrintDefaults()
+	}
 	dataDir := fs.String("data-dir", envString("QESFLOW_DATA_DIR", ".qesflow/temporal"),
 		envHelp("directory of the SQLite file store (when neither --postgres-dsn nor --ephemeral)", "QESFLOW_DATA_DIR"))
 	ephemeral := fs.Bool("ephemeral", envBool("QESFLOW_EPHEMERAL", false),
@@ -43,7 +55,11 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	codec := fs.String("ui-codec-endpoint", envString("QESFLOW_UI_CODEC_ENDPOINT", ""),
 		envHelp("codec endpoint the UI decrypts payloads with, as the operator's browser reaches it, e.g. https://codec.example.com/codec (qesflow codec-server with --ui-origins set to this UI)", "QESFLOW_UI_CODEC_ENDPOINT"))
 	healthAddr := fs.String("health-addr", envString("QESFLOW_SERVER_HEALTH_ADDR", ""),
-		envHelp("serve /healthz and /readyz here once the namespace and search attributes are registered (for container health checks); empty: none", "QESFLOW_SERVER_HEALTH_ADDR"))
+		envHelp("serve /healthz and /readyz here once the namespace and search attributes are registered (for container health checks); /readyz keeps checking the store and the frontend; empty: none", "QESFLOW_SERVER_HEALTH_ADDR"))
+	metricsAddr := fs.String("metrics-addr", envString("QESFLOW_SERVER_METRICS_ADDR", ""),
+		envHelp("serve the Temporal server's own Prometheus metrics at http://<addr>/metrics, e.g. 0.0.0.0:9091 (an admin port; empty: none)", "QESFLOW_SERVER_METRICS_ADDR"))
+	pgPasswordFile := fs.String("postgres-password-file", envString("QESFLOW_POSTGRES_PASSWORD_FILE", ""),
+		envHelp("file holding the PostgreSQL password, used as it is (no URL escaping); replaces the DSN's password. QESFLOW_POSTGRES_PASSWORD gives it directly", "QESFLOW_POSTGRES_PASSWORD_FILE"))
 	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
 		envHelp("log level of the Temporal server itself", "QESFLOW_SERVER_LOG_LEVEL"))
 	tlsFlags := addFrontendTLSFlags(fs)
@@ -53,13 +69,20 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	// The DSN holds a password: from the environment only, so it never shows in ps or --help.
 	dsn := envString("QESFLOW_POSTGRES_DSN", "")
+	pgPassword, err := secretValue("", "QESFLOW_POSTGRES_PASSWORD", *pgPasswordFile)
+	if err != nil {
+		return err
+	}
+	if pgPassword != "" && dsn == "" {
+		return errors.New("a PostgreSQL password is set but QESFLOW_POSTGRES_DSN is not")
+	}
 	logger, err := logs.build()
 	if err != nil {
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
 
-	cfg := embedded.Config{
+	cfg := embedded.Config{PostgresPassword: pgPassword, MetricsAddress: *metricsAddr,
 		Ephemeral: *ephemeral, PostgresDSN: dsn, Namespace: *namespace, Retention: *retention,
 		FrontendIP: *ip, FrontendPort: *port, UIPort: *uiPort, UICodecEndpoint: *codec,
 		Logger: logger.Named("temporal"), LogLevel: *serverLog, NumHistoryShards: int32(*shards),
@@ -99,7 +122,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		// Started only now: a probe that answers means the server is ready for qesflow.
 		health := httpserver.New(httpserver.Options{Name: "server", Addr: *healthAddr, Logger: logger,
-			Ready: func(context.Context) error { return nil }})
+			Ready: srv.Ready})
 		if err := health.Run(ctx); err != nil {
 			_ = srv.Stop()
 			return fmt.Errorf("health endpoint: %w", err)

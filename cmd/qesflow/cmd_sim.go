@@ -37,6 +37,10 @@ type simFlags struct {
 	maxDelay                             time.Duration
 	apiFaultRate, apiHangShare           float64
 	apiHang                              time.Duration
+	downloadsEnabled                     bool
+	documentSize, fileBytesPerSecond     int
+	tlsCert, tlsKey, clientCA            string
+	webhookVariants                      string
 }
 
 func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,6 +80,18 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		envHelp("documents created per successful identification (1 or 2)", "QESFLOW_SIM_DOCUMENTS"))
 	fs.DurationVar(&f.documentURLTTL, "document-url-ttl", envDuration("QESFLOW_SIM_DOCUMENT_URL_TTL", treezorsim.DefaultDocumentURLTTL),
 		envHelp("validity of presigned document URLs", "QESFLOW_SIM_DOCUMENT_URL_TTL"))
+	fs.BoolVar(&f.downloadsEnabled, "downloads-enabled", envBool("QESFLOW_SIM_DOWNLOADS_ENABLED", false),
+		envHelp("enable document downloads for the client (off by default, as at Treezor: GET /v1/documents/{id}/download answers 403)", "QESFLOW_SIM_DOWNLOADS_ENABLED"))
+	fs.IntVar(&f.documentSize, "document-size", envInt("QESFLOW_SIM_DOCUMENT_SIZE", 0),
+		envHelp("pad every document to at least this many bytes (0: a small PDF)", "QESFLOW_SIM_DOCUMENT_SIZE"))
+	fs.IntVar(&f.fileBytesPerSecond, "file-bytes-per-second", envInt("QESFLOW_SIM_FILE_BYTES_PER_SECOND", 0),
+		envHelp("throttle presigned document downloads to this rate (0: unthrottled)", "QESFLOW_SIM_FILE_BYTES_PER_SECOND"))
+	fs.StringVar(&f.tlsCert, "tls-cert-file", envString("QESFLOW_SIM_TLS_CERT_FILE", ""),
+		envHelp("serve over TLS with this certificate (PEM; set --public-url to https://...)", "QESFLOW_SIM_TLS_CERT_FILE"))
+	fs.StringVar(&f.tlsKey, "tls-key-file", envString("QESFLOW_SIM_TLS_KEY_FILE", ""),
+		envHelp("private key (PEM) of --tls-cert-file", "QESFLOW_SIM_TLS_KEY_FILE"))
+	fs.StringVar(&f.clientCA, "tls-client-ca-file", envString("QESFLOW_SIM_TLS_CLIENT_CA_FILE", ""),
+		envHelp("require a client certificate signed by a CA of this PEM bundle (mutual TLS, as Treezor's API)", "QESFLOW_SIM_TLS_CLIENT_CA_FILE"))
 	fs.Int64Var(&f.seed, "seed", int64(envInt("QESFLOW_SIM_SEED", 0)),
 		envHelp("seed of ids and chaos (0: random)", "QESFLOW_SIM_SEED"))
 	fs.Float64Var(&f.duplicateRate, "chaos-duplicate-rate", simEnvFloat("QESFLOW_SIM_CHAOS_DUPLICATE_RATE", 0),
@@ -90,6 +106,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		envHelp("fraction of faulted calls that hang instead of answering 5xx", "QESFLOW_SIM_CHAOS_API_HANG_SHARE"))
 	fs.DurationVar(&f.apiHang, "chaos-api-hang", envDuration("QESFLOW_SIM_CHAOS_API_HANG", treezorsim.DefaultAPIFaultTimeout),
 		envHelp("how long a hanging call hangs (past the client's timeout)", "QESFLOW_SIM_CHAOS_API_HANG"))
+	fs.StringVar(&f.webhookVariants, "webhook-variants", envString("QESFLOW_SIM_WEBHOOK_VARIANTS", ""),
+		envHelp(webhookVariantsHelp, "QESFLOW_SIM_WEBHOOK_VARIANTS"))
 	fs.StringVar(&f.logLevel, "log-level", envString("QESFLOW_LOG_LEVEL", "info"), envHelp("log level: debug, info, warn, error", "QESFLOW_LOG_LEVEL"))
 	fs.StringVar(&f.logFormat, "log-format", envString("QESFLOW_LOG_FORMAT", "json"), envHelp("log format: json or console", "QESFLOW_LOG_FORMAT"))
 	if err := parseFlags(fs, args); err != nil {
@@ -97,6 +115,12 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 
 	cfg := f.config()
+	variants, err := treezorsim.ParseWebhookVariants(f.webhookVariants)
+	if err != nil {
+		fmt.Fprintf(stderr, "qesflow sim: invalid settings: %v\n", err)
+		return errUsage
+	}
+	cfg.Webhooks = variants
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "qesflow sim: invalid settings: %v\n", err)
 		return errUsage
@@ -112,6 +136,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		logger.Warn("using dev-only default secrets")
 	}
 	logger.Info("treezor simulator starting", zap.String("addr", f.addr), zap.Int64("seed", f.seed),
+		zap.Bool("tls", f.tlsCert != ""), zap.Bool("mutual_tls", f.clientCA != ""), zap.Bool("downloads_enabled", f.downloadsEnabled),
 		zap.Bool("state_file", f.stateFile != ""),
 		zap.String("auto_kyc", f.autoKYC), zap.Float64("chaos_duplicate_rate", f.duplicateRate),
 		zap.Float64("chaos_reorder_rate", f.reorderRate), zap.Float64("chaos_api_fault_rate", f.apiFaultRate))
@@ -135,8 +160,14 @@ func (f *simFlags) config() treezorsim.Config {
 		SkipKYCPendingWebhook: f.skipPendingKYC, AutoKYCDecision: treezorsim.KYCDecision(f.autoKYC), AutoKYCDelay: f.autoKYCDelay,
 		DuplicateRate: f.duplicateRate, ReorderRate: f.reorderRate, MaxDelay: f.maxDelay,
 		APIFaultRate: f.apiFaultRate, APIFaultHangShare: f.apiHangShare, APIFaultTimeout: f.apiHang,
+		DownloadsEnabled: f.downloadsEnabled, DocumentSize: f.documentSize, FileBytesPerSecond: f.fileBytesPerSecond,
+		TLSCertFile: f.tlsCert, TLSKeyFile: f.tlsKey, ClientCAFile: f.clientCA,
 	}
 }
+
+// webhookVariantsHelp documents --webhook-variants of sim and dev.
+const webhookVariantsHelp = "delivery variants of Treezor's documented webhook forms, comma-separated: wrapped[=fraction], text[=fraction], raw, php, " +
+	"no-qes-user, hold[=rate], kycrequest, payin-placeholder, other-payins, treezor-retries, or all (every one but treezor-retries)"
 
 func simFirstSet(values ...string) string {
 	for _, v := range values {

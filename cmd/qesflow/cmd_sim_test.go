@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +14,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/qesflow/qesflow/internal/testpki"
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/treezorsim"
 )
 
 // TestSimStateFileSurvivesRestart runs `qesflow sim --state-file` twice on the same file:
@@ -80,4 +87,47 @@ func startSim(t *testing.T, stateFile string) (baseURL string, stop func()) {
 			t.Fatal("simulator did not stop")
 		}
 	}
+}
+
+// TestSimMutualTLS runs `qesflow sim` over TLS requiring client certificates: the Treezor
+// client with the certificate gets a token, one without fails the TLS handshake.
+func TestSimMutualTLS(t *testing.T) {
+	t.Setenv("QESFLOW_LOG_LEVEL", "warn")
+	ca := testpki.NewCA(t, "sim")
+	server := ca.Server("sim")
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, []string{"sim", "--addr", addr, "--webhook-url", "", "--public-url", "https://" + addr,
+			"--tls-cert-file", server.CertFile, "--tls-key-file", server.KeyFile, "--tls-client-ca-file", ca.File,
+			"--downloads-enabled"}, &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	defer func() {
+		cancel()
+		require.Equal(t, 0, <-done)
+	}()
+	pair := ca.Client("qesflow", t.TempDir())
+	certs, err := treezor.NewCertReloader(treezor.TLSFiles{CertFile: pair.CertFile, KeyFile: pair.KeyFile, CAFile: ca.File})
+	require.NoError(t, err)
+	withCert, err := treezor.NewClient(treezor.Config{BaseURL: "https://" + addr, ClientID: treezorsim.DevClientID,
+		ClientSecret: treezorsim.DevClientSecret, ClientCert: certs})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := withCert.GetUser(context.Background(), "nobody")
+		var apiErr *treezor.APIError
+		return errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound
+	}, 20*time.Second, 20*time.Millisecond, "the simulator answers a client with the certificate")
+
+	roots := x509.NewCertPool()
+	pem, err := os.ReadFile(ca.File)
+	require.NoError(t, err)
+	roots.AppendCertsFromPEM(pem)
+	noCert, err := treezor.NewClient(treezor.Config{BaseURL: "https://" + addr, ClientID: treezorsim.DevClientID,
+		ClientSecret: treezorsim.DevClientSecret,
+		HTTPClient:   &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}})
+	require.NoError(t, err)
+	_, err = noCert.GetUser(context.Background(), "nobody")
+	_, reason := treezor.Classify(err)
+	require.Equal(t, treezor.ReasonTLS, reason, "%v", err)
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +38,7 @@ type workerFlags struct {
 	treezorSecret, treezorSecretFile string
 	treezorScopes                    string
 	treezorTimeout                   time.Duration
+	treezorTLS                       treezor.TLSFiles
 	documentDir                      string
 	taskQueue                        string
 	workflowPollers, activityPollers int
@@ -59,8 +63,14 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 		envHelp("Treezor OAuth client secret; prefer the environment or a file", "TREEZOR_CLIENT_SECRET"))
 	fs.StringVar(&f.treezorSecretFile, "treezor-client-secret-file", envString("TREEZOR_CLIENT_SECRET_FILE", ""),
 		envHelp("file holding the Treezor OAuth client secret", "TREEZOR_CLIENT_SECRET_FILE"))
-	fs.StringVar(&f.treezorScopes, "treezor-scopes", envString("TREEZOR_SCOPES", "read_write"),
-		envHelp("OAuth scopes, comma- or space-separated", "TREEZOR_SCOPES"))
+	fs.StringVar(&f.treezorScopes, "treezor-scopes", envString("TREEZOR_SCOPES", strings.Join(treezor.DefaultScopes, " ")),
+		envHelp("OAuth scopes, comma- or space-separated (GET needs read_only, PUT/POST read_write)", "TREEZOR_SCOPES"))
+	fs.StringVar(&f.treezorTLS.CertFile, "treezor-tls-cert-file", envString("TREEZOR_TLS_CERT_FILE", ""),
+		envHelp("client certificate (PEM) of Treezor's mutual TLS; re-read when the file changes or on SIGHUP", "TREEZOR_TLS_CERT_FILE"))
+	fs.StringVar(&f.treezorTLS.KeyFile, "treezor-tls-key-file", envString("TREEZOR_TLS_KEY_FILE", ""),
+		envHelp("private key (PEM) of the Treezor client certificate; re-read with it", "TREEZOR_TLS_KEY_FILE"))
+	fs.StringVar(&f.treezorTLS.CAFile, "treezor-tls-ca-file", envString("TREEZOR_TLS_CA_FILE", ""),
+		envHelp("CA bundle (PEM) that verifies Treezor's server certificate (empty: the system roots); re-read like the certificate", "TREEZOR_TLS_CA_FILE"))
 	fs.DurationVar(&f.treezorTimeout, "treezor-timeout", envDuration("TREEZOR_TIMEOUT", treezor.DefaultTimeout),
 		envHelp("timeout of one Treezor API call", "TREEZOR_TIMEOUT"))
 	fs.StringVar(&f.documentDir, "document-dir", envString("QESFLOW_DOCUMENT_DIR", "./.qesflow/documents"),
@@ -114,28 +124,74 @@ func (f *workerFlags) validate() error {
 	if f.treezorClientID == "" {
 		errs = append(errs, errors.New("--treezor-client-id (TREEZOR_CLIENT_ID) is required"))
 	}
+	if (f.treezorTLS.CertFile == "") != (f.treezorTLS.KeyFile == "") {
+		errs = append(errs, errors.New("--treezor-tls-cert-file (TREEZOR_TLS_CERT_FILE) and --treezor-tls-key-file (TREEZOR_TLS_KEY_FILE) go together"))
+	}
+	if f.treezorTLS.CAFile != "" && !f.treezorTLS.Enabled() {
+		errs = append(errs, errors.New("--treezor-tls-ca-file (TREEZOR_TLS_CA_FILE) needs --treezor-tls-cert-file and --treezor-tls-key-file"))
+	}
 	return errors.Join(errs...)
 }
 
-// treezorClient builds the Treezor API client from the flags.
-func (f *workerFlags) treezorClient() (*treezor.Client, error) {
+// treezorClient builds the Treezor API client from the flags. certs is nil without a
+// client certificate; observe receives every call's outcome (may be nil).
+func (f *workerFlags) treezorClient(observe func(string, error)) (tz *treezor.Client, certs *treezor.CertReloader, err error) {
 	secret, err := secretValue(f.treezorSecret, "TREEZOR_CLIENT_SECRET", f.treezorSecretFile)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if secret == "" {
-		return nil, errors.New("the Treezor client secret is required (TREEZOR_CLIENT_SECRET or --treezor-client-secret-file)")
+		return nil, nil, errors.New("the Treezor client secret is required (TREEZOR_CLIENT_SECRET or --treezor-client-secret-file)")
 	}
 	if starter.IsKnownWeakSecret(secret) {
-		return nil, errors.New("the Treezor client secret is a documented placeholder (.env.example): set the one Treezor issued")
+		return nil, nil, errors.New("the Treezor client secret is a documented placeholder (.env.example): set the one Treezor issued")
 	}
-	return treezor.NewClient(treezor.Config{
+	if f.treezorTLS.Enabled() {
+		if certs, err = treezor.NewCertReloader(f.treezorTLS); err != nil {
+			return nil, nil, err
+		}
+	}
+	tz, err = treezor.NewClient(treezor.Config{
 		BaseURL:      f.treezorBaseURL,
 		ClientID:     f.treezorClientID,
 		ClientSecret: secret,
 		Scopes:       strings.FieldsFunc(f.treezorScopes, func(r rune) bool { return r == ',' || r == ' ' }),
 		Timeout:      f.treezorTimeout,
+		Observe:      observe,
+		ClientCert:   certs,
 	})
+	return tz, certs, err
+}
+
+// certWatchInterval is how often the Treezor client certificate files are checked for a
+// renewal (a SIGHUP reloads them at once).
+const certWatchInterval = time.Minute
+
+// watchTreezorCert reloads the client certificate when its files change or on SIGHUP,
+// until ctx is done.
+func watchTreezorCert(ctx context.Context, certs *treezor.CertReloader, logger *zap.Logger) {
+	go certs.Watch(ctx, certWatchInterval, func(err error) {
+		if err != nil {
+			logger.Error("renewed Treezor client certificate or CA bundle not loaded; the previous ones stay in use", zap.Error(err))
+			return
+		}
+		logger.Info("Treezor client certificate and CA bundle reloaded", zap.Time("notAfter", certs.NotAfter()))
+	})
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := certs.Reload(); err != nil {
+				logger.Error("Treezor client certificate not reloaded; the previous one stays in use", zap.Error(err))
+				continue
+			}
+			logger.Info("Treezor client certificate reloaded", zap.Time("notAfter", certs.NotAfter()))
+		}
+	}
 }
 
 func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
@@ -148,12 +204,13 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
-	tz, err := f.treezorClient()
+	reg := prometheus.NewRegistry()
+	health := worker.NewTreezorHealth(reg)
+	tz, certs, err := f.treezorClient(health.Observe)
 	if err != nil {
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
 	opts := f.temporal.options(logger.Named("temporal"))
 	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
 	tc, err := temporalclient.Dial(ctx, opts)
@@ -184,7 +241,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 			Name:     "worker",
 			Addr:     f.metricsAddr,
 			Logger:   logger,
-			Ready:    temporalclient.CheckHealth(tc),
+			Ready:    allReady(namespaceReady(tc, opts.Namespace), health.Ready),
 			Registry: reg,
 		})
 		if err := srv.Listen(); err != nil {
@@ -192,8 +249,24 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		}
 		g.Go(func() error { return srv.Serve(gctx) })
 	}
+	if certs != nil {
+		logger.Info("Treezor mutual TLS enabled", zap.Time("notAfter", certs.NotAfter()))
+		g.Go(func() error { watchTreezorCert(gctx, certs, logger); return nil })
+	}
 	g.Go(func() error { return runUntilDone(gctx, w, logger) })
 	return g.Wait()
+}
+
+// allReady is ready when every check is.
+func allReady(checks ...func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		for _, check := range checks {
+			if err := check(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // runUntilDone runs w until ctx is done (then stops it gracefully) or a fatal worker error.

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qesflow/qesflow/internal/testenv"
+	"github.com/qesflow/qesflow/internal/testpki"
 )
 
 func TestWorkerHelp(t *testing.T) {
@@ -56,9 +57,10 @@ func TestWorkerClientSecretFromFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "secret")
 	require.NoError(t, os.WriteFile(file, []byte("file-secret\n"), 0o600))
 	f := &workerFlags{treezorBaseURL: "https://x.example", treezorClientID: "id", treezorSecretFile: file, treezorScopes: "read_write"}
-	c, err := f.treezorClient()
+	c, certs, err := f.treezorClient(nil)
 	require.NoError(t, err)
 	require.NotNil(t, c)
+	require.Nil(t, certs, "no client certificate configured")
 }
 
 // TestWorkerRunsAndStopsOnCancel runs `qesflow worker` in-process against an in-process
@@ -107,4 +109,39 @@ func TestWorkerRunsAndStopsOnCancel(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("worker did not stop")
 	}
+}
+
+// TestWorkerTreezorTLSFlags: the client certificate and key go together; with both the
+// client presents the certificate through a reloader.
+func TestWorkerTreezorTLSFlags(t *testing.T) {
+	for _, env := range []string{"TREEZOR_TLS_CERT_FILE", "TREEZOR_TLS_KEY_FILE", "TREEZOR_TLS_CA_FILE"} {
+		t.Setenv(env, "")
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"worker", "--treezor-base-url", "https://x.example", "--treezor-client-id", "id", "--treezor-tls-cert-file", "c.pem"}
+	require.Equal(t, 1, runMain(context.Background(), args, &stdout, &stderr))
+	require.Contains(t, stderr.String(), "--treezor-tls-key-file (TREEZOR_TLS_KEY_FILE) go together")
+
+	ca := testpki.NewCA(t, "treezor")
+	pair := ca.Client("qesflow", t.TempDir())
+	secret := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(secret, []byte("s"), 0o600))
+	t.Setenv("TREEZOR_TLS_CERT_FILE", pair.CertFile)
+	t.Setenv("TREEZOR_TLS_KEY_FILE", pair.KeyFile)
+	t.Setenv("TREEZOR_TLS_CA_FILE", ca.File)
+	f, err := parseWorkerFlags([]string{"--treezor-base-url", "https://x.example", "--treezor-client-id", "id",
+		"--treezor-client-secret-file", secret}, io.Discard)
+	require.NoError(t, err)
+	c, certs, err := f.treezorClient(nil)
+	require.NoError(t, err)
+	require.NotNil(t, c)
+	require.NotNil(t, certs)
+	require.False(t, certs.NotAfter().IsZero())
+
+	t.Setenv("TREEZOR_TLS_KEY_FILE", pair.CertFile) // not a key
+	f, err = parseWorkerFlags([]string{"--treezor-base-url", "https://x.example", "--treezor-client-id", "id",
+		"--treezor-client-secret-file", secret}, io.Discard)
+	require.NoError(t, err)
+	_, _, err = f.treezorClient(nil)
+	require.ErrorContains(t, err, "load client certificate")
 }

@@ -32,7 +32,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		fmt.Fprintf(fs.Output(), "unexpected arguments: %v\n", fs.Args())
 		return errUsage
 	}
-	return nil
+	return checkEnv(fs)
 }
 
 // envString returns the environment variable's value, or def when unset.

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"github.com/qesflow/qesflow/treezor"
+)
+
+// apiTreezorFlags name the Treezor client the API asks for a user's kycReview before it
+// starts an onboarding for a user with no visible run (the already-validated rule after
+// retention). The same variables as the worker's; the API needs scope read_only.
+type apiTreezorFlags struct {
+	baseURL, clientID, secret, secretFile, scopes string
+}
+
+func addAPITreezorFlags(fs *flag.FlagSet) *apiTreezorFlags {
+	f := &apiTreezorFlags{}
+	fs.StringVar(&f.baseURL, "treezor-base-url", envString("TREEZOR_BASE_URL", ""),
+		envHelp("Treezor API base URL: with it, a start for a user with no visible onboarding first reads the user's kycReview (GET /v1/users/{userId}) and answers 409 for a validated user, whatever retention deleted; without it, no such check", "TREEZOR_BASE_URL"))
+	fs.StringVar(&f.clientID, "treezor-client-id", envString("TREEZOR_CLIENT_ID", ""),
+		envHelp("Treezor OAuth client id (with --treezor-base-url)", "TREEZOR_CLIENT_ID"))
+	fs.StringVar(&f.secret, "treezor-client-secret", "",
+		envHelp("Treezor OAuth client secret; prefer the environment or a file", "TREEZOR_CLIENT_SECRET"))
+	fs.StringVar(&f.secretFile, "treezor-client-secret-file", envString("TREEZOR_CLIENT_SECRET_FILE", ""),
+		envHelp("file holding the Treezor OAuth client secret", "TREEZOR_CLIENT_SECRET_FILE"))
+	fs.StringVar(&f.scopes, "treezor-scopes", envString("TREEZOR_SCOPES", "read_only"),
+		envHelp("OAuth scopes of the API's Treezor client, comma- or space-separated", "TREEZOR_SCOPES"))
+	return f
+}
+
+// client builds the Treezor client, or nil (with a warning) when no base URL is configured.
+func (f *apiTreezorFlags) client(logger *zap.Logger) (*treezor.Client, error) {
+	if f.baseURL == "" {
+		logger.Warn("no Treezor client (TREEZOR_BASE_URL): once retention deletes a validated onboarding, " +
+			"a new one can start for that user; configure the API's Treezor client to keep the 409")
+		return nil, nil
+	}
+	secret, err := secretValue(f.secret, "TREEZOR_CLIENT_SECRET", f.secretFile)
+	if err != nil {
+		return nil, err
+	}
+	if f.clientID == "" || secret == "" {
+		return nil, errors.New("--treezor-base-url needs --treezor-client-id and a client secret (TREEZOR_CLIENT_SECRET or --treezor-client-secret-file)")
+	}
+	return treezor.NewClient(treezor.Config{
+		BaseURL: f.baseURL, ClientID: f.clientID, ClientSecret: secret,
+		Scopes: strings.FieldsFunc(f.scopes, func(r rune) bool { return r == ',' || r == ' ' }),
+	})
+}

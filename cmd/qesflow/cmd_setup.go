@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/clustersetup"
+	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+const setupSummary = "prepare a Temporal namespace for qesflow: create it if missing, register the search attributes, verify (idempotent)"
+
+func init() {
+	register(command{name: "setup", summary: setupSummary, run: runSetup})
+}
+
+// runSetup prepares the namespace on any cluster or Temporal Cloud; safe to run on every
+// deploy (the Helm chart runs it as a pre-install and pre-upgrade hook).
+func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("setup", setupSummary, stderr)
+	retention := fs.Duration("retention", envDuration("QESFLOW_RETENTION", embedded.DefaultRetention),
+		envHelp("retention of closed workflows: a new namespace gets it, an existing one is updated to it where this identity may", "QESFLOW_RETENTION"))
+	timeout := fs.Duration("timeout", envDuration("QESFLOW_SETUP_TIMEOUT", 2*time.Minute),
+		envHelp("how long setup may take, waiting for the cluster included", "QESFLOW_SETUP_TIMEOUT"))
+	tf := addTemporalFlags(fs)
+	logs := addLogFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := tf.validate(); err != nil {
+		return err
+	}
+	if *retention <= 0 {
+		return fmt.Errorf("--retention %s: want a positive duration", *retention)
+	}
+	logger, err := logs.build()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logger.Sync() }()
+
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	opts := tf.options(nil) // setup sends no payloads: no codec warning
+	tc, err := temporalclient.Dial(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	res, err := clustersetup.Ensure(ctx, tc, clustersetup.Config{
+		Namespace:        opts.Namespace,
+		Retention:        *retention,
+		SearchAttributes: workflows.SearchAttributeTypes(),
+	})
+	if err != nil {
+		return err
+	}
+	switch {
+	case res.CreatedNamespace:
+		fmt.Fprintf(stdout, "namespace %s: created, retention %s\n", opts.Namespace, *retention)
+	case res.UpdatedRetention:
+		fmt.Fprintf(stdout, "namespace %s: retention updated to %s\n", opts.Namespace, *retention)
+	case res.RetentionNotUpdated != "":
+		fmt.Fprintf(stdout, "namespace %s: exists; warning: %s\n", opts.Namespace, res.RetentionNotUpdated)
+	default:
+		fmt.Fprintf(stdout, "namespace %s: exists, retention %s\n", opts.Namespace, *retention)
+	}
+	if len(res.AddedSearchAttributes) > 0 {
+		fmt.Fprintf(stdout, "search attributes: added %s\n", strings.Join(res.AddedSearchAttributes, ", "))
+	} else {
+		fmt.Fprintln(stdout, "search attributes: all registered")
+	}
+	fmt.Fprintf(stdout, "namespace %s is ready for qesflow\n", opts.Namespace)
+	return nil
+}
+
+// namespaceReady is the readiness check of the processes that need the namespace prepared
+// (worker, API, bridge): Temporal reachable, the namespace present and every search
+// attribute usable. Without them every onboarding start would fail.
+func namespaceReady(tc client.Client, namespace string) func(context.Context) error {
+	health := temporalclient.CheckHealth(tc)
+	want := workflows.SearchAttributeTypes()
+	return func(ctx context.Context) error {
+		if err := health(ctx); err != nil {
+			return err
+		}
+		return clustersetup.Check(ctx, tc, namespace, want)
+	}
+}
