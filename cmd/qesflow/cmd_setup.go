@@ -34,6 +34,7 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	tf.allowPlaintext = true // setup writes no payloads: it needs no encryption keys
 	if err := tf.validate(); err != nil {
 		return err
 	}
