@@ -54,6 +54,12 @@ func (r StartResponse) PublicState() string { return publicState(r.State) }
 // req.Override; any other ended run (declined, expired, cancelled, failed, refused, or a
 // failed/terminated execution) lets a new run start under the same workflow id.
 //
+// The check and the start cannot be one call, so the start says what it checked: when the
+// latest run was running (or there was none), the start may only join a running run (reuse
+// policy REJECT_DUPLICATE); if that run ends between the two calls, the start is refused and
+// the call checks again, so a run that just ended REJECTED or validated is never followed by
+// a new one without the rule being applied to it.
+//
 // Created is decided by comparing run ids: false when the run that answered is the run that was
 // running when the call began, true otherwise. Two truly concurrent first calls for one user may
 // both report Created (they still share the one run and URL).
@@ -64,39 +70,60 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, e
 		return StartResponse{}, err
 	}
 	wid := workflows.WorkflowID(in.UserID)
+	for try := 1; ; try++ {
+		prev, err := s.checkLatestRun(ctx, op, in.UserID, wid, req.Override)
+		if err != nil {
+			return StartResponse{}, err
+		}
+		reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+		if prev != nil && !prev.running() {
+			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		}
+		res, runID, err := s.updateWithStart(ctx, in, reuse)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) && try < maxStartChecks {
+			continue // the run we checked ended meanwhile: check the run that ended
+		}
+		if err != nil {
+			e := s.classify(op, in.UserID, wid, err)
+			if e.Kind == KindNotFound { // the run ended while the update waited
+				e.Kind = KindIdentificationNotAvailable
+				e.Reason = "the onboarding ended before an identification URL was available"
+			}
+			e.RunID = runID
+			return StartResponse{}, e
+		}
+		return StartResponse{
+			UserID:            in.UserID,
+			WorkflowID:        wid,
+			RunID:             runID,
+			IdentificationID:  res.IdentificationID,
+			IdentificationURL: res.IdentificationURL,
+			Attempt:           res.Attempt,
+			State:             res.State,
+			Created:           prev == nil || !prev.running() || prev.runID != runID,
+		}, nil
+	}
+}
 
+// maxStartChecks bounds how often Start checks again after the run it checked ended
+// between the check and the start.
+const maxStartChecks = 5
+
+// checkLatestRun describes the latest run and applies the 409 rules when it has ended.
+func (s *Service) checkLatestRun(ctx context.Context, op, userID, wid string, override bool) (*execution, error) {
 	dctx, cancel := context.WithTimeout(ctx, s.callTimeout)
 	defer cancel()
 	prev, err := s.describe(dctx, wid)
 	if err != nil {
-		return StartResponse{}, s.classify(op, in.UserID, wid, err)
+		return nil, s.classify(op, userID, wid, err)
 	}
 	if prev != nil && !prev.running() {
-		if err := s.checkNewRunAllowed(dctx, op, in.UserID, wid, prev, req.Override); err != nil {
-			return StartResponse{}, err
+		if err := s.checkNewRunAllowed(dctx, op, userID, wid, prev, override); err != nil {
+			return nil, err
 		}
 	}
-
-	res, runID, err := s.updateWithStart(ctx, in)
-	if err != nil {
-		e := s.classify(op, in.UserID, wid, err)
-		if e.Kind == KindNotFound { // the run ended while the update waited
-			e.Kind = KindIdentificationNotAvailable
-			e.Reason = "the onboarding ended before an identification URL was available"
-		}
-		e.RunID = runID
-		return StartResponse{}, e
-	}
-	return StartResponse{
-		UserID:            in.UserID,
-		WorkflowID:        wid,
-		RunID:             runID,
-		IdentificationID:  res.IdentificationID,
-		IdentificationURL: res.IdentificationURL,
-		Attempt:           res.Attempt,
-		State:             res.State,
-		Created:           prev == nil || !prev.running() || prev.runID != runID,
-	}, nil
+	return prev, nil
 }
 
 func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
@@ -140,10 +167,12 @@ func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string
 }
 
 // updateWithStart runs the Update-With-Start call and returns the update's result and the run id.
-func (s *Service) updateWithStart(ctx context.Context, in workflows.Input) (workflows.IdentificationURLResult, string, error) {
+func (s *Service) updateWithStart(ctx context.Context, in workflows.Input, reuse enumspb.WorkflowIdReusePolicy) (workflows.IdentificationURLResult, string, error) {
 	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout)
 	defer cancel()
-	startOp := s.temporal.NewWithStartWorkflowOperation(s.startOptions(in.UserID), workflows.WorkflowName, in)
+	opts := s.startOptions(in.UserID)
+	opts.WorkflowIDReusePolicy = reuse
+	startOp := s.temporal.NewWithStartWorkflowOperation(opts, workflows.WorkflowName, in)
 	handle, err := s.temporal.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: startOp,
 		UpdateOptions: client.UpdateWorkflowOptions{

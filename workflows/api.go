@@ -18,14 +18,16 @@ const WorkflowName = "QESOnboarding"
 // WorkflowID is the one workflow id per Treezor user.
 func WorkflowID(userID string) string { return "qes-onboarding-" + userID }
 
-// Signal, update and query names: the workflow's public contract.
+// Signal, update and query names: the workflow's public contract. Treezor's webhooks are
+// signals; operator actions are updates whose validator refuses an action that does not
+// apply to the current state (the refusal is never written to the history).
 const (
-	SignalWebhook            = "treezor-webhook"     // payload: treezor.Event
-	SignalRestart            = "restart"             // payload: RestartRequest
-	SignalCancel             = "cancel"              // payload: CancelRequest
-	SignalComplianceDecision = "compliance-decision" // payload: ComplianceDecision
+	SignalWebhook = "treezor-webhook" // payload: treezor.Event
 
-	UpdateIdentificationURL = "identification-url" // no args; returns IdentificationURLResult
+	UpdateIdentificationURL  = "identification-url"  // no args; returns IdentificationURLResult
+	UpdateRestart            = "restart"             // arg: RestartRequest; returns ActionResult
+	UpdateCancel             = "cancel"              // arg: CancelRequest; returns ActionResult
+	UpdateComplianceDecision = "compliance-decision" // arg: ComplianceDecision; returns ActionResult
 
 	QueryStatus     = "status"      // returns Status (internal view, compliance)
 	QueryUserStatus = "user-status" // returns UserStatus (end-user safe)
@@ -65,9 +67,12 @@ const (
 	StateFraudSuspected     State = "FRAUD_SUSPECTED"
 	StateComplianceReview   State = "COMPLIANCE_REVIEW"
 	StateUserDataIncomplete State = "USER_DATA_INCOMPLETE"
-	StateExpired            State = "EXPIRED"
-	StateCancelled          State = "CANCELLED"
-	StateFailed             State = "FAILED" // max attempts reached
+	// StateUserUnknown: Treezor does not know the user (404); a restart tries again once
+	// the onboarding system has created or fixed the user.
+	StateUserUnknown State = "USER_UNKNOWN"
+	StateExpired     State = "EXPIRED"
+	StateCancelled   State = "CANCELLED"
+	StateFailed      State = "FAILED" // max attempts reached
 )
 
 // Terminal reports whether the workflow ends in this state.
@@ -154,8 +159,25 @@ const (
 	ErrTypeNotAvailable       = "IdentificationNotAvailable"         // the update was rejected: the onboarding has ended
 	ErrTypeTreezorRejected    = activities.ErrTypeTreezorRejected    // details: activities.RejectionDetails
 	ErrTypeTreezorUnavailable = activities.ErrTypeTreezorUnavailable // Treezor stayed unreachable for TreezorRetryWindow
+	ErrTypeTreezorUserUnknown = activities.ErrTypeTreezorUserUnknown // Treezor does not know the user (USER_UNKNOWN)
 	ErrTypeInvalidInput       = "InvalidInput"                       // the workflow input is unusable
+	// ErrTypeNotApplicable rejects an operator action (restart, cancel, compliance
+	// decision) that means nothing in the current state; details: ActionResult, the
+	// current state.
+	ErrTypeNotApplicable = "ActionNotApplicable"
 )
+
+// ActionResult answers an operator action: the state the onboarding is in after it (or,
+// in the details of an ErrTypeNotApplicable rejection, the state that refused it), in
+// both views, so that a caller answers each audience with the view it may see.
+type ActionResult struct {
+	UserID  string `json:"userId"`
+	Action  string `json:"action"`
+	State   State  `json:"state"` // internal view (compliance)
+	Attempt int    `json:"attempt"`
+	// User is the end-user-safe view (onboarding scope): no fraud or compliance hint.
+	User UserStatus `json:"user"`
+}
 
 // TimelineEntry is one line of the onboarding's history as shown to operators.
 type TimelineEntry struct {
@@ -193,8 +215,13 @@ type Status struct {
 	MissingFields []string `json:"missingFields,omitempty"`
 	// Deadline is when the current wait times out (nil: no timer running).
 	Deadline *time.Time `json:"deadline,omitempty"`
-	// Escalated is set when a compliance decision is overdue (ComplianceTimeout).
-	Escalated bool `json:"escalated,omitempty"`
+	// Escalated is set when a compliance decision is overdue (ComplianceTimeout);
+	// Escalations counts the overdue periods (one more each ComplianceTimeout).
+	Escalated   bool `json:"escalated,omitempty"`
+	Escalations int  `json:"escalations,omitempty"`
+	// ProviderResult is the raw result value of an identification outcome qesflow does not
+	// know, sent to compliance instead of being retried.
+	ProviderResult string `json:"providerResult,omitempty"`
 	// DocumentDownloads describes the QES documents downloaded (or that failed to).
 	DocumentDownloads []DocumentDownload `json:"documentDownloads,omitempty"`
 	// TimelineDropped counts the oldest timeline entries dropped to keep it bounded.

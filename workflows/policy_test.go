@@ -44,7 +44,7 @@ func (s *OnboardingSuite) TestRetryNowStartsAtOnce() {
 		s.Contains(states(st), StateCanceled)
 		s.NotContains(states(st), StateRetryScheduled)
 	})
-	s.signal(2*time.Minute, SignalCancel, CancelRequest{})
+	s.action(2*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 }
 
@@ -61,7 +61,7 @@ func (s *OnboardingSuite) TestRetryNewDocumentAsksForAnotherDocument() {
 		s.Equal(UserStatusActionRequired, us.Status)
 		s.Equal(ActionBringOtherDocument, us.ActionRequired)
 	})
-	s.signal(4*time.Minute, SignalCancel, CancelRequest{})
+	s.action(4*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 }
 
@@ -71,7 +71,7 @@ func (s *OnboardingSuite) TestWaitUserDataThenRestart() {
 		s.Equal(StateWaitingForUser, st.State)
 		s.Equal(ActionUpdatePersonalData, s.userStatus().ActionRequired)
 	})
-	s.signal(time.Hour, SignalRestart, RestartRequest{Reason: "name corrected"})
+	s.action(time.Hour, UpdateRestart, RestartRequest{Reason: "name corrected"})
 	s.check(time.Hour+time.Second, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(2, st.Attempt)
@@ -83,26 +83,29 @@ func (s *OnboardingSuite) TestWaitUserDataThenRestart() {
 	s.Equal(2, r.Attempts)
 }
 
-func (s *OnboardingSuite) TestRestartIsIgnoredWhereNothingWaitsForIt() {
-	s.signal(time.Minute, SignalRestart, RestartRequest{})
+// TestRestartIsRefusedWhereNothingWaitsForIt: a restart of a running attempt is refused
+// (409 at the API) and never reaches the history (before: accepted and ignored).
+func (s *OnboardingSuite) TestRestartIsRefusedWhereNothingWaitsForIt() {
+	restart := s.action(time.Minute, UpdateRestart, RestartRequest{})
 	s.check(2*time.Minute, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(1, st.Attempt)
-		s.True(hasNote(notes(st, ""), "restart ignored in state AWAITING_USER"))
+		applicationError(s.T(), restart.rejected, ErrTypeNotApplicable)
+		s.False(hasNote(notes(st, ""), "restart"), "a refused action leaves no trace in the state")
 	})
-	s.signal(3*time.Minute, SignalCancel, CancelRequest{})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 	s.Len(s.api.initiations(), 1)
 }
 
 func (s *OnboardingSuite) TestRestartSkipsTheBackoff() {
 	s.webhook(time.Minute, aborted("ident-1", 3011))
-	s.signal(2*time.Minute, SignalRestart, RestartRequest{})
+	s.action(2*time.Minute, UpdateRestart, RestartRequest{})
 	s.check(2*time.Minute+time.Second, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(2, st.Attempt)
 	})
-	s.signal(3*time.Minute, SignalCancel, CancelRequest{})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input(func(in *Input) { policy(in).RetryBackoff = time.Hour }))
 }
 
@@ -147,7 +150,7 @@ func (s *OnboardingSuite) TestReasonPolicyOverrides() {
 func (s *OnboardingSuite) TestFraudCannotBeOverriddenIntoARetry() {
 	s.webhook(time.Minute, aborted("ident-1", 3204))
 	s.expectState(2*time.Minute, StateComplianceReview)
-	s.signal(3*time.Minute, SignalCancel, CancelRequest{})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input(func(in *Input) {
 		policy(in).ReasonPolicies = map[int]treezor.Policy{3204: treezor.PolicyRetryNow}
 	}))
@@ -221,7 +224,7 @@ func TestEveryCatalogCodeTakesItsBranch(t *testing.T) {
 				v, err := env.QueryWorkflow(QueryStatus)
 				require.NoError(t, err)
 				require.NoError(t, v.Get(&st))
-				env.SignalWorkflow(SignalCancel, CancelRequest{})
+				sendAction(t, env, UpdateCancel, CancelRequest{}, nil)
 			}, time.Minute+time.Second)
 			env.ExecuteWorkflow(QESOnboarding, input())
 			require.True(t, env.IsWorkflowCompleted())

@@ -25,7 +25,7 @@ func (o *onboarding) status() Status {
 		State:             o.st.State,
 		Attempt:           o.st.Attempt,
 		MaxAttempts:       o.maxAttempts(),
-		Country:           o.in.Country,
+		Country:           o.country(),
 		IdentificationID:  o.st.IdentificationID,
 		KYCReview:         o.st.KYCReview,
 		KYCLevel:          o.st.KYCLevel,
@@ -35,6 +35,8 @@ func (o *onboarding) status() Status {
 		UpdatedAt:         o.st.UpdatedAt,
 		ContinuedAsNewCnt: o.st.ContinuedAsNew,
 		Escalated:         o.st.Escalated,
+		Escalations:       o.st.Escalations,
+		ProviderResult:    o.st.ProviderResult,
 		DocumentDownloads: slices.Clone(o.st.Documents),
 		TimelineDropped:   o.st.TimelineDropped,
 	}

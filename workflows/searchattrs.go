@@ -72,9 +72,26 @@ func (o *onboarding) searchAttrs() searchAttrs {
 	return sa
 }
 
+// publishDue reports whether the search attributes are published as the workflow task
+// ends. A state that only waits for the workflow's own Treezor call (initiation, user
+// read, KYC review request, download) is not worth a visibility write of its own: the
+// call usually answers within a second, and the state it leads to is published then. An
+// operator's action, and every state an operator acts on, is published at once.
+func (o *onboarding) publishDue() bool {
+	if o.published == nil || o.act == nil || o.acted {
+		return true
+	}
+	switch o.st.State {
+	case StateInitiating, StateSuccess, StateDocuments, StateKYCReviewPending, StateKYCReviewOverdue:
+		return false
+	}
+	return true
+}
+
 // publish upserts the search attributes that changed since the last publish (all of them
 // the first time in a run) and shows the state in the UI's current details.
 func (o *onboarding) publish(ctx workflow.Context) {
+	o.acted = false
 	o.upsertSearchAttributes(ctx)
 	if d := o.details(); d != o.shownDetails {
 		workflow.SetCurrentDetails(ctx, d)
