@@ -139,6 +139,7 @@ type createRequest struct {
 	UserID      string `json:"userId"`
 	RedirectURL string `json:"redirectUrl,omitempty"`
 	Country     string `json:"country,omitempty"`
+	WalletID    string `json:"walletId,omitempty"`
 	Override    bool   `json:"override,omitempty"`
 }
 
@@ -153,7 +154,7 @@ func (a *api) createOnboarding(w http.ResponseWriter, r *http.Request, caller Sc
 		return
 	}
 	res, err := a.svc.Start(r.Context(), StartRequest{
-		UserID: req.UserID, RedirectURL: req.RedirectURL, Country: req.Country, Override: req.Override,
+		UserID: req.UserID, RedirectURL: req.RedirectURL, Country: req.Country, WalletID: req.WalletID, Override: req.Override,
 	})
 	if err != nil {
 		a.fail(w, r, op, caller, err)

@@ -17,6 +17,8 @@ type StartRequest struct {
 	UserID      string
 	RedirectURL string // optional; absolute http(s) URL, https only in production mode
 	Country     string // optional ISO 3166-1 alpha-2; "DE" adds the SEPA step
+	// WalletID is the user's Treezor wallet that receives the SEPA transfer (optional).
+	WalletID string
 	// Override lets a new onboarding start although the last one was REJECTED by compliance.
 	// The HTTP layer allows it for compliance-scoped keys only. It never overrides a
 	// COMPLETED_VALIDATED onboarding.
@@ -140,7 +142,12 @@ func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
 	if err != nil {
 		return workflows.Input{}, invalid(op, "country", err.Error())
 	}
-	return workflows.Input{UserID: req.UserID, RedirectURL: req.RedirectURL, Country: country, Policy: s.policy}, nil
+	if req.WalletID != "" {
+		if err := ValidUserID(req.WalletID); err != nil {
+			return workflows.Input{}, invalid(op, "walletId", err.Error())
+		}
+	}
+	return workflows.Input{UserID: req.UserID, RedirectURL: req.RedirectURL, Country: country, WalletID: req.WalletID, Policy: s.policy}, nil
 }
 
 // checkNewRunAllowed applies the 409 rules to the closed latest run.
@@ -172,6 +179,7 @@ func (s *Service) updateWithStart(ctx context.Context, in workflows.Input, reuse
 	defer cancel()
 	opts := s.startOptions(in.UserID)
 	opts.WorkflowIDReusePolicy = reuse
+	opts.TypedSearchAttributes = workflows.StartSearchAttributesOf(in)
 	startOp := s.temporal.NewWithStartWorkflowOperation(opts, workflows.WorkflowName, in)
 	handle, err := s.temporal.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: startOp,

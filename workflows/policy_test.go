@@ -157,8 +157,8 @@ func (s *OnboardingSuite) TestFraudCannotBeOverriddenIntoARetry() {
 	s.Len(s.api.initiations(), 1)
 }
 
-// expectedPolicy is DESIGN.md §1's default policy of every reason code, written out
-// independently of the catalog.
+// expectedPolicy is the default policy of every reason code (docs/reasons.md), written
+// out independently of the catalog.
 func expectedPolicy(code int) (treezor.Policy, bool) {
 	in := func(lo, hi int) bool { return code >= lo && code <= hi }
 	oneOf := func(codes ...int) bool {
@@ -170,13 +170,13 @@ func expectedPolicy(code int) (treezor.Policy, bool) {
 		return false
 	}
 	switch {
-	case oneOf(3004, 3006, 3007, 3010, 3011, 3013, 3015, 3016, 3128) || in(3101, 3107) || in(3110, 3127) || in(3129, 3134):
+	case oneOf(3004, 3006, 3007, 3011, 3013, 3015, 3016, 3020, 3128, 3138, 3140) || in(3101, 3107) || in(3110, 3127) || in(3129, 3134):
 		return treezor.PolicyRetryInvite, true
-	case in(3017, 3021) || in(3135, 3141):
+	case oneOf(3017, 3018, 3019, 3021, 3139, 3141) || in(3135, 3137):
 		return treezor.PolicyRetryNow, true
 	case oneOf(3001, 3002, 3108, 3109):
 		return treezor.PolicyRetryNewDocument, true
-	case oneOf(3009):
+	case oneOf(3009, 3010):
 		return treezor.PolicyWaitUserData, true
 	case oneOf(3005, 3008, 3012, 3014):
 		return treezor.PolicyTerminalDeclined, true

@@ -31,6 +31,7 @@ func (o *onboarding) status() Status {
 		KYCLevel:          o.st.KYCLevel,
 		ComplianceNote:    o.st.ComplianceNote,
 		SEPAValidated:     o.st.SEPAValidated,
+		WalletID:          o.in.WalletID,
 		Timeline:          slices.Clone(o.st.Timeline),
 		UpdatedAt:         o.st.UpdatedAt,
 		ContinuedAsNewCnt: o.st.ContinuedAsNew,

@@ -17,13 +17,22 @@ var (
 	SAKeyQESReasonCode       = temporal.NewSearchAttributeKeyInt64(SAQESReasonCode)
 	SAKeyQESIdentificationID = temporal.NewSearchAttributeKeyKeyword(SAQESIdentificationID)
 	SAKeyKYCReview           = temporal.NewSearchAttributeKeyKeyword(SAKYCReview)
+	SAKeyTreezorWalletID     = temporal.NewSearchAttributeKeyKeyword(SATreezorWalletID)
 )
 
 // StartSearchAttributes are the search attributes a starter sets when it starts the
 // onboarding of userID: the values of its first state, so that it is findable before its
 // first workflow task and a lean run (versions.go) does not upsert them again.
 func StartSearchAttributes(userID string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(initialSearchAttrs(userID).updates(nil)...)
+	return StartSearchAttributesOf(Input{UserID: userID})
+}
+
+// StartSearchAttributesOf are the start search attributes of the onboarding in (its
+// wallet included, when the input names it).
+func StartSearchAttributesOf(in Input) temporal.SearchAttributes {
+	sa := initialSearchAttrs(in.UserID)
+	sa.walletID = in.WalletID
+	return temporal.NewSearchAttributes(sa.updates(nil)...)
 }
 
 // initialSearchAttrs are the values of a new onboarding: first attempt, INITIATING.
@@ -44,6 +53,7 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 	sa.attempt, ok[3] = have.GetInt64(SAKeyQESAttempt)
 	sa.reasonCode, ok[4] = have.GetInt64(SAKeyQESReasonCode)
 	sa.identificationID, _ = have.GetKeyword(SAKeyQESIdentificationID)
+	sa.walletID, _ = have.GetKeyword(SAKeyTreezorWalletID)
 	for _, present := range ok {
 		if !present {
 			return nil
@@ -54,8 +64,8 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 
 // searchAttrs are the values published to visibility. Ids and codes only, never PII.
 type searchAttrs struct {
-	userID, state, identificationID, kycReview string
-	attempt, reasonCode                        int64
+	userID, state, identificationID, kycReview, walletID string
+	attempt, reasonCode                                  int64
 }
 
 func (o *onboarding) searchAttrs() searchAttrs {
@@ -64,6 +74,7 @@ func (o *onboarding) searchAttrs() searchAttrs {
 		state:            string(o.st.State),
 		identificationID: o.st.IdentificationID,
 		kycReview:        o.st.KYCReview.String(),
+		walletID:         o.in.WalletID,
 		attempt:          int64(o.st.Attempt),
 	}
 	if o.st.Reason != nil {
@@ -139,6 +150,9 @@ func (sa searchAttrs) updates(prev *searchAttrs) []temporal.SearchAttributeUpdat
 	integer(SAKeyQESReasonCode, old.reasonCode, sa.reasonCode)
 	keyword(SAKeyQESIdentificationID, old.identificationID, sa.identificationID)
 	keyword(SAKeyKYCReview, old.kycReview, sa.kycReview)
+	if sa.walletID != "" || old.walletID != "" {
+		keyword(SAKeyTreezorWalletID, old.walletID, sa.walletID)
+	}
 	return updates
 }
 

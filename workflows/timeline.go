@@ -62,6 +62,10 @@ func eventDetail(ev treezor.Event) string {
 	add("document", ev.DocumentID)
 	add("payin", ev.PayinID)
 	add("payinStatus", ev.PayinStatus)
+	if ev.PaymentMethodID != 0 {
+		add("paymentMethodId", strconv.Itoa(ev.PaymentMethodID))
+	}
+	add("wallet", ev.WalletID)
 	return strings.Join(parts, ", ")
 }
 
