@@ -73,10 +73,11 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, e
 	}
 	wid := workflows.WorkflowID(in.UserID)
 	for try := 1; ; try++ {
-		prev, err := s.checkLatestRun(ctx, op, in.UserID, wid, req.Override)
+		prev, prior, err := s.checkLatestRun(ctx, op, in.UserID, wid, req.Override)
 		if err != nil {
 			return StartResponse{}, err
 		}
+		in.PriorWebhooks = prior
 		reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
 		if prev != nil && !prev.running() {
 			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
@@ -112,20 +113,22 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, e
 // between the check and the start.
 const maxStartChecks = 5
 
-// checkLatestRun describes the latest run and applies the 409 rules when it has ended.
-func (s *Service) checkLatestRun(ctx context.Context, op, userID, wid string, override bool) (*execution, error) {
+// checkLatestRun describes the latest run and applies the 409 rules when it has ended; it
+// returns the payload hashes the ended run applied (for the next run's deduplication).
+func (s *Service) checkLatestRun(ctx context.Context, op, userID, wid string, override bool) (*execution, []string, error) {
 	dctx, cancel := context.WithTimeout(ctx, s.callTimeout)
 	defer cancel()
 	prev, err := s.describe(dctx, wid)
 	if err != nil {
-		return nil, s.classify(op, userID, wid, err)
+		return nil, nil, s.classify(op, userID, wid, err)
 	}
+	var prior []string
 	if prev != nil && !prev.running() {
-		if err := s.checkNewRunAllowed(dctx, op, userID, wid, prev, override); err != nil {
-			return nil, err
+		if prior, err = s.checkNewRunAllowed(dctx, op, userID, wid, prev, override); err != nil {
+			return nil, nil, err
 		}
 	}
-	return prev, nil
+	return prev, prior, nil
 }
 
 func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
@@ -151,26 +154,28 @@ func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
 }
 
 // checkNewRunAllowed applies the 409 rules to the closed latest run.
-func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string, prev *execution, override bool) error {
+func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string, prev *execution, override bool) ([]string, error) {
 	if prev.status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		return nil // failed, terminated, timed out, canceled: no business result, start again
+		return nil, nil // failed, terminated, timed out, canceled: no business result, start again
 	}
 	var last workflows.Result
 	if err := s.temporal.GetWorkflow(ctx, wid, prev.runID).Get(ctx, &last); err != nil {
 		if errIsNotFound(err) {
-			return nil // the run's history is gone (retention): nothing to hold a new run back
+			return nil, nil // the run's history is gone (retention): nothing to hold a new run back
 		}
-		return s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
+		return nil, s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
 	}
+	prior := last.AppliedHashes
+	last.AppliedHashes = nil
 	switch {
 	case last.State == workflows.StateCompletedValidated:
-		return &Error{Kind: KindAlreadyValidated, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
+		return nil, &Error{Kind: KindAlreadyValidated, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
 			LastResult: &last, Reason: "the user's last onboarding ended validated"}
 	case last.State == workflows.StateRejected && !override:
-		return &Error{Kind: KindRejected, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
+		return nil, &Error{Kind: KindRejected, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
 			LastResult: &last, Reason: "the user's last onboarding was rejected; only an override starts a new one"}
 	}
-	return nil
+	return prior, nil
 }
 
 // updateWithStart runs the Update-With-Start call and returns the update's result and the run id.

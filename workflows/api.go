@@ -123,6 +123,11 @@ type Input struct {
 	WalletID string          `json:"walletId,omitempty"`
 	Policy   *PolicyOverride `json:"policy,omitempty"`
 
+	// PriorWebhooks are the payload hashes of webhooks the user's previous onboarding
+	// applied (its Result.AppliedHashes): a payload replayed into this onboarding is a
+	// duplicate. Starters copy them; at most MaxPriorWebhooks are kept.
+	PriorWebhooks []string `json:"priorWebhooks,omitempty"`
+
 	// Carry is set by the workflow itself when it continues as new: the state of the
 	// previous run. Starters leave it nil.
 	Carry *Snapshot `json:"carry,omitempty"`
@@ -266,6 +271,9 @@ type Result struct {
 	ReasonMessage string            `json:"reasonMessage,omitempty"`
 	KYCReview     treezor.KYCReview `json:"kycReview"`
 	Note          string            `json:"note,omitempty"`
+	// AppliedHashes are the payload hashes of the last webhooks this onboarding took in
+	// (at most MaxPriorWebhooks), for the user's next onboarding (Input.PriorWebhooks).
+	AppliedHashes []string `json:"appliedHashes,omitempty"`
 }
 
 // SearchAttributeTypes lists the custom search attributes the namespace must have registered.

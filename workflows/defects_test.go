@@ -285,3 +285,23 @@ func (s *OnboardingSuite) TestCountryComesFromTreezor() {
 	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input(func(in *Input) { in.Country = "" }))
 }
+
+// TestVerdictOfAnEarlierOnboardingIsADuplicate (issue 22): a verdict payload the user's
+// previous onboarding applied, replayed byte for byte into the next one, is a duplicate:
+// no state change. The previous run hands its hashes on through its Result.
+func (s *OnboardingSuite) TestVerdictOfAnEarlierOnboardingIsADuplicate() {
+	refused := kycReview(treezor.KYCReviewRefused)
+	refused.PayloadHash = strings.Repeat("cd", 32)
+	replayed := refused
+	replayed.WebhookID = "wh-replayed-into-run-2"
+	s.webhook(time.Minute, success("ident-1"))
+	s.webhook(5*time.Minute, replayed)
+	s.check(6*time.Minute, func(st Status) {
+		s.Equal(StateKYCReviewPending, st.State)
+		s.True(hasNote(notes(st, replayed.WebhookID), NoteDuplicate))
+	})
+	s.action(7*time.Minute, UpdateCancel, CancelRequest{})
+	r := s.run(input(func(in *Input) { in.PriorWebhooks = []string{refused.PayloadHash} }))
+	s.Equal(StateCancelled, r.State)
+	s.Contains(r.AppliedHashes, refused.PayloadHash, "handed on to the next onboarding")
+}

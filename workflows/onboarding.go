@@ -72,6 +72,13 @@ func newOnboarding(ctx workflow.Context, in Input) *onboarding {
 // begin starts the first attempt, or resumes the state a previous run carried.
 func (o *onboarding) begin(carry *Snapshot) {
 	if carry == nil {
+		prior := o.in.PriorWebhooks
+		o.in.PriorWebhooks = nil
+		for _, h := range prior[max(0, len(prior)-MaxPriorWebhooks):] {
+			if h != "" {
+				o.remember("sha256:" + strings.TrimPrefix(h, "sha256:"))
+			}
+		}
 		o.newAttempt("onboarding started")
 		return
 	}

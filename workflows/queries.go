@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/workflow"
 )
@@ -71,6 +72,14 @@ func (o *onboarding) result() Result {
 	}
 	if o.st.Reason != nil {
 		r.ReasonCode, r.ReasonMessage = o.st.Reason.Code, o.st.Reason.Message
+	}
+	for _, key := range o.st.Seen {
+		if h, ok := strings.CutPrefix(key, "sha256:"); ok {
+			r.AppliedHashes = append(r.AppliedHashes, h)
+		}
+	}
+	if over := len(r.AppliedHashes) - MaxPriorWebhooks; over > 0 {
+		r.AppliedHashes = r.AppliedHashes[over:]
 	}
 	return r
 }

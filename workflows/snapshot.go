@@ -114,4 +114,7 @@ const (
 	MaxBuffered = 100
 	// MaxDocuments is how many announced documents are tracked.
 	MaxDocuments = 20
+	// MaxPriorWebhooks is how many payload hashes pass from one onboarding of a user to
+	// the next.
+	MaxPriorWebhooks = 512
 )
