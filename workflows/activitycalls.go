@@ -67,6 +67,11 @@ func (o *onboarding) startWork(ctx workflow.Context) {
 		o.startInitiation(ctx)
 	case StateSuccess:
 		o.startUserLookup(ctx)
+	case StateAwaitingSEPA:
+		if o.st.PayinCheckDue {
+			o.startActivity(ctx, o.treezorCallOptions(), activities.ListWalletPayinsName,
+				activities.ListWalletPayinsInput{WalletID: o.in.WalletID}, o.payinsListed)
+		}
 	case StateDocuments:
 		if i := o.nextDocument(); i >= 0 && o.policy.downloadDocuments() {
 			o.startDownload(ctx, i)
@@ -201,6 +206,37 @@ func (o *onboarding) userLookedUp(ctx workflow.Context, f workflow.Future) {
 	}
 	o.record(TimelineEntry{Kind: KindActivity, EventType: activities.GetTreezorUserName, State: o.st.State, Note: note})
 	o.advance()
+}
+
+// payinsListed takes a validated SEPA credit transfer the wallet already received; none
+// (or a refused read) keeps waiting for the payin webhooks.
+func (o *onboarding) payinsListed(ctx workflow.Context, f workflow.Future) {
+	var payins []activities.WalletPayin
+	err := f.Get(ctx, &payins)
+	if o.st.State != StateAwaitingSEPA {
+		return
+	}
+	if err != nil && o.treezorDown(activities.ListWalletPayinsName, err) {
+		return
+	}
+	o.treezorUp(activities.ListWalletPayinsName)
+	o.st.PayinCheckDue = false
+	entry := TimelineEntry{Kind: KindActivity, EventType: activities.ListWalletPayinsName, State: o.st.State,
+		Note: "no validated SEPA transfer received yet"}
+	if err != nil {
+		entry.Note = "payins not readable at Treezor (" + failureText(err) + "): waiting for the webhooks"
+	}
+	for _, p := range payins {
+		if p.WalletID == o.in.WalletID && sepaValidated(p.PaymentMethodID, p.Status) {
+			o.st.SEPAValidated, o.st.SEPAPayinID = true, p.PayinID
+			entry.Note = "validated SEPA transfer " + p.PayinID + " already received"
+			break
+		}
+	}
+	o.record(entry)
+	if o.st.SEPAValidated {
+		o.advance()
+	}
 }
 
 func (o *onboarding) startKYCRequest(ctx workflow.Context) {

@@ -305,3 +305,22 @@ func (s *OnboardingSuite) TestVerdictOfAnEarlierOnboardingIsADuplicate() {
 	s.Equal(StateCancelled, r.State)
 	s.Contains(r.AppliedHashes, refused.PayloadHash, "handed on to the next onboarding")
 }
+
+// TestTransferBeforeTheSEPAStepCounts (issue 17): on entering AWAITING_SEPA the workflow
+// asks Treezor for the wallet's payins, so a transfer received before counts; a card
+// top-up among them does not.
+func (s *OnboardingSuite) TestTransferBeforeTheSEPAStepCounts() {
+	s.api.payins = []treezor.Payin{
+		{PayinID: "card-1", WalletID: "wallet-1", Status: "VALIDATED", PaymentMethodID: 25},
+		{PayinID: "sct-1", WalletID: "wallet-1", Status: "VALIDATED", PaymentMethodID: PaymentMethodSCT},
+	}
+	s.webhook(time.Minute, success("ident-1"))
+	s.check(2*time.Minute, func(st Status) {
+		s.Equal(StateKYCReviewPending, st.State)
+		s.True(st.SEPAValidated)
+		s.Contains(states(st), StateAwaitingSEPA)
+		s.True(hasNote(notes(st, ""), "validated SEPA transfer sct-1 already received"))
+	})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
+	s.run(input(func(in *Input) { in.Country, in.WalletID = "DE", "wallet-1" }))
+}

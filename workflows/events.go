@@ -325,7 +325,7 @@ func (o *onboarding) onDocument(ev treezor.Event) {
 // Only a SEPA credit transfer (paymentMethodId 20, or 27 for SCT Inst) with status
 // VALIDATED counts; a card top-up or any other payin does not.
 func (o *onboarding) onPayin(ev treezor.Event) {
-	if ev.PaymentMethodID != PaymentMethodSCT && ev.PaymentMethodID != PaymentMethodSCTInst {
+	if !sepaValidated(ev.PaymentMethodID, "VALIDATED") {
 		o.recordEvent(ev, "not a SEPA credit transfer (paymentMethodId "+strconv.Itoa(ev.PaymentMethodID)+"): ignored")
 		return
 	}

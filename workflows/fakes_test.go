@@ -32,6 +32,8 @@ type fakeAPI struct {
 	review      treezor.KYCReview
 	reviewFixed bool
 	userErr     error
+	// payins are the wallet's payins already received (GET /v1/payins).
+	payins []treezor.Payin
 }
 
 var _ activities.TreezorAPI = (*fakeAPI)(nil)
@@ -97,6 +99,18 @@ func (f *fakeAPI) GetUser(_ context.Context, userID string) (treezor.User, error
 		return treezor.User{}, f.userErr
 	}
 	return treezor.User{UserID: userID, Country: f.country, KYCReview: f.review, KYCLevel: 1}, nil
+}
+
+func (f *fakeAPI) ListPayins(_ context.Context, walletID string) ([]treezor.Payin, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []treezor.Payin
+	for _, p := range f.payins {
+		if p.WalletID == walletID {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // sawReview makes Treezor hold the review a user.kycreview webhook announces.

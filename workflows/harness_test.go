@@ -42,6 +42,7 @@ type fakeTreezor struct {
 	refuse     map[string]bool   // user id → the QES initiation is refused (400)
 	down       map[string]int    // user id → 503 answers still to give
 	fixed      map[string]string // user id → the id of its next new identification
+	received   map[string]bool   // wallet id → a validated SEPA transfer was received
 }
 
 func newFakeTreezor(t *testing.T) *fakeTreezor {
@@ -54,6 +55,7 @@ func newFakeTreezor(t *testing.T) *fakeTreezor {
 		refuse:     map[string]bool{},
 		down:       map[string]int{},
 		fixed:      map[string]string{},
+		received:   map[string]bool{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
@@ -66,6 +68,7 @@ func newFakeTreezor(t *testing.T) *fakeTreezor {
 	mux.HandleFunc("POST /v1/users/{id}/qes", f.authorized(f.initiate))
 	mux.HandleFunc("PUT /v1/users/{id}/Kycreview", f.authorized(f.kycReview))
 	mux.HandleFunc("GET /v1/users/{id}", f.authorized(f.user))
+	mux.HandleFunc("GET /v1/payins", f.authorized(f.listPayins))
 	mux.HandleFunc("GET /v1/documents/{id}/download", f.authorized(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"url": f.srv.URL + "/presigned/" + r.PathValue("id") + "?X-Amz-Signature=s"})
 	}))
@@ -160,6 +163,21 @@ func (f *fakeTreezor) user(w http.ResponseWriter, r *http.Request) {
 		review = "0"
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{"userId": user, "kycReview": review, "kycLevel": "1"}}})
+}
+
+// listPayins answers GET /v1/payins?walletId=…: one validated SEPA transfer when the
+// wallet received one.
+func (f *fakeTreezor) listPayins(w http.ResponseWriter, r *http.Request) {
+	wallet := r.URL.Query().Get("walletId")
+	f.mu.Lock()
+	received := f.received[wallet]
+	f.mu.Unlock()
+	payins := []map[string]any{}
+	if received {
+		payins = append(payins, map[string]any{"payinId": "early-" + wallet, "walletId": wallet, "userId": "0",
+			"payinStatus": "VALIDATED", "paymentMethodId": "20"})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"payins": payins})
 }
 
 // fixIdent makes the user's next new identification ident.
@@ -466,6 +484,26 @@ func scenarios() []scenario {
 				h.document(t, user, "doc-"+first.IdentificationID)
 				h.waitState(t, user, workflows.StateKYCReviewPending, 1)
 				h.kyc(t, user, "2")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name: "sepa-received-before",
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Country, in.WalletID = "DE", "w-"+user
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.treezor.mu.Lock()
+				h.treezor.received["w-"+user] = true
+				h.treezor.mu.Unlock()
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+first.IdentificationID)
+				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				require.True(t, st.SEPAValidated)
+				h.kyc(t, user, "VALIDATED")
 			},
 			want: workflows.StateCompletedValidated,
 		},

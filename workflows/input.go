@@ -75,6 +75,12 @@ const (
 	PaymentMethodSCTInst = 27
 )
 
+// sepaValidated reports whether a payin is a validated SEPA credit transfer.
+func sepaValidated(method int, status string) bool {
+	return (method == PaymentMethodSCT || method == PaymentMethodSCTInst) &&
+		strings.EqualFold(strings.TrimSpace(status), "VALIDATED")
+}
+
 // countryRequiresSEPA reports whether the country needs a validated SEPA payin before the
 // KYC review (seed: Germany).
 func countryRequiresSEPA(country string) bool { return strings.EqualFold(country, "DE") }

@@ -95,6 +95,8 @@ func (o *onboarding) publishDue() bool {
 	switch o.st.State {
 	case StateInitiating, StateSuccess, StateDocuments, StateKYCReviewPending, StateKYCReviewOverdue:
 		return false
+	case StateAwaitingSEPA:
+		return !o.st.PayinCheckDue
 	}
 	return true
 }

@@ -62,6 +62,10 @@ type Snapshot struct {
 	Country     string `json:"country,omitempty"`
 	UserChecked bool   `json:"userChecked,omitempty"`
 
+	// PayinCheckDue asks Treezor for the wallet's payins already received (on entering
+	// AWAITING_SEPA: a transfer made before counts).
+	PayinCheckDue bool `json:"payinCheckDue,omitempty"`
+
 	SEPAValidated bool   `json:"sepaValidated,omitempty"`
 	SEPAPayinID   string `json:"sepaPayinId,omitempty"`
 
