@@ -323,9 +323,11 @@ func (o *onboarding) onDocument(ev treezor.Event) {
 // onPayin remembers a validated SEPA payin, whenever it arrives (it may come before the
 // identification succeeded), and moves on when the onboarding waits for it.
 // Only a SEPA credit transfer (paymentMethodId 20, or 27 for SCT Inst) with status
-// VALIDATED counts; a card top-up or any other payin does not.
+// VALIDATED counts; a card top-up or any other payin does not. A payin whose method was
+// not reported (0: Treezor documents the field, so only a decoder that missed it) counts,
+// with a note: dropping it could lose the user's transfer.
 func (o *onboarding) onPayin(ev treezor.Event) {
-	if !sepaValidated(ev.PaymentMethodID, "VALIDATED") {
+	if ev.PaymentMethodID != 0 && !sepaValidated(ev.PaymentMethodID, "VALIDATED") {
 		o.recordEvent(ev, "not a SEPA credit transfer (paymentMethodId "+strconv.Itoa(ev.PaymentMethodID)+"): ignored")
 		return
 	}
@@ -334,7 +336,11 @@ func (o *onboarding) onPayin(ev treezor.Event) {
 		return
 	}
 	o.st.SEPAValidated, o.st.SEPAPayinID = true, ev.PayinID
-	o.recordEvent(ev, "validated SEPA payin recorded")
+	note := "validated SEPA payin recorded"
+	if ev.PaymentMethodID == 0 {
+		note = "validated payin recorded (payment method not reported)"
+	}
+	o.recordEvent(ev, note)
 	if o.st.State == StateAwaitingSEPA {
 		o.advance()
 	}
