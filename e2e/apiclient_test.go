@@ -52,13 +52,13 @@ func (c *apiClient) start(ctx context.Context, userID, country string) (int, []b
 
 func (c *apiClient) restart(ctx context.Context, userID string) error {
 	_, _, err := c.call(ctx, http.MethodPost, "/v1/onboardings/"+userID+"/restart",
-		workflows.RestartRequest{Reason: "chaos driver"}, http.StatusAccepted)
+		workflows.RestartRequest{Reason: "chaos driver"}, http.StatusOK, http.StatusConflict) // 409: a retried call already applied
 	return err
 }
 
 func (c *apiClient) decide(ctx context.Context, userID, decision string) error {
 	_, _, err := c.call(ctx, http.MethodPost, "/v1/onboardings/"+userID+"/compliance-decision",
-		workflows.ComplianceDecision{Decision: decision, Note: "chaos driver"}, http.StatusAccepted)
+		workflows.ComplianceDecision{Decision: decision, Note: "chaos driver"}, http.StatusOK, http.StatusConflict) // 409: a retried call already applied
 	return err
 }
 

@@ -148,6 +148,10 @@ func (r refusingTemporal) SignalWorkflow(context.Context, string, string, string
 	return r.fail("SignalWorkflow")
 }
 
+func (r refusingTemporal) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, r.fail("UpdateWorkflow")
+}
+
 func (r refusingTemporal) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
 	return nil, r.fail("ListWorkflow")
 }

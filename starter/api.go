@@ -144,6 +144,7 @@ type createRequest struct {
 	UserID      string `json:"userId"`
 	RedirectURL string `json:"redirectUrl,omitempty"`
 	Country     string `json:"country,omitempty"`
+	WalletID    string `json:"walletId,omitempty"`
 	Override    bool   `json:"override,omitempty"`
 }
 
@@ -158,7 +159,7 @@ func (a *api) createOnboarding(w http.ResponseWriter, r *http.Request, caller Sc
 		return
 	}
 	res, err := a.svc.Start(r.Context(), StartRequest{
-		UserID: req.UserID, RedirectURL: req.RedirectURL, Country: req.Country, Override: req.Override,
+		UserID: req.UserID, RedirectURL: req.RedirectURL, Country: req.Country, WalletID: req.WalletID, Override: req.Override,
 	})
 	if err != nil {
 		a.fail(w, r, op, caller, err)
@@ -215,7 +216,7 @@ func (a *api) getDetails(w http.ResponseWriter, r *http.Request, caller Scope) {
 func (a *api) restart(w http.ResponseWriter, r *http.Request, caller Scope) {
 	const op = "restart"
 	var req workflows.RestartRequest
-	a.signal(w, r, op, caller, &req, true, func(userID string) (SignalResponse, error) {
+	a.action(w, r, op, caller, &req, true, func(userID string) (ActionResponse, error) {
 		return a.svc.Restart(r.Context(), userID, req)
 	})
 }
@@ -223,7 +224,7 @@ func (a *api) restart(w http.ResponseWriter, r *http.Request, caller Scope) {
 func (a *api) cancel(w http.ResponseWriter, r *http.Request, caller Scope) {
 	const op = "cancel"
 	var req workflows.CancelRequest
-	a.signal(w, r, op, caller, &req, true, func(userID string) (SignalResponse, error) {
+	a.action(w, r, op, caller, &req, true, func(userID string) (ActionResponse, error) {
 		return a.svc.Cancel(r.Context(), userID, req)
 	})
 }
@@ -231,14 +232,24 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request, caller Scope) {
 func (a *api) complianceDecision(w http.ResponseWriter, r *http.Request, caller Scope) {
 	const op = "compliance-decision"
 	var req workflows.ComplianceDecision
-	a.signal(w, r, op, caller, &req, false, func(userID string) (SignalResponse, error) {
+	a.action(w, r, op, caller, &req, false, func(userID string) (ActionResponse, error) {
 		return a.svc.ComplianceDecision(r.Context(), userID, req)
 	})
 }
 
-// signal is the shared shape of the signal routes: path user id, JSON body, 202.
-func (a *api) signal(w http.ResponseWriter, r *http.Request, op string, caller Scope, body any, optional bool,
-	send func(userID string) (SignalResponse, error)) {
+// actionResponse is the body of 200 answers to the operator actions.
+type actionResponse struct {
+	UserID     string `json:"userId"`
+	WorkflowID string `json:"workflowId"`
+	Action     string `json:"action"`
+	State      string `json:"state"` // as the caller may see it
+	Attempt    int    `json:"attempt"`
+}
+
+// action is the shared shape of the operator action routes: path user id, JSON body, 200
+// with the state the action led to.
+func (a *api) action(w http.ResponseWriter, r *http.Request, op string, caller Scope, body any, optional bool,
+	send func(userID string) (ActionResponse, error)) {
 	userID, err := userIDFromPath(r, op)
 	if err != nil {
 		a.fail(w, r, op, caller, err)
@@ -252,8 +263,11 @@ func (a *api) signal(w http.ResponseWriter, r *http.Request, op string, caller S
 		a.fail(w, r, op, caller, err)
 		return
 	}
-	a.log.Info("onboarding signalled", a.logFields(r, op, res.UserID, res.WorkflowID, "", "accepted")...)
-	writeJSON(w, http.StatusAccepted, res)
+	a.log.Info("onboarding action applied", a.logFields(r, op, res.UserID, res.WorkflowID, "", "applied")...)
+	writeJSON(w, http.StatusOK, actionResponse{
+		UserID: res.UserID, WorkflowID: res.WorkflowID, Action: res.Action,
+		State: scopedState(res.Result, caller), Attempt: res.Result.Attempt,
+	})
 }
 
 // readBody decodes the JSON body into dst, answering 400/413 itself when it cannot.

@@ -83,10 +83,11 @@ func TestOnboardingAPI(t *testing.T) {
 		// The onboarding system fixes the user, then restarts; the next create gets the URL.
 		require.NoError(t, env.sim.UpdateUser(treezorsim.User{UserID: userID, Email: "grace@example.com", Phone: "+33698765432"}))
 		r = env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/restart", keyOnboarding, `{"reason":"user data completed"}`)
-		require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
-		var ack SignalResponse
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		var ack actionResponse
 		r.decode(t, &ack)
-		require.Equal(t, SignalResponse{UserID: userID, WorkflowID: workflows.WorkflowID(userID), Signal: workflows.SignalRestart}, ack)
+		require.Equal(t, actionResponse{UserID: userID, WorkflowID: workflows.WorkflowID(userID), Action: workflows.UpdateRestart,
+			State: workflows.UserStatusPreparing, Attempt: 1}, ack, "the user-safe state the restart led to")
 
 		var o onboardingResponse
 		eventually(t, "an identification URL after the restart", func() bool {
@@ -126,7 +127,10 @@ func TestOnboardingAPI(t *testing.T) {
 
 		r = env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/compliance-decision", keyCompliance,
 			`{"decision":"reject","note":"s3cr3t-note: forged document"}`)
-		require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		var decided actionResponse
+		r.decode(t, &decided)
+		require.Equal(t, string(workflows.StateRejected), decided.State, "compliance sees the internal state")
 		res := env.waitClosed(userID)
 		require.Equal(t, workflows.StateRejected, res.State)
 		us, body = env.userStatus(userID)
@@ -164,15 +168,22 @@ func TestOnboardingAPI(t *testing.T) {
 		first := env.onboarding(env.create(userID, keyOnboarding, nil))
 		identID, _ := env.identification(userID)
 
-		// A decision outside a compliance review is accepted and ignored by the workflow.
+		// A decision outside a compliance review is refused with the current state.
 		r := env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/compliance-decision", keyCompliance, `{"decision":"clear"}`)
-		require.Equal(t, http.StatusAccepted, r.Status)
+		require.Equal(t, http.StatusConflict, r.Status, "body: %s", r.Body)
+		p := r.problem(t)
+		require.Equal(t, ProblemTypePrefix+KindNotApplicable.String(), p.Type)
+		require.Equal(t, string(workflows.StateAwaitingUser), p.State)
+		// A restart of a running attempt too, in the onboarding scope's words.
+		r = env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/restart", keyOnboarding, ``)
+		require.Equal(t, http.StatusConflict, r.Status, "body: %s", r.Body)
+		require.Equal(t, workflows.UserStatusActionRequired, r.problem(t).State)
 
 		require.NoError(t, env.sim.Act(identID, treezorsim.Fraud(3205)))
 		env.waitState(userID, workflows.StateComplianceReview)
 		r = env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/compliance-decision", keyCompliance,
 			`{"decision":"clear","note":"checked by phone"}`)
-		require.Equal(t, http.StatusAccepted, r.Status)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
 		env.waitState(userID, workflows.StateAwaitingUser)
 
 		second := env.onboarding(env.create(userID, keyOnboarding, nil))
@@ -188,7 +199,10 @@ func TestOnboardingAPI(t *testing.T) {
 		userID := env.fullUser("FR")
 		first := env.onboarding(env.create(userID, keyOnboarding, nil))
 		r := env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/cancel", keyOnboarding, `{"reason":"duplicate account"}`)
-		require.Equal(t, http.StatusAccepted, r.Status, "body: %s", r.Body)
+		require.Equal(t, http.StatusOK, r.Status, "body: %s", r.Body)
+		var ack actionResponse
+		r.decode(t, &ack)
+		require.Equal(t, workflows.UserStatusCancelled, ack.State)
 		require.Equal(t, workflows.StateCancelled, env.waitClosed(userID).State)
 
 		us, _ := env.userStatus(userID)

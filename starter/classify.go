@@ -68,6 +68,16 @@ func classifyApplicationError(e *Error, appErr *temporal.ApplicationError) {
 		e.Reason = "Treezor refused the identification request"
 	case workflows.ErrTypeTreezorUnavailable:
 		e.Kind = KindProviderUnavailable
+	case workflows.ErrTypeNotApplicable:
+		e.Kind = KindNotApplicable
+		e.Reason = "the action does not apply to the onboarding's current state"
+		var cur workflows.ActionResult
+		if appErr.HasDetails() && appErr.Details(&cur) == nil {
+			e.Current = &cur
+		}
+	case workflows.ErrTypeTreezorUserUnknown:
+		e.Kind = KindProviderRejected
+		e.Reason = "Treezor does not know the user; restart the onboarding once the user exists"
 	case workflows.ErrTypeInvalidInput:
 		e.Kind = KindInvalid
 		e.Field = "body"

@@ -25,6 +25,7 @@ const (
 	KindTimeout                                // 504: Temporal or the workflow did not answer in time
 	KindUnavailable                            // 503: Temporal cannot be reached
 	KindProviderUnavailable                    // 503: Treezor stayed unreachable for the workflow's retry window
+	KindNotApplicable                          // 409: the operator action does not apply to the current state; Current says which
 )
 
 var kindNames = map[Kind]string{
@@ -40,6 +41,7 @@ var kindNames = map[Kind]string{
 	KindTimeout:                    "timeout",
 	KindUnavailable:                "temporal-unavailable",
 	KindProviderUnavailable:        "treezor-unavailable",
+	KindNotApplicable:              "action-not-applicable",
 }
 
 // String is the kind's stable slug, used in problem types, logs and metrics.
@@ -65,6 +67,9 @@ type Error struct {
 	MissingFields []string          // KindUserDataIncomplete
 	LastResult    *workflows.Result // KindAlreadyValidated, KindRejected
 	ClosedStatus  string            // KindClosed: the Temporal execution status, e.g. "Completed"
+	// Current is the onboarding's state when an action was refused (KindNotApplicable), in
+	// both views; the HTTP layer shows each caller its own.
+	Current *workflows.ActionResult
 
 	Err error // the underlying cause, if any
 }

@@ -35,8 +35,8 @@ type recordingTemporal struct {
 type temporalCall struct {
 	method     string
 	workflowID string
-	name       string // signal or query name
-	arg        any    // signal argument or workflow input
+	name       string // update or query name
+	arg        any    // update argument or workflow input
 }
 
 func (c *recordingTemporal) record(call temporalCall) {
@@ -85,9 +85,13 @@ func (c *recordingTemporal) QueryWorkflow(_ context.Context, workflowID, _ strin
 	return nil, errTemporalDown
 }
 
-func (c *recordingTemporal) SignalWorkflow(_ context.Context, workflowID, _ string, signalName string, arg any) error {
-	c.record(temporalCall{method: "signal", workflowID: workflowID, name: signalName, arg: arg})
-	return errTemporalDown
+func (c *recordingTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	var arg any
+	if len(o.Args) == 1 {
+		arg = o.Args[0]
+	}
+	c.record(temporalCall{method: "update", workflowID: o.WorkflowID, name: o.UpdateName, arg: arg})
+	return nil, errTemporalDown
 }
 
 func (c *recordingTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {

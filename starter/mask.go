@@ -17,6 +17,8 @@ func publicState(s workflows.State) string {
 	switch s {
 	case workflows.StateFraudSuspected, workflows.StateComplianceReview:
 		return underReview
+	case workflows.StateRejected:
+		return "CLOSED" // the onboarding scope never learns of a rejection
 	}
 	if revealsReview(string(s)) {
 		return underReview

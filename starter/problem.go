@@ -36,6 +36,9 @@ type problem struct {
 	RunID         string            `json:"runId,omitempty"`
 	LastResult    *workflows.Result `json:"lastResult,omitempty"`
 	RequiredScope string            `json:"requiredScope,omitempty"`
+	// State is the current state of an onboarding that refused an action, as the caller
+	// may see it.
+	State string `json:"state,omitempty"`
 }
 
 // kindProblem is the status and title of each Kind.
@@ -55,6 +58,7 @@ var kindProblem = map[Kind]struct {
 	KindTimeout:                    {http.StatusGatewayTimeout, "Onboarding did not answer in time"},
 	KindUnavailable:                {http.StatusServiceUnavailable, "Service unavailable"},
 	KindProviderUnavailable:        {http.StatusServiceUnavailable, "Treezor unavailable"},
+	KindNotApplicable:              {http.StatusConflict, "Action does not apply"},
 }
 
 // StatusOf is the HTTP status the API answers for a Service error.
@@ -83,7 +87,7 @@ func problemFromError(err error, caller Scope) problem {
 	case kind == KindUnavailable:
 		p.Detail = "Temporal cannot be reached; retry later."
 	case kind == KindProviderUnavailable:
-		p.Detail = "Treezor could not be reached; the onboarding has ended, start a new one later."
+		p.Detail = "Treezor could not be reached; retry later."
 	case kind == KindClosed:
 		p.Detail = "The onboarding has ended (" + e.ClosedStatus + "); start a new one with POST /v1/onboardings."
 	default:
@@ -91,6 +95,9 @@ func problemFromError(err error, caller Scope) problem {
 	}
 	if e.LastResult != nil {
 		p.LastResult = redactResult(*e.LastResult, caller)
+	}
+	if e.Current != nil {
+		p.State = scopedState(*e.Current, caller)
 	}
 	if kind == KindRejected && !caller.Has(ScopeCompliance) {
 		// The onboarding side sees what the end user would: a closed onboarding, no verdict.
@@ -100,6 +107,15 @@ func problemFromError(err error, caller Scope) problem {
 		p.Detail = "Compliance rejected the user's last onboarding; repeat the call with \"override\": true to start a new one."
 	}
 	return p
+}
+
+// scopedState is the state of an action result as the caller may see it: the internal
+// state for compliance, the end-user-safe status otherwise.
+func scopedState(r workflows.ActionResult, caller Scope) string {
+	if caller.Has(ScopeCompliance) {
+		return string(r.State)
+	}
+	return r.User.Status
 }
 
 // redactResult keeps reason codes and notes (which may name fraud) for compliance only.

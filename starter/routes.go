@@ -31,7 +31,7 @@ func statuses(own ...int) []int {
 }
 
 func routeTable() []route {
-	signalStatuses := statuses(http.StatusAccepted, http.StatusBadRequest, http.StatusNotFound,
+	actionStatuses := statuses(http.StatusOK, http.StatusBadRequest, http.StatusNotFound,
 		http.StatusConflict, http.StatusRequestEntityTooLarge)
 	queryStatuses := statuses(http.StatusOK, http.StatusBadRequest, http.StatusNotFound)
 	return []route{
@@ -51,15 +51,15 @@ func routeTable() []route {
 		},
 		{
 			method: http.MethodPost, path: "/v1/onboardings/{userId}/restart", operationID: "restartOnboarding",
-			scope: ScopeOnboarding, handle: (*api).restart, statuses: signalStatuses,
+			scope: ScopeOnboarding, handle: (*api).restart, statuses: actionStatuses,
 		},
 		{
 			method: http.MethodPost, path: "/v1/onboardings/{userId}/cancel", operationID: "cancelOnboarding",
-			scope: ScopeOnboarding, handle: (*api).cancel, statuses: signalStatuses,
+			scope: ScopeOnboarding, handle: (*api).cancel, statuses: actionStatuses,
 		},
 		{
 			method: http.MethodPost, path: "/v1/onboardings/{userId}/compliance-decision", operationID: "decideCompliance",
-			scope: ScopeCompliance, handle: (*api).complianceDecision, statuses: signalStatuses,
+			scope: ScopeCompliance, handle: (*api).complianceDecision, statuses: actionStatuses,
 		},
 		{
 			method: http.MethodGet, path: "/openapi.json", operationID: "getOpenAPIDocument",

@@ -32,7 +32,7 @@ type TemporalClient interface {
 	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
 	GetWorkflow(ctx context.Context, workflowID string, runID string) client.WorkflowRun
 	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...any) (converter.EncodedValue, error)
-	SignalWorkflow(ctx context.Context, workflowID string, runID string, signalName string, arg any) error
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
 	CheckHealth(ctx context.Context, request *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
 }
 
@@ -106,41 +106,45 @@ func (s *Service) Details(ctx context.Context, userID string) (workflows.Status,
 	return st, nil
 }
 
-// SignalResponse acknowledges a signal delivered to the user's running onboarding.
-type SignalResponse struct {
-	UserID     string `json:"userId"`
-	WorkflowID string `json:"workflowId"`
-	Signal     string `json:"signal"`
+// ActionResponse is the state an operator action led to, in both views: the HTTP layer
+// answers each caller with the view its scopes allow.
+type ActionResponse struct {
+	UserID     string
+	WorkflowID string
+	Action     string
+	Result     workflows.ActionResult
 }
 
 // Restart asks the running onboarding for a new attempt (after the user fixed their data).
-func (s *Service) Restart(ctx context.Context, userID string, req workflows.RestartRequest) (SignalResponse, error) {
+// It is refused (KindNotApplicable) where the onboarding does not wait for one.
+func (s *Service) Restart(ctx context.Context, userID string, req workflows.RestartRequest) (ActionResponse, error) {
 	const op = "restart"
 	if err := validText(req.Reason, maxReasonLen); err != nil {
-		return SignalResponse{}, invalid(op, "reason", err.Error())
+		return ActionResponse{}, invalid(op, "reason", err.Error())
 	}
-	return s.signal(ctx, op, userID, workflows.SignalRestart, req)
+	return s.action(ctx, op, userID, workflows.UpdateRestart, req)
 }
 
 // Cancel stops the running onboarding (operator action).
-func (s *Service) Cancel(ctx context.Context, userID string, req workflows.CancelRequest) (SignalResponse, error) {
+func (s *Service) Cancel(ctx context.Context, userID string, req workflows.CancelRequest) (ActionResponse, error) {
 	const op = "cancel"
 	if err := validText(req.Reason, maxReasonLen); err != nil {
-		return SignalResponse{}, invalid(op, "reason", err.Error())
+		return ActionResponse{}, invalid(op, "reason", err.Error())
 	}
-	return s.signal(ctx, op, userID, workflows.SignalCancel, req)
+	return s.action(ctx, op, userID, workflows.UpdateCancel, req)
 }
 
 // ComplianceDecision delivers compliance's verdict (clear or reject) on a fraud suspicion.
-func (s *Service) ComplianceDecision(ctx context.Context, userID string, d workflows.ComplianceDecision) (SignalResponse, error) {
+// It is refused (KindNotApplicable) outside a compliance review.
+func (s *Service) ComplianceDecision(ctx context.Context, userID string, d workflows.ComplianceDecision) (ActionResponse, error) {
 	const op = "compliance-decision"
 	if d.Decision != workflows.DecisionClear && d.Decision != workflows.DecisionReject {
-		return SignalResponse{}, invalid(op, "decision", `must be "clear" or "reject"`)
+		return ActionResponse{}, invalid(op, "decision", `must be "clear" or "reject"`)
 	}
 	if err := validText(d.Note, maxNoteLen); err != nil {
-		return SignalResponse{}, invalid(op, "note", err.Error())
+		return ActionResponse{}, invalid(op, "note", err.Error())
 	}
-	return s.signal(ctx, op, userID, workflows.SignalComplianceDecision, d)
+	return s.action(ctx, op, userID, workflows.UpdateComplianceDecision, d)
 }
 
 func (s *Service) query(ctx context.Context, op, userID, queryType string, out any) error {
@@ -160,25 +164,36 @@ func (s *Service) query(ctx context.Context, op, userID, queryType string, out a
 	return nil
 }
 
-func (s *Service) signal(ctx context.Context, op, userID, name string, arg any) (SignalResponse, error) {
+// action sends an operator action (a workflow update) to the user's running onboarding and
+// waits for the state it led to.
+func (s *Service) action(ctx context.Context, op, userID, name string, arg any) (ActionResponse, error) {
 	if err := ValidUserID(userID); err != nil {
-		return SignalResponse{}, invalid(op, "userId", err.Error())
+		return ActionResponse{}, invalid(op, "userId", err.Error())
 	}
 	wid := workflows.WorkflowID(userID)
-	sctx, cancel := context.WithTimeout(ctx, s.callTimeout)
+	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout)
 	defer cancel()
-	err := s.temporal.SignalWorkflow(sctx, wid, "", name, arg)
+	var res workflows.ActionResult
+	handle, err := s.temporal.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID: wid, UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
 	if err == nil {
-		return SignalResponse{UserID: userID, WorkflowID: wid, Signal: name}, nil
+		err = handle.Get(uctx, &res)
+	}
+	if err == nil {
+		return ActionResponse{UserID: userID, WorkflowID: wid, Action: name, Result: res}, nil
 	}
 	e := s.classify(op, userID, wid, err)
 	if e.Kind != KindNotFound {
-		return SignalResponse{}, e
+		return ActionResponse{}, e
 	}
 	// Not found: either no onboarding ever ran for this user, or the latest one has ended.
-	last, derr := s.describe(sctx, wid)
+	dctx, dcancel := context.WithTimeout(ctx, s.callTimeout)
+	defer dcancel()
+	last, derr := s.describe(dctx, wid)
 	if derr != nil {
-		return SignalResponse{}, s.classify(op, userID, wid, derr)
+		return ActionResponse{}, s.classify(op, userID, wid, derr)
 	}
 	if last != nil && !last.running() {
 		e.Kind = KindClosed
@@ -186,7 +201,7 @@ func (s *Service) signal(ctx context.Context, op, userID, name string, arg any) 
 		e.ClosedStatus = last.statusName()
 		e.Reason = "the onboarding has ended; start a new one with POST /v1/onboardings"
 	}
-	return SignalResponse{}, e
+	return ActionResponse{}, e
 }
 
 // execution is what DescribeWorkflowExecution tells about the latest run of a workflow id.

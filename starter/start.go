@@ -17,6 +17,8 @@ type StartRequest struct {
 	UserID      string
 	RedirectURL string // optional; absolute http(s) URL, https only in production mode
 	Country     string // optional ISO 3166-1 alpha-2; "DE" adds the SEPA step
+	// WalletID is the user's Treezor wallet that receives the SEPA transfer (optional).
+	WalletID string
 	// Override lets a new onboarding start although the last one was REJECTED by compliance.
 	// The HTTP layer allows it for compliance-scoped keys only. It never overrides a
 	// COMPLETED_VALIDATED onboarding.
@@ -54,6 +56,12 @@ func (r StartResponse) PublicState() string { return publicState(r.State) }
 // req.Override; any other ended run (declined, expired, cancelled, failed, refused, or a
 // failed/terminated execution) lets a new run start under the same workflow id.
 //
+// The check and the start cannot be one call, so the start says what it checked: when the
+// latest run was running (or there was none), the start may only join a running run (reuse
+// policy REJECT_DUPLICATE); if that run ends between the two calls, the start is refused and
+// the call checks again, so a run that just ended REJECTED or validated is never followed by
+// a new one without the rule being applied to it.
+//
 // Created is decided by comparing run ids: false when the run that answered is the run that was
 // running when the call began, true otherwise. Two truly concurrent first calls for one user may
 // both report Created (they still share the one run and URL).
@@ -64,44 +72,68 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, e
 		return StartResponse{}, err
 	}
 	wid := workflows.WorkflowID(in.UserID)
+	for try := 1; ; try++ {
+		prev, prior, err := s.checkLatestRun(ctx, op, in.UserID, wid, req.Override)
+		if err != nil {
+			return StartResponse{}, err
+		}
+		in.PriorWebhooks = prior
+		reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+		if prev != nil && !prev.running() {
+			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		}
+		res, runID, err := s.updateWithStart(ctx, in, reuse)
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) && try < maxStartChecks {
+			continue // the run we checked ended meanwhile: check the run that ended
+		}
+		if err != nil {
+			e := s.classify(op, in.UserID, wid, err)
+			if e.Kind == KindNotFound { // the run ended while the update waited
+				e.Kind = KindIdentificationNotAvailable
+				e.Reason = "the onboarding ended before an identification URL was available"
+			}
+			e.RunID = runID
+			return StartResponse{}, e
+		}
+		return StartResponse{
+			UserID:            in.UserID,
+			WorkflowID:        wid,
+			RunID:             runID,
+			IdentificationID:  res.IdentificationID,
+			IdentificationURL: res.IdentificationURL,
+			Attempt:           res.Attempt,
+			State:             res.State,
+			Created:           prev == nil || !prev.running() || prev.runID != runID,
+		}, nil
+	}
+}
 
+// maxStartChecks bounds how often Start checks again after the run it checked ended
+// between the check and the start.
+const maxStartChecks = 5
+
+// checkLatestRun describes the latest run and applies the 409 rules when it has ended; it
+// returns the payload hashes the ended run applied (for the next run's deduplication).
+func (s *Service) checkLatestRun(ctx context.Context, op, userID, wid string, override bool) (*execution, []string, error) {
 	dctx, cancel := context.WithTimeout(ctx, s.callTimeout)
 	defer cancel()
 	prev, err := s.describe(dctx, wid)
 	if err != nil {
-		return StartResponse{}, s.classify(op, in.UserID, wid, err)
+		return nil, nil, s.classify(op, userID, wid, err)
 	}
+	var prior []string
 	if prev != nil && !prev.running() {
-		if err := s.checkNewRunAllowed(dctx, op, in.UserID, wid, prev, req.Override); err != nil {
-			return StartResponse{}, err
+		if prior, err = s.checkNewRunAllowed(dctx, op, userID, wid, prev, override); err != nil {
+			return nil, nil, err
 		}
 	}
 	if prev == nil { // no visible run: ask Treezor (kycguard.go)
-		if err := s.checkTreezorKYC(dctx, op, in.UserID, wid); err != nil {
-			return StartResponse{}, err
+		if err := s.checkTreezorKYC(dctx, op, userID, wid); err != nil {
+			return nil, nil, err
 		}
 	}
-
-	res, runID, err := s.updateWithStart(ctx, in)
-	if err != nil {
-		e := s.classify(op, in.UserID, wid, err)
-		if e.Kind == KindNotFound { // the run ended while the update waited
-			e.Kind = KindIdentificationNotAvailable
-			e.Reason = "the onboarding ended before an identification URL was available"
-		}
-		e.RunID = runID
-		return StartResponse{}, e
-	}
-	return StartResponse{
-		UserID:            in.UserID,
-		WorkflowID:        wid,
-		RunID:             runID,
-		IdentificationID:  res.IdentificationID,
-		IdentificationURL: res.IdentificationURL,
-		Attempt:           res.Attempt,
-		State:             res.State,
-		Created:           prev == nil || !prev.running() || prev.runID != runID,
-	}, nil
+	return prev, prior, nil
 }
 
 func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
@@ -118,37 +150,47 @@ func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
 	if err != nil {
 		return workflows.Input{}, invalid(op, "country", err.Error())
 	}
-	return workflows.Input{UserID: req.UserID, RedirectURL: req.RedirectURL, Country: country, Policy: s.policy}, nil
+	if req.WalletID != "" {
+		if err := ValidUserID(req.WalletID); err != nil {
+			return workflows.Input{}, invalid(op, "walletId", err.Error())
+		}
+	}
+	return workflows.Input{UserID: req.UserID, RedirectURL: req.RedirectURL, Country: country, WalletID: req.WalletID, Policy: s.policy}, nil
 }
 
 // checkNewRunAllowed applies the 409 rules to the closed latest run.
-func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string, prev *execution, override bool) error {
+func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string, prev *execution, override bool) ([]string, error) {
 	if prev.status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		return nil // failed, terminated, timed out, canceled: no business result, start again
+		return nil, nil // failed, terminated, timed out, canceled: no business result, start again
 	}
 	var last workflows.Result
 	if err := s.temporal.GetWorkflow(ctx, wid, prev.runID).Get(ctx, &last); err != nil {
 		if errIsNotFound(err) {
-			return s.checkTreezorKYC(ctx, op, userID, wid) // the run's history is gone (retention): ask Treezor
+			return nil, s.checkTreezorKYC(ctx, op, userID, wid) // the run's history is gone (retention): ask Treezor
 		}
-		return s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
+		return nil, s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
 	}
+	prior := last.AppliedHashes
+	last.AppliedHashes = nil
 	switch {
 	case last.State == workflows.StateCompletedValidated:
-		return &Error{Kind: KindAlreadyValidated, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
+		return nil, &Error{Kind: KindAlreadyValidated, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
 			LastResult: &last, Reason: "the user's last onboarding ended validated"}
 	case last.State == workflows.StateRejected && !override:
-		return &Error{Kind: KindRejected, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
+		return nil, &Error{Kind: KindRejected, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
 			LastResult: &last, Reason: "the user's last onboarding was rejected; only an override starts a new one"}
 	}
-	return nil
+	return prior, nil
 }
 
 // updateWithStart runs the Update-With-Start call and returns the update's result and the run id.
-func (s *Service) updateWithStart(ctx context.Context, in workflows.Input) (workflows.IdentificationURLResult, string, error) {
+func (s *Service) updateWithStart(ctx context.Context, in workflows.Input, reuse enumspb.WorkflowIdReusePolicy) (workflows.IdentificationURLResult, string, error) {
 	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout)
 	defer cancel()
-	startOp := s.temporal.NewWithStartWorkflowOperation(s.startOptions(in.UserID), workflows.WorkflowName, in)
+	opts := s.startOptions(in.UserID)
+	opts.WorkflowIDReusePolicy = reuse
+	opts.TypedSearchAttributes = workflows.StartSearchAttributesOf(in)
+	startOp := s.temporal.NewWithStartWorkflowOperation(opts, workflows.WorkflowName, in)
 	handle, err := s.temporal.UpdateWithStartWorkflow(uctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: startOp,
 		UpdateOptions: client.UpdateWorkflowOptions{

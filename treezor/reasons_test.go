@@ -79,13 +79,15 @@ func codes(spans ...[2]int) []int {
 func one(c int) [2]int { return [2]int{c, c} }
 
 func TestCatalogDefaultPolicies(t *testing.T) {
-	// DESIGN.md §1, written out independently of the catalog table.
+	// docs/reasons.md, written out independently of the catalog table: user data held at
+	// Treezor (3009 name, 3010 phone) waits for corrected data and a restart; a mistake or
+	// delay of the user (3020, 3138, 3140) is a user retry, not a technical one.
 	want := map[Policy][]int{
-		PolicyRetryInvite: codes(one(3004), one(3006), one(3007), one(3010), one(3011), one(3013), one(3015), one(3016),
-			[2]int{3101, 3107}, [2]int{3110, 3127}, [2]int{3129, 3134}, one(3128)),
-		PolicyRetryNow:            codes([2]int{3017, 3021}, [2]int{3135, 3141}),
+		PolicyRetryInvite: codes(one(3004), one(3006), one(3007), one(3011), one(3013), one(3015), one(3016), one(3020),
+			[2]int{3101, 3107}, [2]int{3110, 3127}, [2]int{3129, 3134}, one(3128), one(3138), one(3140)),
+		PolicyRetryNow:            codes(one(3017), one(3018), one(3019), one(3021), [2]int{3135, 3137}, one(3139), one(3141)),
 		PolicyRetryNewDocument:    codes(one(3001), one(3002), one(3108), one(3109)),
-		PolicyWaitUserData:        codes(one(3009)),
+		PolicyWaitUserData:        codes(one(3009), one(3010)),
 		PolicyTerminalDeclined:    codes(one(3005), one(3008), one(3012), one(3014)),
 		PolicyTerminalNotEligible: codes(one(3003)),
 		PolicyCompliance:          codes([2]int{3201, 3215}),

@@ -26,6 +26,17 @@ func (b *bridge) route(reqCtx context.Context, ev treezor.Event, d *delivery) ou
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(reqCtx), b.cfg.SignalTimeout)
 	defer cancel()
 	switch {
+	case isPayinEvent(ev.Type) && ev.WalletID != "" && validRoutingID(ev.WalletID, maxUserIDLen):
+		// Treezor documents a payin's userId as unreliable: the wallet decides, the user id
+		// is the fallback for an onboarding that does not know its wallet.
+		if out, ok := b.routeByWallet(ctx, ev, d); ok {
+			return out
+		}
+		if ev.UserID == "" || !validRoutingID(ev.UserID, maxUserIDLen) {
+			return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding has this wallet"}
+		}
+		d.userID = ev.UserID
+		return b.signal(ctx, workflows.WorkflowID(ev.UserID), ev, d)
 	case ev.UserID != "":
 		if !validRoutingID(ev.UserID, maxUserIDLen) {
 			return outcome{http.StatusOK, OutcomeUnroutable, "user id cannot name an onboarding"}
@@ -60,6 +71,27 @@ func (b *bridge) routeByIdentification(ctx context.Context, ev treezor.Event, d 
 		ev.UserID, d.userID = userID, userID
 	}
 	return b.signal(ctx, wid, ev, d)
+}
+
+func isPayinEvent(typ string) bool {
+	return typ == treezor.EventPayinCreate || typ == treezor.EventPayinUpdate
+}
+
+// routeByWallet signals the running onboarding whose TreezorWalletId is the payin's wallet;
+// ok is false when none has it (or visibility could not tell).
+func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *delivery) (outcome, bool) {
+	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SATreezorWalletID, ev.WalletID)
+	resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: b.cfg.Namespace, PageSize: 1, Query: query,
+	})
+	if err != nil || len(resp.GetExecutions()) == 0 {
+		return outcome{}, false
+	}
+	exec := resp.GetExecutions()[0]
+	if userID := userIDAttribute(exec.GetSearchAttributes().GetIndexedFields()); userID != "" {
+		d.userID = userID
+	}
+	return b.signal(ctx, exec.GetExecution().GetWorkflowId(), ev, d), true
 }
 
 // signal sends the event to the current run of workflowID. A workflow that does not exist or

@@ -22,6 +22,7 @@ import (
 type fakeTreezor struct {
 	*httptest.Server
 	initiations, kycReviews atomic.Int32
+	review                  atomic.Int32 // the user's kycReview as Treezor holds it
 }
 
 func newFakeTreezor(t *testing.T) *fakeTreezor {
@@ -39,6 +40,10 @@ func newFakeTreezor(t *testing.T) *fakeTreezor {
 	mux.HandleFunc("PUT /v1/users/{userId}/Kycreview", func(w http.ResponseWriter, r *http.Request) {
 		f.kycReviews.Add(1)
 		writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]string{{"userId": r.PathValue("userId"), "kycReview": "1"}}})
+	})
+	mux.HandleFunc("GET /v1/users/{userId}", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{
+			"userId": r.PathValue("userId"), "country": "FR", "kycReview": f.review.Load(), "kycLevel": 3}}})
 	})
 	f.Server = httptest.NewServer(mux)
 	t.Cleanup(f.Close)
@@ -92,10 +97,12 @@ func TestWorkerCompletesOnboarding(t *testing.T) {
 		require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", workflows.SignalWebhook, ev))
 	}
 	signal(treezor.Event{WebhookID: "w1", Type: treezor.EventQESFinalized, IdentificationID: awaiting.IdentificationID, Result: treezor.ResultSuccess})
+	signal(treezor.Event{WebhookID: "w1-doc", Type: treezor.EventDocumentCreate, DocumentID: "doc-1"})
 	waitFor(t, c, user, func(s workflows.Status) bool { return s.State == workflows.StateKYCReviewPending })
 	// The state changes when the review is requested; the call to Treezor follows.
 	require.Eventually(t, func() bool { return tz.kycReviews.Load() == 1 }, 60*time.Second, 20*time.Millisecond)
 
+	tz.review.Store(int32(treezor.KYCReviewValidated)) // the decision is confirmed with Treezor
 	signal(treezor.Event{WebhookID: "w2", Type: treezor.EventUserKYCReview, KYCReview: treezor.KYCReviewValidated, KYCLevel: 3})
 	var result workflows.Result
 	require.NoError(t, run.Get(ctx, &result))

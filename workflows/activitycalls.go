@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"errors"
-	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -22,12 +21,14 @@ type running struct {
 var nonRetryable = []string{
 	activities.ErrTypeUserDataIncomplete,
 	activities.ErrTypeTreezorRejected,
+	activities.ErrTypeTreezorUserUnknown,
 	activities.ErrTypeInvalidArgument,
 	activities.ErrTypeDocumentTooLarge,
 }
 
-// treezorCallOptions retries a Treezor call while Treezor is unavailable, for at most
-// TreezorRetryWindow.
+// treezorCallOptions retry a Treezor call with backoff while Treezor is unavailable, for
+// TreezorRetryWindow; when the window ends the workflow records it and calls again (see
+// treezorDown): an infrastructure failure never ends an onboarding or changes its state.
 func (o *onboarding) treezorCallOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
@@ -64,13 +65,23 @@ func (o *onboarding) startWork(ctx workflow.Context) {
 	switch o.st.State {
 	case StateInitiating:
 		o.startInitiation(ctx)
+	case StateSuccess:
+		o.startUserLookup(ctx)
+	case StateAwaitingSEPA:
+		if o.st.PayinCheckDue {
+			o.startActivity(ctx, o.treezorCallOptions(), activities.ListWalletPayinsName,
+				activities.ListWalletPayinsInput{WalletID: o.in.WalletID}, o.payinsListed)
+		}
 	case StateDocuments:
-		if i := o.nextDocument(); i >= 0 {
+		if i := o.nextDocument(); i >= 0 && o.policy.downloadDocuments() {
 			o.startDownload(ctx, i)
 		}
 	case StateKYCReviewPending, StateKYCReviewOverdue:
-		if !o.st.KYCRequested {
+		switch {
+		case !o.st.KYCRequested:
 			o.startKYCRequest(ctx)
+		case o.st.KYCCheckDue:
+			o.startKYCCheck(ctx)
 		}
 	}
 }
@@ -90,6 +101,35 @@ func (o *onboarding) stopWork() {
 	o.dropTimer()
 }
 
+// treezorDown records that a Treezor call failed for a whole retry window (once per
+// outage); the state stays and startWork calls again. It reports whether err is such a
+// failure: retryable, not an answer about this user.
+func (o *onboarding) treezorDown(call string, err error) bool {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		return false
+	}
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return false
+	}
+	if !o.st.TreezorDown {
+		o.st.TreezorDown = true
+		o.record(TimelineEntry{Kind: KindActivity, EventType: call, State: o.st.State,
+			Note: "Treezor unavailable for " + o.policy.TreezorRetryWindow.String() + ": still retrying (" + failureText(err) + ")"})
+		o.logger.Warn("Treezor unavailable for the whole retry window; retrying", "call", call, "error", err)
+	}
+	return true
+}
+
+// treezorUp clears the outage after a call Treezor answered.
+func (o *onboarding) treezorUp(call string) {
+	if o.st.TreezorDown {
+		o.st.TreezorDown = false
+		o.record(TimelineEntry{Kind: KindActivity, EventType: call, State: o.st.State, Note: "Treezor answers again"})
+	}
+}
+
 func (o *onboarding) startInitiation(ctx workflow.Context) {
 	in := activities.InitiateQESInput{
 		UserID:      o.in.UserID,
@@ -100,9 +140,9 @@ func (o *onboarding) startInitiation(ctx workflow.Context) {
 	o.startActivity(ctx, o.treezorCallOptions(), activities.InitiateQESName, in, o.initiated)
 }
 
-// initiated handles InitiateQES's answer: the identification, USER_DATA_INCOMPLETE, a
-// refusal (terminal FAILED), or Treezor unavailable for the whole retry window (the
-// workflow fails: an infrastructure failure, for operators to reset).
+// initiated handles InitiateQES's answer: the identification, USER_DATA_INCOMPLETE, an
+// unknown user (USER_UNKNOWN, restartable), a refusal (terminal FAILED), or Treezor
+// unavailable (called again, same access tag).
 func (o *onboarding) initiated(ctx workflow.Context, f workflow.Future) {
 	var out activities.InitiateQESOutput
 	err := f.Get(ctx, &out)
@@ -112,26 +152,94 @@ func (o *onboarding) initiated(ctx workflow.Context, f workflow.Future) {
 	var appErr *temporal.ApplicationError
 	switch {
 	case err == nil:
+		o.treezorUp(activities.InitiateQESName)
 		o.issued(out.IdentificationID, out.IdentificationURL)
+	case o.treezorDown(activities.InitiateQESName, err):
 	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeUserDataIncomplete:
+		o.treezorUp(activities.InitiateQESName)
 		var fields []string
 		_ = appErr.Details(&fields)
 		o.st.InitError = &InitError{Type: ErrTypeUserDataIncomplete, Message: "user data incomplete", MissingFields: fields}
 		o.enter(StateUserDataIncomplete, "Treezor needs more user data before a QES")
 		o.wait(o.policy.UserTimeout)
 		o.applyBuffered()
-	case errors.As(err, &appErr) && appErr.NonRetryable():
-		o.st.InitError = &InitError{Type: ErrTypeTreezorRejected, Message: failureText(err)}
+	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeTreezorUserUnknown:
+		o.treezorUp(activities.InitiateQESName)
+		o.st.InitError = &InitError{Type: ErrTypeTreezorUserUnknown, Message: "Treezor does not know the user"}
+		o.enter(StateUserUnknown, "Treezor does not know the user: waiting for a restart")
+		o.wait(o.policy.UserTimeout)
 		o.applyBuffered()
-		o.finish(StateFailed, "Treezor refused the QES initiation: "+failureText(err))
 	default:
-		o.st.InitError = &InitError{Type: ErrTypeTreezorUnavailable, Message: "Treezor unavailable"}
-		o.fatal = fmt.Errorf("initiate QES for user %s: %w", o.in.UserID, err)
+		o.treezorUp(activities.InitiateQESName)
+		o.st.InitError = &InitError{Type: ErrTypeTreezorRejected, Message: failureText(err)}
+		o.finish(StateFailed, "Treezor refused the QES initiation: "+failureText(err))
+		o.applyBuffered()
+	}
+}
+
+// startUserLookup reads the Treezor user after a success: its country decides the SEPA step.
+func (o *onboarding) startUserLookup(ctx workflow.Context) {
+	o.startActivity(ctx, o.treezorCallOptions(), activities.GetTreezorUserName,
+		activities.GetTreezorUserInput{UserID: o.in.UserID}, o.userLookedUp)
+}
+
+// userLookedUp takes the country Treezor holds (the caller's when Treezor has none or
+// refused the read) and moves on.
+func (o *onboarding) userLookedUp(ctx workflow.Context, f workflow.Future) {
+	var out activities.GetTreezorUserOutput
+	err := f.Get(ctx, &out)
+	if o.st.State != StateSuccess {
+		return
+	}
+	if err != nil && o.treezorDown(activities.GetTreezorUserName, err) {
+		return
+	}
+	o.treezorUp(activities.GetTreezorUserName)
+	o.st.UserChecked = true
+	note := "Treezor user read"
+	switch {
+	case err != nil:
+		note = "Treezor user not readable (" + failureText(err) + "): keeping the country given at the start"
+	case out.Country != "":
+		o.st.Country = out.Country
+		note += " (country " + out.Country + ")"
+	}
+	o.record(TimelineEntry{Kind: KindActivity, EventType: activities.GetTreezorUserName, State: o.st.State, Note: note})
+	o.advance()
+}
+
+// payinsListed takes a validated SEPA credit transfer the wallet already received; none
+// (or a refused read) keeps waiting for the payin webhooks.
+func (o *onboarding) payinsListed(ctx workflow.Context, f workflow.Future) {
+	var payins []activities.WalletPayin
+	err := f.Get(ctx, &payins)
+	if o.st.State != StateAwaitingSEPA {
+		return
+	}
+	if err != nil && o.treezorDown(activities.ListWalletPayinsName, err) {
+		return
+	}
+	o.treezorUp(activities.ListWalletPayinsName)
+	o.st.PayinCheckDue = false
+	entry := TimelineEntry{Kind: KindActivity, EventType: activities.ListWalletPayinsName, State: o.st.State,
+		Note: "no validated SEPA transfer received yet"}
+	if err != nil {
+		entry.Note = "payins not readable at Treezor (" + failureText(err) + "): waiting for the webhooks"
+	}
+	for _, p := range payins {
+		if p.WalletID == o.in.WalletID && sepaValidated(p.PaymentMethodID, p.Status) {
+			o.st.SEPAValidated, o.st.SEPAPayinID = true, p.PayinID
+			entry.Note = "validated SEPA transfer " + p.PayinID + " already received"
+			break
+		}
+	}
+	o.record(entry)
+	if o.st.SEPAValidated {
+		o.advance()
 	}
 }
 
 func (o *onboarding) startKYCRequest(ctx workflow.Context) {
-	o.st.KYCRequests++
 	in := activities.RequestKYCReviewInput{
 		UserID:    o.in.UserID,
 		AccessTag: activities.AccessTag(o.in.UserID, onboardingID(ctx), activities.StepKYCReview, o.st.KYCRequests),
@@ -147,19 +255,48 @@ func (o *onboarding) kycRequested(ctx workflow.Context, f workflow.Future) {
 	if o.st.State != StateKYCReviewPending && o.st.State != StateKYCReviewOverdue {
 		return
 	}
-	var appErr *temporal.ApplicationError
 	switch {
 	case err == nil:
+		o.treezorUp(activities.RequestKYCReviewName)
 		o.st.KYCRequested = true
-		o.st.KYCReview, o.st.KYCLevel = out.KYCReview, out.KYCLevel
+		o.setKYCReview(out.KYCReview, out.KYCLevel)
 		o.record(TimelineEntry{Kind: KindActivity, EventType: activities.RequestKYCReviewName, State: o.st.State,
 			Note: "KYC review requested (" + out.KYCReview.String() + ")"})
 		o.kycDecision()
-	case errors.As(err, &appErr) && appErr.NonRetryable():
-		o.finish(StateFailed, "Treezor refused the KYC review request: "+failureText(err))
+	case o.treezorDown(activities.RequestKYCReviewName, err):
 	default:
-		o.fatal = fmt.Errorf("request KYC review for user %s: %w", o.in.UserID, err)
+		o.finish(StateFailed, "Treezor refused the KYC review request: "+failureText(err))
 	}
+}
+
+// startKYCCheck reads the user's review at Treezor.
+func (o *onboarding) startKYCCheck(ctx workflow.Context) {
+	o.startActivity(ctx, o.treezorCallOptions(), activities.GetTreezorUserName,
+		activities.GetTreezorUserInput{UserID: o.in.UserID}, o.kycChecked)
+}
+
+// kycChecked applies the review as Treezor holds it: the only source of a decision
+// besides the review request's own answer.
+func (o *onboarding) kycChecked(ctx workflow.Context, f workflow.Future) {
+	var out activities.GetTreezorUserOutput
+	err := f.Get(ctx, &out)
+	if o.st.State != StateKYCReviewPending && o.st.State != StateKYCReviewOverdue {
+		return
+	}
+	if err != nil && o.treezorDown(activities.GetTreezorUserName, err) {
+		return
+	}
+	o.treezorUp(activities.GetTreezorUserName)
+	o.st.KYCCheckDue = false
+	if err != nil {
+		o.record(TimelineEntry{Kind: KindActivity, EventType: activities.GetTreezorUserName, State: o.st.State,
+			Note: "KYC review not readable at Treezor (" + failureText(err) + "): waiting"})
+		return
+	}
+	o.setKYCReview(out.KYCReview, out.KYCLevel)
+	o.record(TimelineEntry{Kind: KindActivity, EventType: activities.GetTreezorUserName, State: o.st.State,
+		Note: "KYC review at Treezor: " + out.KYCReview.String()})
+	o.kycDecision()
 }
 
 // nextDocument is the index of the first document not downloaded yet, or -1.
@@ -179,7 +316,7 @@ func (o *onboarding) startDownload(ctx workflow.Context, i int) {
 }
 
 // downloaded records one document download; a failure is recorded and does not stop the
-// onboarding (Treezor keeps the documents). When none is left, the KYC review follows.
+// onboarding (Treezor keeps the documents).
 func (o *onboarding) downloaded(ctx workflow.Context, i int, f workflow.Future) {
 	var out activities.DownloadOutput
 	err := f.Get(ctx, &out)
@@ -193,10 +330,35 @@ func (o *onboarding) downloaded(ctx workflow.Context, i int, f workflow.Future) 
 		doc.SHA256, doc.Size, doc.StoredAs = out.SHA256, out.Size, out.StoredAs
 	}
 	o.record(TimelineEntry{Kind: KindActivity, EventType: activities.DownloadQESDocumentName, State: o.st.State, Note: note})
-	if o.st.State == StateDocuments && o.nextDocument() < 0 {
-		o.st.DocumentsDone = true
-		o.advance()
+	o.documentsSettled()
+}
+
+// documentsSettled moves on from DOCUMENTS to the KYC review once Treezor has the QES
+// documents: without downloads, at the first document.create (or at the end of the wait
+// window); with downloads, at the end of the window, every document announced within it
+// being stored (or failed).
+func (o *onboarding) documentsSettled() {
+	if o.st.State != StateDocuments || o.act != nil {
+		return
 	}
+	switch {
+	case o.policy.downloadDocuments() && (!o.st.WindowOver || o.nextDocument() >= 0):
+		return
+	case !o.policy.downloadDocuments() && len(o.st.Documents) == 0 && !o.st.WindowOver:
+		return
+	}
+	if len(o.st.Documents) == 0 {
+		o.record(TimelineEntry{Kind: KindState, State: o.st.State,
+			Note: "no QES document within " + o.policy.DocumentWaitWindow.String() + ": requesting the KYC review without"})
+	}
+	o.st.DocumentsDone = true
+	o.advance()
+}
+
+// documentWindowOver ends the DOCUMENTS wait window.
+func (o *onboarding) documentWindowOver() {
+	o.st.WindowOver = true
+	o.documentsSettled()
 }
 
 // failureText is the innermost message of an activity failure (no URL: the activities

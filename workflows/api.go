@@ -18,14 +18,16 @@ const WorkflowName = "QESOnboarding"
 // WorkflowID is the one workflow id per Treezor user.
 func WorkflowID(userID string) string { return "qes-onboarding-" + userID }
 
-// Signal, update and query names: the workflow's public contract.
+// Signal, update and query names: the workflow's public contract. Treezor's webhooks are
+// signals; operator actions are updates whose validator refuses an action that does not
+// apply to the current state (the refusal is never written to the history).
 const (
-	SignalWebhook            = "treezor-webhook"     // payload: treezor.Event
-	SignalRestart            = "restart"             // payload: RestartRequest
-	SignalCancel             = "cancel"              // payload: CancelRequest
-	SignalComplianceDecision = "compliance-decision" // payload: ComplianceDecision
+	SignalWebhook = "treezor-webhook" // payload: treezor.Event
 
-	UpdateIdentificationURL = "identification-url" // no args; returns IdentificationURLResult
+	UpdateIdentificationURL  = "identification-url"  // no args; returns IdentificationURLResult
+	UpdateRestart            = "restart"             // arg: RestartRequest; returns ActionResult
+	UpdateCancel             = "cancel"              // arg: CancelRequest; returns ActionResult
+	UpdateComplianceDecision = "compliance-decision" // arg: ComplianceDecision; returns ActionResult
 
 	QueryStatus     = "status"      // returns Status (internal view, compliance)
 	QueryUserStatus = "user-status" // returns UserStatus (end-user safe)
@@ -39,6 +41,9 @@ const (
 	SAQESReasonCode       = "QESReasonCode"       // Int
 	SAQESIdentificationID = "QESIdentificationId" // Keyword
 	SAKYCReview           = "KYCReview"           // Keyword
+	// SATreezorWalletID is the user's wallet, once known: payin webhooks are routed by it
+	// (Treezor does not guarantee a payin's userId).
+	SATreezorWalletID = "TreezorWalletId" // Keyword
 )
 
 // State is the onboarding's state (DESIGN.md §1).
@@ -65,9 +70,12 @@ const (
 	StateFraudSuspected     State = "FRAUD_SUSPECTED"
 	StateComplianceReview   State = "COMPLIANCE_REVIEW"
 	StateUserDataIncomplete State = "USER_DATA_INCOMPLETE"
-	StateExpired            State = "EXPIRED"
-	StateCancelled          State = "CANCELLED"
-	StateFailed             State = "FAILED" // max attempts reached
+	// StateUserUnknown: Treezor does not know the user (404); a restart tries again once
+	// the onboarding system has created or fixed the user.
+	StateUserUnknown State = "USER_UNKNOWN"
+	StateExpired     State = "EXPIRED"
+	StateCancelled   State = "CANCELLED"
+	StateFailed      State = "FAILED" // max attempts reached
 )
 
 // Terminal reports whether the workflow ends in this state.
@@ -107,10 +115,18 @@ type PolicyOverride struct {
 
 // Input starts one onboarding.
 type Input struct {
-	UserID      string          `json:"userId"`
-	RedirectURL string          `json:"redirectUrl,omitempty"`
-	Country     string          `json:"country,omitempty"` // ISO 3166-1 alpha-2; "DE" requires the SEPA step
-	Policy      *PolicyOverride `json:"policy,omitempty"`
+	UserID      string `json:"userId"`
+	RedirectURL string `json:"redirectUrl,omitempty"`
+	Country     string `json:"country,omitempty"` // ISO 3166-1 alpha-2; "DE" requires the SEPA step
+	// WalletID is the user's Treezor wallet that receives the SEPA transfer (optional): a
+	// payin counts only when it credits this wallet.
+	WalletID string          `json:"walletId,omitempty"`
+	Policy   *PolicyOverride `json:"policy,omitempty"`
+
+	// PriorWebhooks are the payload hashes of webhooks the user's previous onboarding
+	// applied (its Result.AppliedHashes): a payload replayed into this onboarding is a
+	// duplicate. Starters copy them; at most MaxPriorWebhooks are kept.
+	PriorWebhooks []string `json:"priorWebhooks,omitempty"`
 
 	// Carry is set by the workflow itself when it continues as new: the state of the
 	// previous run. Starters leave it nil.
@@ -154,8 +170,25 @@ const (
 	ErrTypeNotAvailable       = "IdentificationNotAvailable"         // the update was rejected: the onboarding has ended
 	ErrTypeTreezorRejected    = activities.ErrTypeTreezorRejected    // details: activities.RejectionDetails
 	ErrTypeTreezorUnavailable = activities.ErrTypeTreezorUnavailable // Treezor stayed unreachable for TreezorRetryWindow
+	ErrTypeTreezorUserUnknown = activities.ErrTypeTreezorUserUnknown // Treezor does not know the user (USER_UNKNOWN)
 	ErrTypeInvalidInput       = "InvalidInput"                       // the workflow input is unusable
+	// ErrTypeNotApplicable rejects an operator action (restart, cancel, compliance
+	// decision) that means nothing in the current state; details: ActionResult, the
+	// current state.
+	ErrTypeNotApplicable = "ActionNotApplicable"
 )
+
+// ActionResult answers an operator action: the state the onboarding is in after it (or,
+// in the details of an ErrTypeNotApplicable rejection, the state that refused it), in
+// both views, so that a caller answers each audience with the view it may see.
+type ActionResult struct {
+	UserID  string `json:"userId"`
+	Action  string `json:"action"`
+	State   State  `json:"state"` // internal view (compliance)
+	Attempt int    `json:"attempt"`
+	// User is the end-user-safe view (onboarding scope): no fraud or compliance hint.
+	User UserStatus `json:"user"`
+}
 
 // TimelineEntry is one line of the onboarding's history as shown to operators.
 type TimelineEntry struct {
@@ -185,6 +218,7 @@ type Status struct {
 	ComplianceNote    string            `json:"complianceNote,omitempty"`
 	Documents         []string          `json:"documents,omitempty"` // document ids
 	SEPAValidated     bool              `json:"sepaValidated,omitempty"`
+	WalletID          string            `json:"walletId,omitempty"`
 	Timeline          []TimelineEntry   `json:"timeline"`
 	UpdatedAt         time.Time         `json:"updatedAt"`
 	ContinuedAsNewCnt int               `json:"continuedAsNew,omitempty"`
@@ -193,8 +227,13 @@ type Status struct {
 	MissingFields []string `json:"missingFields,omitempty"`
 	// Deadline is when the current wait times out (nil: no timer running).
 	Deadline *time.Time `json:"deadline,omitempty"`
-	// Escalated is set when a compliance decision is overdue (ComplianceTimeout).
-	Escalated bool `json:"escalated,omitempty"`
+	// Escalated is set when a compliance decision is overdue (ComplianceTimeout);
+	// Escalations counts the overdue periods (one more each ComplianceTimeout).
+	Escalated   bool `json:"escalated,omitempty"`
+	Escalations int  `json:"escalations,omitempty"`
+	// ProviderResult is the raw result value of an identification outcome qesflow does not
+	// know, sent to compliance instead of being retried.
+	ProviderResult string `json:"providerResult,omitempty"`
 	// DocumentDownloads describes the QES documents downloaded (or that failed to).
 	DocumentDownloads []DocumentDownload `json:"documentDownloads,omitempty"`
 	// TimelineDropped counts the oldest timeline entries dropped to keep it bounded.
@@ -232,6 +271,9 @@ type Result struct {
 	ReasonMessage string            `json:"reasonMessage,omitempty"`
 	KYCReview     treezor.KYCReview `json:"kycReview"`
 	Note          string            `json:"note,omitempty"`
+	// AppliedHashes are the payload hashes of the last webhooks this onboarding took in
+	// (at most MaxPriorWebhooks), for the user's next onboarding (Input.PriorWebhooks).
+	AppliedHashes []string `json:"appliedHashes,omitempty"`
 }
 
 // SearchAttributeTypes lists the custom search attributes the namespace must have registered.
@@ -243,5 +285,6 @@ func SearchAttributeTypes() map[string]enums.IndexedValueType {
 		SAQESReasonCode:       enums.INDEXED_VALUE_TYPE_INT,
 		SAQESIdentificationID: enums.INDEXED_VALUE_TYPE_KEYWORD,
 		SAKYCReview:           enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SATreezorWalletID:     enums.INDEXED_VALUE_TYPE_KEYWORD,
 	}
 }

@@ -58,6 +58,7 @@ func TestContinueAsNewCarriesPendingSignals(t *testing.T) {
 	// The next run resumes from the carried state and finishes.
 	var ts2 testsuite.WorkflowTestSuite
 	api := newFakeAPI()
+	api.review = treezor.KYCReviewValidated
 	env2 := newEnv(t, &ts2, api)
 	env2.RegisterDelayedCallback(func() { env2.SignalWorkflow(SignalWebhook, pending) }, time.Minute)
 	env2.RegisterDelayedCallback(func() { env2.SignalWorkflow(SignalWebhook, success("ident-1")) }, 2*time.Minute)

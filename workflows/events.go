@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/qesflow/qesflow/treezor"
@@ -17,9 +19,13 @@ const (
 	NoteEnded          = "the onboarding has ended: ignored"
 	NoteUnhandled      = "unhandled event type: ignored"
 	NoteOtherUser      = "event for another user: ignored"
+	NoteOtherWallet    = "payin into another wallet: ignored"
+	NoteKYCRequest     = "Treezor acknowledged the KYC review request"
 	NoteNoID           = "no identification id: ignored"
 	NoteEarlyKYCReview = "KYC review before it was requested: recorded only"
 	NoteKYCNotFinal    = "KYC review not final: waiting"
+	NoteKYCBackwards   = "KYC review status older than the one recorded: ignored"
+	NoteKYCConfirm     = "KYC decision announced: confirming it with Treezor"
 )
 
 // eventHandlers routes a known webhook type to its handler.
@@ -32,24 +38,40 @@ var eventHandlers = map[string]func(*onboarding, treezor.Event){
 	treezor.EventDocumentCreate: (*onboarding).onDocument,
 	treezor.EventPayinCreate:    (*onboarding).onPayin,
 	treezor.EventPayinUpdate:    (*onboarding).onPayin,
+	treezor.EventUserKYCRequest: (*onboarding).onKYCRequest,
 }
 
-// onWebhook applies one webhook event: deduplicated by webhook id, checked to be about
-// this user, then routed by type.
+func isPayin(ev treezor.Event) bool {
+	return ev.Type == treezor.EventPayinCreate || ev.Type == treezor.EventPayinUpdate
+}
+
+// onKYCRequest records user.kycrequest, which Treezor sends after the review request.
+func (o *onboarding) onKYCRequest(ev treezor.Event) { o.recordEvent(ev, NoteKYCRequest) }
+
+// onWebhook applies one webhook event: deduplicated by the hash of its signed payload
+// (the webhook id when there is none), checked to be about this user, then routed by type.
 func (o *onboarding) onWebhook(ev treezor.Event) {
 	if o.st.State.Terminal() {
 		o.recordEvent(ev, NoteEnded)
 		return
 	}
-	if o.duplicate(ev.WebhookID) {
+	key := dedupeKey(ev)
+	if o.duplicate(key) {
 		o.recordEvent(ev, NoteDuplicate)
 		return
 	}
-	o.remember(ev.WebhookID)
+	o.remember(key)
 	handle, ok := eventHandlers[ev.Type]
 	switch {
 	case !ok || !ev.Known:
 		o.recordEvent(ev, NoteUnhandled)
+	case isPayin(ev) && o.in.WalletID != "":
+		// A payin's userId is not reliable at Treezor; its wallet is.
+		if ev.WalletID != o.in.WalletID {
+			o.recordEvent(ev, NoteOtherWallet)
+			return
+		}
+		handle(o, ev)
 	case ev.UserID != "" && ev.UserID != o.in.UserID:
 		o.recordEvent(ev, NoteOtherUser)
 	default:
@@ -57,12 +79,28 @@ func (o *onboarding) onWebhook(ev treezor.Event) {
 	}
 }
 
-// onQES handles qes.* events: held while the identification id is unknown, ignored when
-// they belong to another identification.
+// dedupeKey identifies one delivery: the hash of the signed payload, which an attacker
+// cannot relabel, or the webhook id of an event that has none.
+func dedupeKey(ev treezor.Event) string {
+	if ev.PayloadHash != "" {
+		return "sha256:" + ev.PayloadHash
+	}
+	return ev.WebhookID
+}
+
+// onQES handles qes.* events: a fraud verdict on any identification of this onboarding
+// goes to compliance whatever the order; other events are held while the identification
+// id is unknown and ignored when they belong to another identification.
 func (o *onboarding) onQES(ev treezor.Event) {
 	switch {
 	case ev.IdentificationID == "":
 		o.recordEvent(ev, NoteNoID)
+	case o.fraudVerdict(ev) && o.ownIdentification(ev.IdentificationID):
+		if ev.IdentificationID == o.st.IdentificationID {
+			o.st.Step = stepOutcome
+		}
+		o.recordEvent(ev, NoteApplied)
+		o.fraud(ev)
 	case o.st.State == StateInitiating:
 		o.hold(ev)
 	case ev.IdentificationID != o.st.IdentificationID:
@@ -70,6 +108,34 @@ func (o *onboarding) onQES(ev treezor.Event) {
 	default:
 		o.applyQES(ev)
 	}
+}
+
+// fraudVerdict reports whether a qes.* event reports fraud: its result or its reason.
+func (o *onboarding) fraudVerdict(ev treezor.Event) bool {
+	if treezor.ClassifyResult(ev.Result) == treezor.ResultClassFraud {
+		return true
+	}
+	return ev.ReasonCode != 0 && o.policy.reason(ev.ReasonCode).Policy == treezor.PolicyCompliance
+}
+
+// ownIdentification reports whether id is one of this onboarding's identifications.
+func (o *onboarding) ownIdentification(id string) bool {
+	return id == o.st.IdentificationID || slices.Contains(o.st.Identifications, id)
+}
+
+// fraud sends the onboarding to compliance with the reason of this event only (none when
+// it has no reason code): reasons belong to their attempt.
+func (o *onboarding) fraud(ev treezor.Event) {
+	o.st.Reason = nil
+	if ev.ReasonCode != 0 {
+		o.st.Reason = reasonInfo(o.policy.reason(ev.ReasonCode))
+	}
+	if o.st.State == StateComplianceReview {
+		o.record(TimelineEntry{Kind: KindState, State: o.st.State, IdentificationID: ev.IdentificationID,
+			Note: "fraud verdict added to the compliance case"})
+		return
+	}
+	o.suspectFraud("the provider reported a fraud suspicion")
 }
 
 // hold keeps a QES event until InitiateQES answered: the webhook can race the answer.
@@ -88,15 +154,20 @@ func (o *onboarding) applyBuffered() {
 	held := o.st.Buffered
 	o.st.Buffered = nil
 	for _, ev := range held {
-		if o.st.State.Terminal() {
+		switch {
+		case o.st.State.Terminal():
 			o.recordEvent(ev, NoteEnded)
-			continue
+		case o.st.State == StateInitiating && !o.fraudVerdict(ev):
+			// No identification came of the initiation: holding again would hold forever.
+			o.recordEvent(ev, NoteStale)
+		default:
+			o.onQES(ev)
 		}
-		o.onQES(ev)
 	}
 }
 
-// applyQES moves the current identification forward, never backwards.
+// applyQES moves the current identification forward, never backwards. Fraud verdicts
+// were taken out before (onQES).
 func (o *onboarding) applyQES(ev treezor.Event) {
 	step := qesStep(ev)
 	if step <= o.st.Step {
@@ -113,6 +184,10 @@ func (o *onboarding) applyQES(ev treezor.Event) {
 		o.enter(StateProviderReview, "the provider is reviewing")
 		o.wait(o.policy.ProviderTimeout)
 	case treezor.EventQESAborted:
+		if unknownResult(ev) {
+			o.unknownResult(ev)
+			return
+		}
 		o.applyReason(StateAborted, o.policy.reason(ev.ReasonCode))
 	case treezor.EventQESFinalized:
 		o.finalized(ev)
@@ -134,24 +209,37 @@ func qesStep(ev treezor.Event) int {
 	return stepOutcome
 }
 
-// finalized branches on the result of qes.finalized: a fraud result or fraud reason goes
-// to compliance whatever else it says.
+// unknownResult reports an outcome whose result value qesflow does not know and that
+// names no reason: nothing tells whether the user succeeded.
+func unknownResult(ev treezor.Event) bool {
+	return ev.ReasonCode == 0 && strings.TrimSpace(ev.Result) != "" &&
+		treezor.ClassifyResult(ev.Result) == treezor.ResultClassUnknown
+}
+
+// unknownResult sends an outcome qesflow cannot read to compliance, with the raw value
+// on the timeline and in the details, instead of an automatic retry that could send a
+// successful user back to identify again.
+func (o *onboarding) unknownResult(ev treezor.Event) {
+	o.st.Reason, o.st.ProviderResult = nil, ev.Result
+	o.st.Escalated, o.st.Escalations = false, 0
+	o.enter(StateComplianceReview, "unknown provider result "+strconv.Quote(ev.Result)+": waiting for a compliance decision")
+	o.wait(o.policy.ComplianceTimeout)
+}
+
+// finalized branches on the result of qes.finalized (not fraud: see onQES).
 func (o *onboarding) finalized(ev treezor.Event) {
-	class := treezor.ClassifyResult(ev.Result)
-	reason := o.policy.reason(ev.ReasonCode)
-	switch {
-	case class == treezor.ResultClassFraud || (ev.ReasonCode != 0 && reason.Policy == treezor.PolicyCompliance):
-		if ev.ReasonCode != 0 {
-			o.st.Reason = reasonInfo(reason)
-		}
-		o.suspectFraud("the provider reported a fraud suspicion")
-	case class == treezor.ResultClassSuccess:
+	switch treezor.ClassifyResult(ev.Result) {
+	case treezor.ResultClassSuccess:
 		o.succeeded()
-	case class == treezor.ResultClassPending:
+	case treezor.ResultClassPending:
 		o.enter(StateProviderReview, "the provider's review is pending")
 		o.wait(o.policy.ProviderTimeout)
 	default: // canceled, aborted, unknown: the reason decides
-		o.applyReason(StateCanceled, reason)
+		if unknownResult(ev) {
+			o.unknownResult(ev)
+			return
+		}
+		o.applyReason(StateCanceled, o.policy.reason(ev.ReasonCode))
 	}
 }
 
@@ -161,9 +249,46 @@ func (o *onboarding) onKYCReview(ev treezor.Event) {
 		o.recordEvent(ev, NoteEarlyKYCReview)
 		return
 	}
+	if ev.KYCReview.Final() {
+		// A decision is confirmed with Treezor before it is acted on: a verdict replayed
+		// from an earlier onboarding must not end this one.
+		o.st.KYCCheckDue = true
+		o.recordEvent(ev, NoteKYCConfirm)
+		return
+	}
+	if !o.setKYCReview(ev.KYCReview, ev.KYCLevel) {
+		o.recordEvent(ev, NoteKYCBackwards)
+		return
+	}
 	o.recordEvent(ev, NoteApplied)
-	o.st.KYCReview, o.st.KYCLevel = ev.KYCReview, ev.KYCLevel
 	o.kycDecision()
+}
+
+// setKYCReview records a review status unless it would move the review backwards (a late
+// PENDING after REVIEW_PENDING); it reports whether it did.
+func (o *onboarding) setKYCReview(k treezor.KYCReview, level int) bool {
+	if kycRank(k) < kycRank(o.st.KYCReview) {
+		return false
+	}
+	o.st.KYCReview, o.st.KYCLevel = k, level
+	return true
+}
+
+// kycRank orders review statuses along Treezor's review: none, pending, open, under
+// review, decided.
+func kycRank(k treezor.KYCReview) int {
+	switch k {
+	case treezor.KYCReviewNone:
+		return 0
+	case treezor.KYCReviewPending:
+		return 1
+	case treezor.KYCReviewReviewOpen:
+		return 2
+	case treezor.KYCReviewValidated, treezor.KYCReviewRefused:
+		return 4
+	default: // REVIEW_PENDING, INVESTIGATING, CLOSED
+		return 3
+	}
 }
 
 // kycDecision ends the onboarding when the KYC review is final.
@@ -191,18 +316,31 @@ func (o *onboarding) onDocument(ev treezor.Event) {
 	default:
 		o.st.Documents = append(o.st.Documents, DocumentDownload{DocumentID: ev.DocumentID})
 		o.recordEvent(ev, "document recorded")
+		o.documentsSettled()
 	}
 }
 
 // onPayin remembers a validated SEPA payin, whenever it arrives (it may come before the
 // identification succeeded), and moves on when the onboarding waits for it.
+// Only a SEPA credit transfer (paymentMethodId 20, or 27 for SCT Inst) with status
+// VALIDATED counts; a card top-up or any other payin does not. A payin whose method was
+// not reported (0: Treezor documents the field, so only a decoder that missed it) counts,
+// with a note: dropping it could lose the user's transfer.
 func (o *onboarding) onPayin(ev treezor.Event) {
+	if ev.PaymentMethodID != 0 && !sepaValidated(ev.PaymentMethodID, "VALIDATED") {
+		o.recordEvent(ev, "not a SEPA credit transfer (paymentMethodId "+strconv.Itoa(ev.PaymentMethodID)+"): ignored")
+		return
+	}
 	if !strings.EqualFold(strings.TrimSpace(ev.PayinStatus), "VALIDATED") {
 		o.recordEvent(ev, "payin not validated: waiting")
 		return
 	}
 	o.st.SEPAValidated, o.st.SEPAPayinID = true, ev.PayinID
-	o.recordEvent(ev, "validated SEPA payin recorded")
+	note := "validated SEPA payin recorded"
+	if ev.PaymentMethodID == 0 {
+		note = "validated payin recorded (payment method not reported)"
+	}
+	o.recordEvent(ev, note)
 	if o.st.State == StateAwaitingSEPA {
 		o.advance()
 	}

@@ -26,6 +26,14 @@ type fakeAPI struct {
 	kycAnswer treezor.KYCReview
 	kycErr    error
 	documents map[string][]byte
+	// country and review are the user as Treezor holds it (GET user); review follows the
+	// KYC webhooks the suite sends unless reviewFixed.
+	country     string
+	review      treezor.KYCReview
+	reviewFixed bool
+	userErr     error
+	// payins are the wallet's payins already received (GET /v1/payins).
+	payins []treezor.Payin
 }
 
 var _ activities.TreezorAPI = (*fakeAPI)(nil)
@@ -62,6 +70,9 @@ func (f *fakeAPI) RequestKYCReview(_ context.Context, userID, accessTag string) 
 	if f.kycErr != nil {
 		return treezor.KYCReviewResult{}, f.kycErr
 	}
+	if !f.reviewFixed && kycRank(f.kycAnswer) > kycRank(f.review) {
+		f.review = f.kycAnswer
+	}
 	return treezor.KYCReviewResult{UserID: userID, KYCReview: f.kycAnswer, KYCLevel: 1}, nil
 }
 
@@ -79,6 +90,36 @@ func (f *fakeAPI) DownloadDocument(_ context.Context, url string) (io.ReadCloser
 	defer f.mu.Unlock()
 	id := strings.TrimSuffix(strings.TrimPrefix(url, "https://s3.example/"), "?X-Amz-Signature=secret")
 	return io.NopCloser(bytes.NewReader(f.documents[id])), nil
+}
+
+func (f *fakeAPI) GetUser(_ context.Context, userID string) (treezor.User, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.userErr != nil {
+		return treezor.User{}, f.userErr
+	}
+	return treezor.User{UserID: userID, Country: f.country, KYCReview: f.review, KYCLevel: 1}, nil
+}
+
+func (f *fakeAPI) ListPayins(_ context.Context, walletID string) ([]treezor.Payin, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []treezor.Payin
+	for _, p := range f.payins {
+		if p.WalletID == walletID {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// sawReview makes Treezor hold the review a user.kycreview webhook announces.
+func (f *fakeAPI) sawReview(k treezor.KYCReview) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.reviewFixed {
+		f.review = k
+	}
 }
 
 func (f *fakeAPI) initiations() []string {
@@ -139,9 +180,12 @@ func kycReview(k treezor.KYCReview) treezor.Event {
 	return ev
 }
 
-func payin(status string) treezor.Event {
+// payin is a SEPA credit transfer into wallet-1.
+func payin(status string) treezor.Event { return payinWith(status, PaymentMethodSCT) }
+
+func payinWith(status string, method int) treezor.Event {
 	ev := newEvent(treezor.EventPayinUpdate)
-	ev.PayinID, ev.PayinStatus, ev.WalletID = "payin-1", status, "wallet-1"
+	ev.PayinID, ev.PayinStatus, ev.WalletID, ev.PaymentMethodID = "payin-1", status, "wallet-1", method
 	return ev
 }
 

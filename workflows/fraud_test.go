@@ -22,7 +22,7 @@ func (s *OnboardingSuite) TestFraudClearedThenNewAttemptSucceeds() {
 		s.Equal(string(treezor.CategoryFraud), st.ReasonCategory)
 		s.Contains(states(st), StateFraudSuspected)
 	})
-	s.signal(time.Hour, SignalComplianceDecision, ComplianceDecision{Decision: "Clear", Note: "selfie checked by hand"})
+	s.action(time.Hour, UpdateComplianceDecision, ComplianceDecision{Decision: "Clear", Note: "selfie checked by hand"})
 	s.check(time.Hour+time.Second, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(2, st.Attempt)
@@ -39,7 +39,7 @@ func (s *OnboardingSuite) TestFraudClearedThenNewAttemptSucceeds() {
 
 func (s *OnboardingSuite) TestFraudOnTheLastAttemptCanBeCleared() {
 	s.webhook(time.Minute, finalized("ident-1", treezor.ResultFraudSuspicionConfirmed, 0))
-	s.signal(time.Hour, SignalComplianceDecision, ComplianceDecision{Decision: DecisionClear})
+	s.action(time.Hour, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionClear})
 	s.webhook(2*time.Hour, success("ident-2"))
 	s.webhook(3*time.Hour, kycReview(treezor.KYCReviewValidated))
 	r := s.run(input(func(in *Input) { policy(in).MaxAttempts = 1 }))
@@ -49,7 +49,7 @@ func (s *OnboardingSuite) TestFraudOnTheLastAttemptCanBeCleared() {
 
 func (s *OnboardingSuite) TestFraudRejected() {
 	s.webhook(time.Minute, aborted("ident-1", 3212))
-	s.signal(time.Hour, SignalComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "money mule"})
+	s.action(time.Hour, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "money mule"})
 	r := s.run(input())
 	s.Equal(StateRejected, r.State)
 	s.Equal(3212, r.ReasonCode)
@@ -62,20 +62,31 @@ func (s *OnboardingSuite) TestFraudRejected() {
 	s.Len(s.api.initiations(), 1, "a fraud suspicion is never retried automatically")
 }
 
-func (s *OnboardingSuite) TestComplianceDecisionOutsideReviewIsIgnored() {
-	s.signal(time.Minute, SignalComplianceDecision, ComplianceDecision{Decision: DecisionReject})
+// TestComplianceDecisionOutsideReviewIsRefused: a decision outside COMPLIANCE_REVIEW, or
+// an unknown decision, is refused by the validator with the current state, and changes
+// nothing (before: accepted and silently ignored).
+func (s *OnboardingSuite) TestComplianceDecisionOutsideReviewIsRefused() {
+	outside := s.action(time.Minute, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionReject})
 	s.check(2*time.Minute, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
-		s.True(hasNote(notes(st, ""), "decision ignored"))
+		s.Require().True(outside.done)
+		appErr := applicationError(s.T(), outside.rejected, ErrTypeNotApplicable)
+		var cur ActionResult
+		s.Require().NoError(appErr.Details(&cur))
+		s.Equal(StateAwaitingUser, cur.State)
+		s.Equal(UserStatusActionRequired, cur.User.Status)
 	})
 	s.webhook(3*time.Minute, aborted("ident-1", 3215))
-	s.signal(4*time.Minute, SignalComplianceDecision, ComplianceDecision{Decision: "maybe"})
+	unknown := s.action(4*time.Minute, UpdateComplianceDecision, ComplianceDecision{Decision: "maybe"})
 	s.check(5*time.Minute, func(st Status) {
 		s.Equal(StateComplianceReview, st.State)
-		s.True(hasNote(notes(st, ""), "unknown decision"))
+		applicationError(s.T(), unknown.rejected, ErrTypeNotApplicable)
 	})
-	s.signal(6*time.Minute, SignalCancel, CancelRequest{})
+	cancel := s.action(6*time.Minute, UpdateCancel, CancelRequest{})
 	s.Equal(StateCancelled, s.run(input()).State)
+	s.Require().NoError(cancel.err)
+	s.Equal(StateCancelled, cancel.result.State)
+	s.Equal(UserStatusCancelled, cancel.result.User.Status)
 }
 
 // fraudCase is one way the provider can report a fraud suspicion.
@@ -146,7 +157,7 @@ func TestUserStatusNeverRevealsFraud(t *testing.T) {
 			env.RegisterDelayedCallback(func() { seen = append(seen, query("under review")) }, 2*time.Minute)
 			env.RegisterDelayedCallback(func() { seen = append(seen, query("escalated")) }, 3*time.Hour)
 			env.RegisterDelayedCallback(func() {
-				env.SignalWorkflow(SignalComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "fraud confirmed"})
+				sendAction(t, env, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "fraud confirmed"}, nil)
 			}, 4*time.Hour)
 			env.ExecuteWorkflow(QESOnboarding, input(func(in *Input) { policy(in).ComplianceTimeout = time.Hour }))
 			require.True(t, env.IsWorkflowCompleted())

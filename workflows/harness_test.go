@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -37,6 +38,11 @@ type fakeTreezor struct {
 	idents     map[string]string // accessTag → identification id
 	qesTags    map[string][]string
 	kycTags    map[string][]string
+	reviews    map[string]string // user id → kycReview as Treezor holds it
+	refuse     map[string]bool   // user id → the QES initiation is refused (400)
+	down       map[string]int    // user id → 503 answers still to give
+	fixed      map[string]string // user id → the id of its next new identification
+	received   map[string]bool   // wallet id → a validated SEPA transfer was received
 }
 
 func newFakeTreezor(t *testing.T) *fakeTreezor {
@@ -45,6 +51,11 @@ func newFakeTreezor(t *testing.T) *fakeTreezor {
 		idents:     map[string]string{},
 		qesTags:    map[string][]string{},
 		kycTags:    map[string][]string{},
+		reviews:    map[string]string{},
+		refuse:     map[string]bool{},
+		down:       map[string]int{},
+		fixed:      map[string]string{},
+		received:   map[string]bool{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +67,8 @@ func newFakeTreezor(t *testing.T) *fakeTreezor {
 	})
 	mux.HandleFunc("POST /v1/users/{id}/qes", f.authorized(f.initiate))
 	mux.HandleFunc("PUT /v1/users/{id}/Kycreview", f.authorized(f.kycReview))
+	mux.HandleFunc("GET /v1/users/{id}", f.authorized(f.user))
+	mux.HandleFunc("GET /v1/payins", f.authorized(f.listPayins))
 	mux.HandleFunc("GET /v1/documents/{id}/download", f.authorized(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"url": f.srv.URL + "/presigned/" + r.PathValue("id") + "?X-Amz-Signature=s"})
 	}))
@@ -96,6 +109,15 @@ func (f *fakeTreezor) initiate(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.qesTags[user] = append(f.qesTags[user], body.AccessTag)
+	if f.down[user] > 0 {
+		f.down[user]--
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"errors": []map[string]any{{"type": "unavailable", "code": "503", "message": "maintenance"}}})
+		return
+	}
+	if f.refuse[user] {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{"type": "invalid_request", "code": "400", "message": "the user cannot sign"}}})
+		return
+	}
 	if f.incomplete[user] > 0 {
 		f.incomplete[user]--
 		writeJSON(w, http.StatusPreconditionRequired, map[string]any{"errors": []map[string]any{{
@@ -105,6 +127,9 @@ func (f *fakeTreezor) initiate(w http.ResponseWriter, r *http.Request) {
 	ident, ok := f.idents[body.AccessTag]
 	if !ok {
 		ident = fmt.Sprintf("qes-%s-%d", user, len(f.idents)+1)
+		if fixed := f.fixed[user]; fixed != "" {
+			ident, f.fixed[user] = fixed, ""
+		}
 		f.idents[body.AccessTag] = ident
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"identification": map[string]any{
@@ -121,8 +146,51 @@ func (f *fakeTreezor) kycReview(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewDecoder(r.Body).Decode(&body)
 	f.mu.Lock()
 	f.kycTags[user] = append(f.kycTags[user], body.AccessTag)
+	if f.reviews[user] == "" {
+		f.reviews[user] = "1"
+	}
 	f.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{"userId": user, "kycReview": "1", "kycLevel": "1"}}})
+}
+
+// user answers GET /v1/users/{id}: the review as the webhooks announced it.
+func (f *fakeTreezor) user(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("id")
+	f.mu.Lock()
+	review := f.reviews[user]
+	f.mu.Unlock()
+	if review == "" {
+		review = "0"
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{"userId": user, "kycReview": review, "kycLevel": "1"}}})
+}
+
+// listPayins answers GET /v1/payins?walletId=…: one validated SEPA transfer when the
+// wallet received one.
+func (f *fakeTreezor) listPayins(w http.ResponseWriter, r *http.Request) {
+	wallet := r.URL.Query().Get("walletId")
+	f.mu.Lock()
+	received := f.received[wallet]
+	f.mu.Unlock()
+	payins := []map[string]any{}
+	if received {
+		payins = append(payins, map[string]any{"payinId": "early-" + wallet, "walletId": wallet, "userId": "0",
+			"payinStatus": "VALIDATED", "paymentMethodId": "20"})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"payins": payins})
+}
+
+// fixIdent makes the user's next new identification ident.
+func (f *fakeTreezor) fixIdent(user, ident string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fixed[user] = ident
+}
+
+func (f *fakeTreezor) setReview(user, review string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reviews[user] = review
 }
 
 func (f *fakeTreezor) calls(user string) (qes, kyc []string) {
@@ -138,6 +206,7 @@ const webhookSecret = "whsec-test-only"
 type harness struct {
 	client  client.Client
 	treezor *fakeTreezor
+	acts    *activities.Activities
 	mu      sync.Mutex
 	seq     int
 }
@@ -152,7 +221,26 @@ func newHarness(t *testing.T) *harness {
 		r.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
 		r.RegisterActivity(acts)
 	})
-	return &harness{client: ts.GetDefaultClient(), treezor: fake}
+	return &harness{client: ts.GetDefaultClient(), treezor: fake, acts: acts}
+}
+
+// startIdle starts the onboarding on a task queue no worker polls yet, sends what send
+// sends, then starts a worker: its first workflow task applies everything at once. It
+// returns the run id.
+func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testing.T, h *harness, user string)) string {
+	queue := "idle-" + in.UserID
+	run, err := h.client.ExecuteWorkflow(ctxFor(t), client.StartWorkflowOptions{
+		ID: workflows.WorkflowID(in.UserID), TaskQueue: queue,
+		TypedSearchAttributes: workflows.StartSearchAttributes(in.UserID),
+	}, workflows.WorkflowName, in)
+	require.NoError(t, err)
+	send(t, h, in.UserID)
+	w := worker.New(h.client, queue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterActivity(h.acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	return run.GetRunID()
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -219,8 +307,26 @@ func (h *harness) deliver(t *testing.T, user, typ, objectID string, payload any)
 	ev, err := env.Event()
 	require.NoError(t, err)
 	require.True(t, ev.Known)
+	if ev.PaymentMethodID == 0 {
+		ev.PaymentMethodID = paymentMethodOf(t, raw) // until the decoder reads paymentMethodId
+	}
 	require.NoError(t, h.client.SignalWorkflow(ctxFor(t), workflows.WorkflowID(user), "", workflows.SignalWebhook, ev))
 	return ev
+}
+
+// paymentMethodOf reads payins[0].paymentMethodId of a payin payload (0 for others).
+func paymentMethodOf(t *testing.T, raw []byte) int {
+	var p struct {
+		Payins []struct {
+			PaymentMethodID string `json:"paymentMethodId"`
+		} `json:"payins"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &p))
+	if len(p.Payins) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(p.Payins[0].PaymentMethodID)
+	return n
 }
 
 func (h *harness) qes(t *testing.T, user, typ, ident, result string, code int) {
@@ -231,18 +337,37 @@ func (h *harness) qes(t *testing.T, user, typ, ident, result string, code int) {
 	h.deliver(t, user, typ, ident, map[string]any{"qes": []any{item}})
 }
 
+// kyc announces a review decision that Treezor holds (GET user answers it too).
 func (h *harness) kyc(t *testing.T, user, review string) {
+	var k treezor.KYCReview
+	require.NoError(t, json.Unmarshal([]byte(strconv.Quote(review)), &k))
+	h.treezor.setReview(user, strconv.Itoa(int(k)))
 	h.deliver(t, user, treezor.EventUserKYCReview, user,
 		map[string]any{"users": []any{map[string]any{"userId": user, "kycReview": review, "kycLevel": "2"}}})
 }
 
-func (h *harness) payin(t *testing.T, user, status string) {
-	h.deliver(t, user, treezor.EventPayinUpdate, "payin-"+user,
-		map[string]any{"payins": []any{map[string]any{"payinId": "payin-" + user, "userId": user, "walletId": "w-" + user, "payinStatus": status}}})
+// document announces a QES document (document.create, as after every success).
+func (h *harness) document(t *testing.T, user, id string) {
+	h.deliver(t, user, treezor.EventDocumentCreate, id,
+		map[string]any{"documents": []any{map[string]any{"documentId": id, "userId": user, "documentTypeId": "9", "documentStatus": "PENDING"}}})
 }
 
-func (h *harness) signal(t *testing.T, user, name string, arg any) {
-	require.NoError(t, h.client.SignalWorkflow(ctxFor(t), workflows.WorkflowID(user), "", name, arg))
+func (h *harness) payin(t *testing.T, user, status string) {
+	h.deliver(t, user, treezor.EventPayinUpdate, "payin-"+user,
+		map[string]any{"payins": []any{map[string]any{"payinId": "payin-" + user, "userId": "0", "walletId": "w-" + user, "payinStatus": status, "paymentMethodId": "20"}}})
+}
+
+// action sends an operator action (an update) and returns the state it led to.
+func (h *harness) action(t *testing.T, user, name string, arg any) workflows.ActionResult {
+	ctx := ctxFor(t)
+	handle, err := h.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.WorkflowID(user), UpdateName: name, Args: []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	require.NoError(t, err)
+	var res workflows.ActionResult
+	require.NoError(t, handle.Get(ctx, &res))
+	return res
 }
 
 func (h *harness) status(t *testing.T, user string) workflows.Status {
@@ -293,9 +418,14 @@ func (h *harness) histories(t *testing.T, user, firstRunID string) []*historypb.
 // scenario is one recorded path through the workflow.
 type scenario struct {
 	name string
-	// incomplete is how many 428 answers Treezor gives the user first.
-	incomplete int
-	input      func(user string) workflows.Input
+	// incomplete is how many 428 answers Treezor gives the user first; refuse makes
+	// Treezor refuse the initiation; down is how many 503 answers it gives first.
+	incomplete, down int
+	refuse           bool
+	input            func(user string) workflows.Input
+	// burst, when set, is sent before any worker runs the onboarding: the first workflow
+	// task then applies all of it at once (with the webhooks held for the initiation).
+	burst func(t *testing.T, h *harness, user string)
 	// drive plays the scenario after the start answered; it returns nothing, the final
 	// state is checked against want.
 	drive func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, startErr error)
@@ -306,16 +436,28 @@ func baseInput(user string) workflows.Input {
 	return workflows.Input{UserID: user, Country: "FR", RedirectURL: "https://app.example/onboarding/done"}
 }
 
+func withPolicy(p workflows.PolicyOverride) func(string) workflows.Input {
+	return func(user string) workflows.Input {
+		in := baseInput(user)
+		in.Policy = &p
+		return in
+	}
+}
+
 // succeed plays a successful identification of ident and a validated KYC review.
 func succeed(t *testing.T, h *harness, user, ident string, attempt int) {
 	h.qes(t, user, treezor.EventQESCreated, ident, "", 0)
 	h.qes(t, user, treezor.EventQESProcessing, ident, "", 0)
 	h.qes(t, user, treezor.EventQESFinalized, ident, treezor.ResultSuccess, 0)
+	h.document(t, user, "doc-"+ident)
 	h.waitState(t, user, workflows.StateKYCReviewPending, attempt)
 	h.kyc(t, user, "VALIDATED")
 }
 
+// scenarios are the recorded paths: together they reach every state and branch of the
+// workflow (TestRecordHistories records them, TestReplay replays the recordings).
 func scenarios() []scenario {
+	on := true
 	return []scenario{
 		{
 			name:  "success",
@@ -330,26 +472,62 @@ func scenarios() []scenario {
 			name: "success-de",
 			input: func(user string) workflows.Input {
 				in := baseInput(user)
-				in.Country = "DE"
+				in.Country, in.WalletID = "DE", "w-"+user
 				return in
 			},
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
 				h.waitState(t, user, workflows.StateAwaitingSEPA, 1)
+				h.payin(t, user, "PENDING")
 				h.payin(t, user, "VALIDATED")
+				h.document(t, user, "doc-"+first.IdentificationID)
 				h.waitState(t, user, workflows.StateKYCReviewPending, 1)
 				h.kyc(t, user, "2")
 			},
 			want: workflows.StateCompletedValidated,
 		},
 		{
-			name: "retry-then-success",
+			name: "sepa-received-before",
 			input: func(user string) workflows.Input {
 				in := baseInput(user)
-				in.Policy = &workflows.PolicyOverride{RetryBackoff: time.Second}
+				in.Country, in.WalletID = "DE", "w-"+user
 				return in
 			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.treezor.mu.Lock()
+				h.treezor.received["w-"+user] = true
+				h.treezor.mu.Unlock()
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+first.IdentificationID)
+				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				require.True(t, st.SEPAValidated)
+				h.kyc(t, user, "VALIDATED")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name: "one-task-many-events",
+			burst: func(t *testing.T, h *harness, user string) {
+				ident := "qes-" + user + "-burst"
+				h.treezor.fixIdent(user, ident)
+				h.qes(t, user, treezor.EventQESCreated, ident, "", 0)
+				h.qes(t, user, treezor.EventQESProcessing, ident, "", 0)
+				h.qes(t, user, treezor.EventQESFinalized, ident, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+ident)
+				h.qes(t, user, treezor.EventQESCreated, "qes-"+user+"-stale", "", 0)
+			},
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, _ workflows.IdentificationURLResult, _ error) {
+				h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				h.kyc(t, user, "VALIDATED")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:  "retry-then-success",
+			input: withPolicy(workflows.PolicyOverride{RetryBackoff: time.Second}),
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultCanceled, 3101)
@@ -363,40 +541,88 @@ func scenarios() []scenario {
 			want: workflows.StateCompletedValidated,
 		},
 		{
+			name:  "documents-downloaded",
+			input: withPolicy(workflows.PolicyOverride{DownloadDocuments: &on, DocumentWaitWindow: 2 * time.Second}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.waitState(t, user, workflows.StateDocuments, 1)
+				h.document(t, user, "doc-1-"+user)
+				h.document(t, user, "doc-2-"+user)
+				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				require.Len(t, st.DocumentDownloads, 2)
+				h.kyc(t, user, "VALIDATED")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:  "kyc-overdue",
+			input: withPolicy(workflows.PolicyOverride{KYCReviewTimeout: time.Second}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+first.IdentificationID)
+				h.waitState(t, user, workflows.StateKYCReviewOverdue, 1)
+				h.treezor.setReview(user, "3") // the webhook is lost: the check finds it
+			},
+			want: workflows.StateCompletedRefused,
+		},
+		{
 			name:  "fraud-clear",
 			input: baseInput,
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESAborted, first.IdentificationID, treezor.ResultAborted, 3204)
 				h.waitState(t, user, workflows.StateComplianceReview, 1)
-				h.signal(t, user, workflows.SignalComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"})
+				h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"})
 				st := h.waitState(t, user, workflows.StateAwaitingUser, 2)
 				succeed(t, h, user, st.IdentificationID, 2)
 			},
 			want: workflows.StateCompletedValidated,
 		},
 		{
-			name:  "fraud-reject",
-			input: baseInput,
+			name:  "fraud-escalated-reject",
+			input: withPolicy(workflows.PolicyOverride{ComplianceTimeout: time.Second}),
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultFraudSuspicionConfirmed, 3207)
-				h.waitState(t, user, workflows.StateComplianceReview, 1)
-				h.signal(t, user, workflows.SignalComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+				require.Eventually(t, func() bool { return h.status(t, user).Escalations >= 2 }, 30*time.Second, 50*time.Millisecond)
+				h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
 			},
 			want: workflows.StateRejected,
 		},
 		{
-			name: "expiry",
-			input: func(user string) workflows.Input {
-				in := baseInput(user)
-				in.Policy = &workflows.PolicyOverride{UserTimeout: 2 * time.Second}
-				return in
+			name:  "unknown-result",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, "SOMETHING_NEW", 0)
+				h.waitState(t, user, workflows.StateComplianceReview, 1)
+				h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
 			},
+			want: workflows.StateRejected,
+		},
+		{
+			name:  "expiry",
+			input: withPolicy(workflows.PolicyOverride{UserTimeout: 2 * time.Second}),
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
 			},
 			want: workflows.StateExpired,
+		},
+		{
+			name:  "waiting-for-user-restart",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESAborted, first.IdentificationID, treezor.ResultAborted, 3009)
+				h.waitState(t, user, workflows.StateWaitingForUser, 1)
+				res := h.action(t, user, workflows.UpdateRestart, workflows.RestartRequest{Reason: "name corrected"})
+				require.Equal(t, 2, res.Attempt)
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, 3005) // declined
+			},
+			want: workflows.StateDeclined,
 		},
 		{
 			name:       "user-data-incomplete",
@@ -406,12 +632,33 @@ func scenarios() []scenario {
 				var appErr *temporal.ApplicationError
 				require.True(t, errors.As(err, &appErr), "want the 428 error, got %v", err)
 				require.Equal(t, workflows.ErrTypeUserDataIncomplete, appErr.Type())
-				h.signal(t, user, workflows.SignalRestart, workflows.RestartRequest{Reason: "data completed"})
+				h.action(t, user, workflows.UpdateRestart, workflows.RestartRequest{Reason: "data completed"})
 				again := h.identificationURL(t, user)
 				require.NotEmpty(t, again.IdentificationURL)
 				succeed(t, h, user, again.IdentificationID, 1)
 			},
 			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:   "initiation-refused",
+			refuse: true,
+			input:  baseInput,
+			drive: func(t *testing.T, h *harness, user string, _ workflows.IdentificationURLResult, err error) {
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(err, &appErr), "want the refusal, got %v", err)
+				require.Equal(t, workflows.ErrTypeTreezorRejected, appErr.Type())
+			},
+			want: workflows.StateFailed,
+		},
+		{
+			name:  "treezor-outage",
+			down:  4,
+			input: withPolicy(workflows.PolicyOverride{TreezorRetryWindow: 2 * time.Second}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{Reason: "operator"})
+			},
+			want: workflows.StateCancelled,
 		},
 		{
 			name:  "cancel",
@@ -420,22 +667,28 @@ func scenarios() []scenario {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0)
 				h.waitState(t, user, workflows.StateInProgress, 1)
-				h.signal(t, user, workflows.SignalCancel, workflows.CancelRequest{Reason: "operator"})
+				h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{Reason: "operator"})
 			},
 			want: workflows.StateCancelled,
 		},
 		{
-			name: "continue-as-new",
-			input: func(user string) workflows.Input {
-				in := baseInput(user)
-				in.Policy = &workflows.PolicyOverride{ContinueAsNewAfter: 20}
-				return in
-			},
+			name:  "continue-as-new",
+			input: withPolicy(workflows.PolicyOverride{ContinueAsNewAfter: 20}),
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
+				// Webhooks pending and an update running while the history grows past the limit.
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 3 {
+						h.identificationURL(t, user)
+					}
+				}()
 				for range 6 {
 					h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0) // out of order after the first
 				}
+				wg.Wait()
 				succeed(t, h, user, first.IdentificationID, 1)
 			},
 			want: workflows.StateCompletedValidated,
@@ -447,7 +700,16 @@ func scenarios() []scenario {
 func play(t *testing.T, h *harness, sc scenario, user string) (string, workflows.Result) {
 	h.treezor.mu.Lock()
 	h.treezor.incomplete[user] = sc.incomplete
+	h.treezor.refuse[user] = sc.refuse
+	h.treezor.down[user] = sc.down
 	h.treezor.mu.Unlock()
+	if sc.burst != nil {
+		runID := h.startIdle(t, sc.input(user), sc.burst)
+		sc.drive(t, h, user, workflows.IdentificationURLResult{}, nil)
+		r := h.result(t, user)
+		require.Equal(t, sc.want, r.State, "scenario %s", sc.name)
+		return runID, r
+	}
 	first, handle, err := h.start(t, sc.input(user))
 	if err == nil {
 		require.Equal(t, identURL(first.IdentificationID), first.IdentificationURL)

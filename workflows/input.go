@@ -20,6 +20,11 @@ func (in Input) Validate() error {
 	if in.Country != "" && !isCountryCode(in.Country) {
 		return fmt.Errorf("country %q is not an ISO 3166-1 alpha-2 code", in.Country)
 	}
+	if in.WalletID != "" {
+		if err := validUserID(in.WalletID); err != nil {
+			return fmt.Errorf("wallet id: %w", err)
+		}
+	}
 	if in.RedirectURL != "" {
 		u, err := url.Parse(in.RedirectURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -62,6 +67,18 @@ func isCountryCode(c string) bool {
 // invalidInputError is the workflow's answer to an input that fails Validate.
 func invalidInputError(err error) error {
 	return temporal.NewNonRetryableApplicationError("invalid onboarding input: "+err.Error(), ErrTypeInvalidInput, nil)
+}
+
+// SEPA credit transfer payment methods (Treezor paymentMethodId): 20 SCT, 27 SCT Inst.
+const (
+	PaymentMethodSCT     = 20
+	PaymentMethodSCTInst = 27
+)
+
+// sepaValidated reports whether a payin is a validated SEPA credit transfer.
+func sepaValidated(method int, status string) bool {
+	return (method == PaymentMethodSCT || method == PaymentMethodSCTInst) &&
+		strings.EqualFold(strings.TrimSpace(status), "VALIDATED")
 }
 
 // countryRequiresSEPA reports whether the country needs a validated SEPA payin before the

@@ -52,13 +52,13 @@ func TestIntegration(t *testing.T) {
 		require.Equal(t, first, again)
 		qes, _ := h.treezor.calls(user)
 		require.Len(t, qes, 1, "never a second identification")
-		h.signal(t, user, workflows.SignalCancel, workflows.CancelRequest{})
+		h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{})
 		require.Equal(t, workflows.StateCancelled, h.result(t, user).State)
 	})
 
 	t.Run("fraud shows in the compliance queue", func(t *testing.T) {
 		user := "int-fraud"
-		sc := byName["fraud-reject"]
+		sc := byName["fraud-clear"]
 		first, _, err := h.start(t, sc.input(user))
 		require.NoError(t, err)
 		h.qes(t, user, "qes.finalized", first.IdentificationID, "FRAUD_SUSPICION_CONFIRMED", 3207)
@@ -72,7 +72,7 @@ func TestIntegration(t *testing.T) {
 		require.NoError(t, v.Get(&us))
 		require.Equal(t, workflows.UserStatusUnderReview, us.Status)
 
-		h.signal(t, user, workflows.SignalComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+		h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
 		require.Equal(t, workflows.StateRejected, h.result(t, user).State)
 	})
 }

@@ -457,7 +457,7 @@ func (r *modelRun) requestURL(where string) {
 }
 
 // operatorActionsAsUpdates selects how operator() sends operator actions.
-const operatorActionsAsUpdates = false
+const operatorActionsAsUpdates = true
 
 // operator is the one place the model sends an operator action: op is restart, cancel,
 // clear or reject. Today they are signals; once they are updates with validators (same
@@ -470,11 +470,11 @@ func (r *modelRun) operator(op string, last bool, where string) {
 	var arg any
 	switch op {
 	case "restart":
-		name, arg = SignalRestart, RestartRequest{Reason: "model"}
+		name, arg = UpdateRestart, RestartRequest{Reason: "model"}
 	case "cancel":
-		name, arg = SignalCancel, CancelRequest{Reason: "model"}
+		name, arg = UpdateCancel, CancelRequest{Reason: "model"}
 	default: // clear, reject
-		name, arg = SignalComplianceDecision, ComplianceDecision{Decision: op, Note: "model"}
+		name, arg = UpdateComplianceDecision, ComplianceDecision{Decision: op, Note: "model"}
 	}
 	if !operatorActionsAsUpdates {
 		if last {

@@ -10,42 +10,43 @@ import (
 )
 
 // onboarding is one run of the QESOnboarding workflow: its input, resolved policy,
-// state, and what is in flight (activity, timer).
+// state, and what is in flight (activity, timer). Signal, update and activity handlers
+// change st; the main loop reacts to what they changed.
 type onboarding struct {
 	in     Input
 	policy PolicyOverride
 	st     Snapshot
 	seen   map[string]struct{} // index of st.Seen
 
-	ch    channels
+	webhooks workflow.ReceiveChannel
+	// wake tells the main loop that an update handler changed the state.
+	wake  workflow.Channel
 	act   *running
 	timer *deadlineTimer
-	// fatal is an infrastructure failure that ends the run with an error.
-	fatal error
 
-	// lean: this run uses changeLeanTask (see versions.go); quietActivity: its version 2.
-	lean          bool
-	quietActivity bool
-	published     *searchAttrs
-	shownDetails  string
-	now           func() time.Time
-	logger        log.Logger
+	published    *searchAttrs
+	shownDetails string
+	// acted is set by an accepted operator action until the next publish: the state it
+	// led to is published at once, whatever is in flight.
+	acted  bool
+	now    func() time.Time
+	logger log.Logger
 }
 
 // QESOnboarding takes one Treezor user through QES identification and the KYC review
 // (see the package documentation). Business outcomes end it with a Result; an error
-// means invalid input or an infrastructure failure.
+// means invalid input.
 func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	o := newOnboarding(ctx, in)
-	v := leanVersion(ctx)
-	o.lean, o.quietActivity = v >= versionLeanTask, v >= versionQuietActivity
 	if err := o.registerQueries(ctx); err != nil {
 		return Result{}, fmt.Errorf("register queries: %w", err)
 	}
-	if err := o.registerUpdate(ctx); err != nil {
-		return Result{}, fmt.Errorf("register update: %w", err)
+	if err := o.registerUpdates(ctx); err != nil {
+		return Result{}, fmt.Errorf("register updates: %w", err)
 	}
 	if err := in.Validate(); err != nil {
+		// The queries of the failed run read as ended.
+		o.st.State, o.st.Note = StateFailed, "invalid input"
 		return Result{}, invalidInputError(err)
 	}
 	o.begin(in.Carry)
@@ -54,12 +55,13 @@ func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 
 func newOnboarding(ctx workflow.Context, in Input) *onboarding {
 	o := &onboarding{
-		in:     in,
-		policy: resolvePolicy(in.Policy),
-		seen:   map[string]struct{}{},
-		ch:     newChannels(ctx),
-		now:    func() time.Time { return workflow.Now(ctx) },
-		logger: log.With(workflow.GetLogger(ctx), "userId", in.UserID),
+		in:       in,
+		policy:   resolvePolicy(in.Policy),
+		seen:     map[string]struct{}{},
+		webhooks: workflow.GetSignalChannel(ctx, SignalWebhook),
+		wake:     workflow.NewBufferedChannel(ctx, 1),
+		now:      func() time.Time { return workflow.Now(ctx) },
+		logger:   log.With(workflow.GetLogger(ctx), "userId", in.UserID),
 	}
 	o.in.Carry = nil
 	o.in.Country = strings.ToUpper(in.Country)
@@ -70,6 +72,13 @@ func newOnboarding(ctx workflow.Context, in Input) *onboarding {
 // begin starts the first attempt, or resumes the state a previous run carried.
 func (o *onboarding) begin(carry *Snapshot) {
 	if carry == nil {
+		prior := o.in.PriorWebhooks
+		o.in.PriorWebhooks = nil
+		for _, h := range prior[max(0, len(prior)-MaxPriorWebhooks):] {
+			if h != "" {
+				o.remember("sha256:" + strings.TrimPrefix(h, "sha256:"))
+			}
+		}
 		o.newAttempt("onboarding started")
 		return
 	}
@@ -81,78 +90,64 @@ func (o *onboarding) begin(carry *Snapshot) {
 		"attempt", o.st.Attempt, "run", o.st.ContinuedAsNew)
 }
 
-// run is the main loop: start what the state needs (activity, deadline timer), wait for
-// one thing to happen (a signal, the activity's answer, the timer), apply it, publish.
-// A lean run arms the deadline timer and publishes only when nothing else is ready, just
-// before it blocks: once per workflow task, whatever the number of events the task applies.
+// run is the main loop: start what the state needs (an activity), wait for one thing to
+// happen (a webhook, an operator action, the activity's answer, the deadline), apply it.
+// Just before it blocks, the loop arms the deadline timer and publishes the search
+// attributes of the state the workflow task ends in: once per task, whatever the number
+// of events the task applied.
 func (o *onboarding) run(ctx workflow.Context) (Result, error) {
-	if o.lean {
-		o.published = startedWith(ctx)
-	} else {
-		o.publish(ctx)
-	}
-	for !o.st.State.Terminal() && o.fatal == nil {
-		if o.act == nil && o.continueAsNewDue(ctx) {
-			o.drainSignals()
-			o.publish(ctx)
-			if !o.st.State.Terminal() && workflow.AllHandlersFinished(ctx) {
-				o.dropTimer()
-				return Result{}, o.continueAsNew(ctx)
-			}
+	o.published = startedWith(ctx)
+	for !o.st.State.Terminal() {
+		if o.act == nil && o.continueAsNewDue(ctx) && workflow.AllHandlersFinished(ctx) {
+			o.drainWebhooks()
 			if o.st.State.Terminal() {
 				break
 			}
+			o.publish(ctx)
+			return Result{}, o.continueAsNew(ctx)
 		}
 		o.startWork(ctx)
 		sel := workflow.NewSelector(ctx)
-		o.listenSignals(ctx, sel)
-		o.listenActivity(ctx, sel)
-		if !o.lean {
+		o.listen(ctx, sel)
+		if !sel.HasPending() {
 			o.armTimer(ctx)
-		} else if !sel.HasPending() {
-			// About to block: the state this task ends in gets its timer and its search
-			// attributes, not every state the task passed through (nor, from
-			// versionQuietActivity on, a state that only waits for our own activity,
-			// unless the run has none of its attributes yet: it was started without them).
-			o.armTimer(ctx)
-			if o.act == nil || !o.quietActivity || o.published == nil {
+			if o.publishDue() {
 				o.publish(ctx)
 			}
 		}
 		o.listenTimer(ctx, sel)
 		sel.Select(ctx)
-		if !o.lean {
-			o.publish(ctx)
-		}
 	}
 	return o.end(ctx)
 }
 
-// listenActivity adds the running activity's answer to sel.
-func (o *onboarding) listenActivity(ctx workflow.Context, sel workflow.Selector) {
-	a := o.act
-	if a == nil {
-		return
-	}
-	sel.AddFuture(a.future, func(f workflow.Future) {
-		o.act = nil
-		a.done(ctx, f)
+// listen adds the webhook signal, the update handlers' wake-up and the running
+// activity's answer to sel.
+func (o *onboarding) listen(ctx workflow.Context, sel workflow.Selector) {
+	sel.AddReceive(o.webhooks, func(c workflow.ReceiveChannel, _ bool) {
+		o.onWebhook(receiveWebhook(ctx, c))
 	})
+	sel.AddReceive(o.wake, func(c workflow.ReceiveChannel, _ bool) {
+		var woken struct{}
+		c.Receive(ctx, &woken)
+	})
+	if a := o.act; a != nil {
+		sel.AddFuture(a.future, func(f workflow.Future) {
+			o.act = nil
+			a.done(ctx, f)
+		})
+	}
 }
 
-// end stops what is in flight, lets running update handlers answer, records signals that
+// end stops what is in flight, lets running update handlers answer, records webhooks that
 // arrived too late, and returns the outcome.
 func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	o.stopWork()
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return Result{}, err
 	}
-	o.drainSignals()
+	o.drainWebhooks()
 	o.publish(ctx)
-	if o.fatal != nil {
-		o.logger.Error("Onboarding failed", "state", string(o.st.State), "error", o.fatal)
-		return Result{}, o.fatal
-	}
 	o.logger.Info("Onboarding ended", "state", string(o.st.State), "attempts", o.st.Attempt)
 	return o.result(), nil
 }

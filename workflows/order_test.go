@@ -76,7 +76,7 @@ func (s *OnboardingSuite) TestOutOfOrderEventsNeverMoveBackwards() {
 				s.Equal(1, st.Attempt)
 				s.True(hasNote(notes(st, second.WebhookID), NoteOutOfOrder), "notes %v", notes(st, second.WebhookID))
 			})
-			s.signal(3*time.Minute, SignalCancel, CancelRequest{})
+			s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 			s.run(input(func(in *Input) { policy(in).RetryBackoff = time.Hour }))
 		})
 	}
@@ -125,7 +125,7 @@ func (s *OnboardingSuite) TestUserDataIncompleteThenRestart() {
 		s.Equal(1, st.Attempt)
 		s.Equal(ActionCompletePersonalData, s.userStatus().ActionRequired)
 	})
-	s.signal(time.Hour, SignalRestart, RestartRequest{Reason: "user data completed"})
+	s.action(time.Hour, UpdateRestart, RestartRequest{Reason: "user data completed"})
 	again := s.requestURL(time.Hour + time.Minute)
 	s.check(time.Hour+time.Minute, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
@@ -160,7 +160,7 @@ func (s *OnboardingSuite) TestUpdateSentRightAfterRestartSeesTheRestart() {
 	s.api.initErrs = []error{&treezor.APIError{StatusCode: 428, Op: "initiate QES"}}
 	ans := &urlAnswer{}
 	s.at(time.Minute, func() {
-		s.env.SignalWorkflow(SignalRestart, RestartRequest{})
+		sendAction(s.T(), s.env, UpdateRestart, RestartRequest{}, nil)
 		s.env.UpdateWorkflow(UpdateIdentificationURL, "", &testsuite.TestUpdateCallback{
 			OnReject: func(err error) { ans.rejected = err },
 			OnComplete: func(v any, err error) {
@@ -171,7 +171,7 @@ func (s *OnboardingSuite) TestUpdateSentRightAfterRestartSeesTheRestart() {
 			},
 		})
 	})
-	s.signal(2*time.Minute, SignalCancel, CancelRequest{})
+	s.action(2*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 	s.True(ans.done)
 	s.Require().NoError(ans.err, "the update answers after the restart that preceded it")

@@ -44,7 +44,7 @@ func (s *OnboardingSuite) TestRetryNowStartsAtOnce() {
 		s.Contains(states(st), StateCanceled)
 		s.NotContains(states(st), StateRetryScheduled)
 	})
-	s.signal(2*time.Minute, SignalCancel, CancelRequest{})
+	s.action(2*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 }
 
@@ -61,7 +61,7 @@ func (s *OnboardingSuite) TestRetryNewDocumentAsksForAnotherDocument() {
 		s.Equal(UserStatusActionRequired, us.Status)
 		s.Equal(ActionBringOtherDocument, us.ActionRequired)
 	})
-	s.signal(4*time.Minute, SignalCancel, CancelRequest{})
+	s.action(4*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 }
 
@@ -71,7 +71,7 @@ func (s *OnboardingSuite) TestWaitUserDataThenRestart() {
 		s.Equal(StateWaitingForUser, st.State)
 		s.Equal(ActionUpdatePersonalData, s.userStatus().ActionRequired)
 	})
-	s.signal(time.Hour, SignalRestart, RestartRequest{Reason: "name corrected"})
+	s.action(time.Hour, UpdateRestart, RestartRequest{Reason: "name corrected"})
 	s.check(time.Hour+time.Second, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(2, st.Attempt)
@@ -83,26 +83,29 @@ func (s *OnboardingSuite) TestWaitUserDataThenRestart() {
 	s.Equal(2, r.Attempts)
 }
 
-func (s *OnboardingSuite) TestRestartIsIgnoredWhereNothingWaitsForIt() {
-	s.signal(time.Minute, SignalRestart, RestartRequest{})
+// TestRestartIsRefusedWhereNothingWaitsForIt: a restart of a running attempt is refused
+// (409 at the API) and never reaches the history (before: accepted and ignored).
+func (s *OnboardingSuite) TestRestartIsRefusedWhereNothingWaitsForIt() {
+	restart := s.action(time.Minute, UpdateRestart, RestartRequest{})
 	s.check(2*time.Minute, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(1, st.Attempt)
-		s.True(hasNote(notes(st, ""), "restart ignored in state AWAITING_USER"))
+		applicationError(s.T(), restart.rejected, ErrTypeNotApplicable)
+		s.False(hasNote(notes(st, ""), "restart"), "a refused action leaves no trace in the state")
 	})
-	s.signal(3*time.Minute, SignalCancel, CancelRequest{})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input())
 	s.Len(s.api.initiations(), 1)
 }
 
 func (s *OnboardingSuite) TestRestartSkipsTheBackoff() {
 	s.webhook(time.Minute, aborted("ident-1", 3011))
-	s.signal(2*time.Minute, SignalRestart, RestartRequest{})
+	s.action(2*time.Minute, UpdateRestart, RestartRequest{})
 	s.check(2*time.Minute+time.Second, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(2, st.Attempt)
 	})
-	s.signal(3*time.Minute, SignalCancel, CancelRequest{})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input(func(in *Input) { policy(in).RetryBackoff = time.Hour }))
 }
 
@@ -147,15 +150,15 @@ func (s *OnboardingSuite) TestReasonPolicyOverrides() {
 func (s *OnboardingSuite) TestFraudCannotBeOverriddenIntoARetry() {
 	s.webhook(time.Minute, aborted("ident-1", 3204))
 	s.expectState(2*time.Minute, StateComplianceReview)
-	s.signal(3*time.Minute, SignalCancel, CancelRequest{})
+	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input(func(in *Input) {
 		policy(in).ReasonPolicies = map[int]treezor.Policy{3204: treezor.PolicyRetryNow}
 	}))
 	s.Len(s.api.initiations(), 1)
 }
 
-// expectedPolicy is DESIGN.md §1's default policy of every reason code, written out
-// independently of the catalog.
+// expectedPolicy is the default policy of every reason code (docs/reasons.md), written
+// out independently of the catalog.
 func expectedPolicy(code int) (treezor.Policy, bool) {
 	in := func(lo, hi int) bool { return code >= lo && code <= hi }
 	oneOf := func(codes ...int) bool {
@@ -167,13 +170,13 @@ func expectedPolicy(code int) (treezor.Policy, bool) {
 		return false
 	}
 	switch {
-	case oneOf(3004, 3006, 3007, 3010, 3011, 3013, 3015, 3016, 3128) || in(3101, 3107) || in(3110, 3127) || in(3129, 3134):
+	case oneOf(3004, 3006, 3007, 3011, 3013, 3015, 3016, 3020, 3128, 3138, 3140) || in(3101, 3107) || in(3110, 3127) || in(3129, 3134):
 		return treezor.PolicyRetryInvite, true
-	case in(3017, 3021) || in(3135, 3141):
+	case oneOf(3017, 3018, 3019, 3021, 3139, 3141) || in(3135, 3137):
 		return treezor.PolicyRetryNow, true
 	case oneOf(3001, 3002, 3108, 3109):
 		return treezor.PolicyRetryNewDocument, true
-	case oneOf(3009):
+	case oneOf(3009, 3010):
 		return treezor.PolicyWaitUserData, true
 	case oneOf(3005, 3008, 3012, 3014):
 		return treezor.PolicyTerminalDeclined, true
@@ -221,7 +224,7 @@ func TestEveryCatalogCodeTakesItsBranch(t *testing.T) {
 				v, err := env.QueryWorkflow(QueryStatus)
 				require.NoError(t, err)
 				require.NoError(t, v.Get(&st))
-				env.SignalWorkflow(SignalCancel, CancelRequest{})
+				sendAction(t, env, UpdateCancel, CancelRequest{}, nil)
 			}, time.Minute+time.Second)
 			env.ExecuteWorkflow(QESOnboarding, input())
 			require.True(t, env.IsWorkflowCompleted())

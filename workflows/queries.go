@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"slices"
+	"strings"
 
 	"go.temporal.io/sdk/workflow"
 )
@@ -25,16 +26,19 @@ func (o *onboarding) status() Status {
 		State:             o.st.State,
 		Attempt:           o.st.Attempt,
 		MaxAttempts:       o.maxAttempts(),
-		Country:           o.in.Country,
+		Country:           o.country(),
 		IdentificationID:  o.st.IdentificationID,
 		KYCReview:         o.st.KYCReview,
 		KYCLevel:          o.st.KYCLevel,
 		ComplianceNote:    o.st.ComplianceNote,
 		SEPAValidated:     o.st.SEPAValidated,
+		WalletID:          o.in.WalletID,
 		Timeline:          slices.Clone(o.st.Timeline),
 		UpdatedAt:         o.st.UpdatedAt,
 		ContinuedAsNewCnt: o.st.ContinuedAsNew,
 		Escalated:         o.st.Escalated,
+		Escalations:       o.st.Escalations,
+		ProviderResult:    o.st.ProviderResult,
 		DocumentDownloads: slices.Clone(o.st.Documents),
 		TimelineDropped:   o.st.TimelineDropped,
 	}
@@ -68,6 +72,14 @@ func (o *onboarding) result() Result {
 	}
 	if o.st.Reason != nil {
 		r.ReasonCode, r.ReasonMessage = o.st.Reason.Code, o.st.Reason.Message
+	}
+	for _, key := range o.st.Seen {
+		if h, ok := strings.CutPrefix(key, "sha256:"); ok {
+			r.AppliedHashes = append(r.AppliedHashes, h)
+		}
+	}
+	if over := len(r.AppliedHashes) - MaxPriorWebhooks; over > 0 {
+		r.AppliedHashes = r.AppliedHashes[over:]
 	}
 	return r
 }

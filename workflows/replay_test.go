@@ -1,10 +1,15 @@
 package workflows_test
 
 import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,77 +22,141 @@ import (
 	"github.com/qesflow/qesflow/workflows"
 )
 
-var record = flag.Bool("record", false, "re-record workflows/testdata/*.json from runs on an in-process Temporal server")
+var record = flag.Bool("record", false, "record the histories of scenarios that testdata/MANIFEST does not list yet")
 
-// recordedHistories are the histories TestReplay requires in testdata.
-var recordedHistories = []string{
-	"success", "success-de", "retry-then-success", "fraud-clear", "fraud-reject", "expiry",
-	"user-data-incomplete", "cancel", "continue-as-new-run1", "continue-as-new-run2",
+// The history corpus: every recorded history under testdata/, listed with its SHA-256 in
+// testdata/MANIFEST. The corpus is append-only: TestHistoryCorpusIsAppendOnly fails when a
+// listed history is edited or deleted, or a history is not listed; TestReplay replays every
+// history with today's code, so a workflow change that alters the commands of any recorded
+// run fails unless it is gated with workflow.GetVersion (and its new histories are added
+// with -record).
+const manifestPath = "testdata/MANIFEST"
+
+// manifestEntry is one line of the manifest: "<sha256>  <file>".
+type manifestEntry struct{ sum, file string }
+
+func readManifest(t *testing.T) []manifestEntry {
+	t.Helper()
+	f, err := os.Open(manifestPath)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	require.NoError(t, err)
+	defer f.Close()
+	var out []manifestEntry
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		sum, file, ok := strings.Cut(line, "  ")
+		require.True(t, ok, "malformed manifest line %q", line)
+		out = append(out, manifestEntry{sum: sum, file: file})
+	}
+	require.NoError(t, sc.Err())
+	return out
 }
 
-// olderHistories are the directories of histories recorded by earlier versions of the
-// workflow, oldest first: v0 before changeLeanTask, v1 with its version 1. They cannot be
-// re-recorded; they prove that runs an earlier worker started go on.
-var olderHistories = []string{filepath.Join("testdata", "v0"), filepath.Join("testdata", "v1")}
+func fileSum(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
 
-// TestReplay replays every recorded history with the current workflow code: a change
-// that is not replay-safe (without workflow.GetVersion) fails here. testdata holds the
-// histories of the current code (re-recorded with -record), olderHistories those of
-// earlier versions.
-func TestReplay(t *testing.T) {
-	for _, dir := range append([]string{"testdata"}, olderHistories...) {
-		files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-		require.NoError(t, err)
-		have := map[string]bool{}
-		for _, f := range files {
-			have[strings.TrimSuffix(filepath.Base(f), ".json")] = true
-		}
-		for _, name := range recordedHistories {
-			require.True(t, have[name], "%s/%s.json is missing (testdata: go test ./workflows -run TestRecordHistories -record; testdata/v*: restore it from git, it cannot be re-recorded)", dir, name)
-		}
-		replayFiles(t, files)
+// TestHistoryCorpusIsAppendOnly checks the corpus against the manifest: every listed
+// history is present and unchanged, every history is listed.
+func TestHistoryCorpusIsAppendOnly(t *testing.T) {
+	entries := readManifest(t)
+	require.NotEmpty(t, entries, "%s lists no history", manifestPath)
+	listed := map[string]bool{}
+	for _, e := range entries {
+		require.False(t, listed[e.file], "%s is listed twice", e.file)
+		listed[e.file] = true
+		path := filepath.Join("testdata", e.file)
+		_, err := os.Stat(path)
+		require.NoError(t, err, "%s was deleted: recorded histories are never removed", path)
+		require.Equal(t, e.sum, fileSum(t, path), "%s was edited: recorded histories are never changed; record a new one instead", path)
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	require.NoError(t, err)
+	for _, f := range files {
+		require.True(t, listed[filepath.Base(f)], "%s is not in %s (record with -record, which lists it)", f, manifestPath)
 	}
 }
 
-// replayFiles replays each history file in a subtest named after it.
-func replayFiles(t *testing.T, files []string) {
+// TestReplay replays every recorded history with the current workflow code.
+func TestReplay(t *testing.T) {
+	entries := readManifest(t)
+	require.NotEmpty(t, entries)
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	for _, file := range files {
-		t.Run(filepath.Base(filepath.Dir(file))+"/"+filepath.Base(file), func(t *testing.T) {
+	for _, e := range entries {
+		t.Run(e.file, func(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
-			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, file))
+			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, filepath.Join("testdata", e.file)))
 		})
 	}
 }
 
-// TestRecordHistories re-records testdata/*.json: every scenario runs on an in-process
-// Temporal server with the real activities against an httptest Treezor.
+// TestEveryScenarioIsRecorded: the scenario table and the corpus agree.
+func TestEveryScenarioIsRecorded(t *testing.T) {
+	entries := readManifest(t)
+	for _, sc := range scenarios() {
+		found := slices.ContainsFunc(entries, func(e manifestEntry) bool {
+			return e.file == sc.name+".json" || strings.HasPrefix(e.file, sc.name+"-run")
+		})
+		require.True(t, found, "scenario %s has no recorded history (go test ./workflows -run TestRecordHistories -record)", sc.name)
+	}
+}
+
+// TestRecordHistories records the scenarios the manifest does not list yet: each runs on
+// an in-process Temporal server with the real activities against an httptest Treezor.
+// It never overwrites a recorded history; it appends to the manifest.
 func TestRecordHistories(t *testing.T) {
 	if !*record {
-		t.Skip("recording is off: run `go test ./workflows -run TestRecordHistories -record` to re-record testdata/*.json")
+		t.Skip("recording is off: run `go test ./workflows -run TestRecordHistories -record` to record new scenarios")
+	}
+	entries := readManifest(t)
+	recorded := map[string]bool{}
+	for _, e := range entries {
+		recorded[e.file] = true
 	}
 	h := newHarness(t)
 	for _, sc := range scenarios() {
+		if recorded[sc.name+".json"] || recorded[sc.name+"-run1.json"] {
+			continue
+		}
 		t.Run(sc.name, func(t *testing.T) {
 			user := "rec-" + sc.name
 			runID, _ := play(t, h, sc, user)
 			runs := h.histories(t, user, runID)
 			if sc.name == "continue-as-new" {
 				require.GreaterOrEqual(t, len(runs), 2, "the scenario must continue as new")
-				runs = runs[:2]
 			} else {
 				require.Len(t, runs, 1)
 			}
+			var lines []string
 			for i, hist := range runs {
-				name := sc.name
+				name := sc.name + ".json"
 				if len(runs) > 1 {
-					name += "-run" + string(rune('1'+i))
+					name = fmt.Sprintf("%s-run%d.json", sc.name, i+1)
 				}
+				path := filepath.Join("testdata", name)
+				_, err := os.Stat(path)
+				require.True(t, os.IsNotExist(err), "%s exists but is not in the manifest", path)
 				b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
 				require.NoError(t, err)
-				require.NoError(t, os.WriteFile(filepath.Join("testdata", name+".json"), append(b, '\n'), 0o644))
+				require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+				lines = append(lines, fileSum(t, path)+"  "+name+"\n")
 			}
+			f, err := os.OpenFile(manifestPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			require.NoError(t, err)
+			_, err = f.WriteString(strings.Join(lines, ""))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
 		})
 	}
 }

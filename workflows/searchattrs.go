@@ -17,13 +17,22 @@ var (
 	SAKeyQESReasonCode       = temporal.NewSearchAttributeKeyInt64(SAQESReasonCode)
 	SAKeyQESIdentificationID = temporal.NewSearchAttributeKeyKeyword(SAQESIdentificationID)
 	SAKeyKYCReview           = temporal.NewSearchAttributeKeyKeyword(SAKYCReview)
+	SAKeyTreezorWalletID     = temporal.NewSearchAttributeKeyKeyword(SATreezorWalletID)
 )
 
 // StartSearchAttributes are the search attributes a starter sets when it starts the
 // onboarding of userID: the values of its first state, so that it is findable before its
 // first workflow task and a lean run (versions.go) does not upsert them again.
 func StartSearchAttributes(userID string) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(initialSearchAttrs(userID).updates(nil)...)
+	return StartSearchAttributesOf(Input{UserID: userID})
+}
+
+// StartSearchAttributesOf are the start search attributes of the onboarding in (its
+// wallet included, when the input names it).
+func StartSearchAttributesOf(in Input) temporal.SearchAttributes {
+	sa := initialSearchAttrs(in.UserID)
+	sa.walletID = in.WalletID
+	return temporal.NewSearchAttributes(sa.updates(nil)...)
 }
 
 // initialSearchAttrs are the values of a new onboarding: first attempt, INITIATING.
@@ -44,6 +53,7 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 	sa.attempt, ok[3] = have.GetInt64(SAKeyQESAttempt)
 	sa.reasonCode, ok[4] = have.GetInt64(SAKeyQESReasonCode)
 	sa.identificationID, _ = have.GetKeyword(SAKeyQESIdentificationID)
+	sa.walletID, _ = have.GetKeyword(SAKeyTreezorWalletID)
 	for _, present := range ok {
 		if !present {
 			return nil
@@ -54,8 +64,8 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 
 // searchAttrs are the values published to visibility. Ids and codes only, never PII.
 type searchAttrs struct {
-	userID, state, identificationID, kycReview string
-	attempt, reasonCode                        int64
+	userID, state, identificationID, kycReview, walletID string
+	attempt, reasonCode                                  int64
 }
 
 func (o *onboarding) searchAttrs() searchAttrs {
@@ -64,6 +74,7 @@ func (o *onboarding) searchAttrs() searchAttrs {
 		state:            string(o.st.State),
 		identificationID: o.st.IdentificationID,
 		kycReview:        o.st.KYCReview.String(),
+		walletID:         o.in.WalletID,
 		attempt:          int64(o.st.Attempt),
 	}
 	if o.st.Reason != nil {
@@ -72,9 +83,28 @@ func (o *onboarding) searchAttrs() searchAttrs {
 	return sa
 }
 
+// publishDue reports whether the search attributes are published as the workflow task
+// ends. A state that only waits for the workflow's own Treezor call (initiation, user
+// read, KYC review request, download) is not worth a visibility write of its own: the
+// call usually answers within a second, and the state it leads to is published then. An
+// operator's action, and every state an operator acts on, is published at once.
+func (o *onboarding) publishDue() bool {
+	if o.published == nil || o.act == nil || o.acted {
+		return true
+	}
+	switch o.st.State {
+	case StateInitiating, StateSuccess, StateDocuments, StateKYCReviewPending, StateKYCReviewOverdue:
+		return false
+	case StateAwaitingSEPA:
+		return !o.st.PayinCheckDue
+	}
+	return true
+}
+
 // publish upserts the search attributes that changed since the last publish (all of them
 // the first time in a run) and shows the state in the UI's current details.
 func (o *onboarding) publish(ctx workflow.Context) {
+	o.acted = false
 	o.upsertSearchAttributes(ctx)
 	if d := o.details(); d != o.shownDetails {
 		workflow.SetCurrentDetails(ctx, d)
@@ -122,6 +152,9 @@ func (sa searchAttrs) updates(prev *searchAttrs) []temporal.SearchAttributeUpdat
 	integer(SAKeyQESReasonCode, old.reasonCode, sa.reasonCode)
 	keyword(SAKeyQESIdentificationID, old.identificationID, sa.identificationID)
 	keyword(SAKeyKYCReview, old.kycReview, sa.kycReview)
+	if sa.walletID != "" || old.walletID != "" {
+		keyword(SAKeyTreezorWalletID, old.walletID, sa.walletID)
+	}
 	return updates
 }
 

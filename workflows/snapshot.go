@@ -25,27 +25,53 @@ type Snapshot struct {
 
 	IdentificationID  string `json:"identificationId,omitempty"`
 	IdentificationURL string `json:"identificationURL,omitempty"`
+	// Identifications are every identification id issued to this onboarding, oldest first
+	// (at most one per initiation): a fraud verdict on any of them goes to compliance.
+	Identifications []string `json:"identifications,omitempty"`
 	// Step is how far the current identification got (stepIssued ... stepOutcome): a
 	// webhook for a step at or below it changes nothing.
 	Step int `json:"step,omitempty"`
 
 	// InitError is why the last initiation produced no identification.
 	InitError *InitError `json:"initError,omitempty"`
-	// Reason is the reason of the last identification outcome that was not a success.
+	// Reason is the reason of the last identification outcome that was not a success (none
+	// for a fraud verdict without a reason code: a reason belongs to its outcome).
 	Reason *ReasonInfo `json:"reason,omitempty"`
+	// ProviderResult is an outcome's raw result value qesflow did not know (sent to
+	// compliance).
+	ProviderResult string `json:"providerResult,omitempty"`
 
 	KYCReview    treezor.KYCReview `json:"kycReview"`
 	KYCLevel     int               `json:"kycLevel,omitempty"`
 	KYCRequested bool              `json:"kycRequested,omitempty"`
+	// KYCCheckDue asks for a read of the user's review at Treezor (GET user): when the
+	// review is overdue, or to confirm a decision a webhook announced.
+	KYCCheckDue bool `json:"kycCheckDue,omitempty"`
 
 	ComplianceNote string `json:"complianceNote,omitempty"`
 	Escalated      bool   `json:"escalated,omitempty"`
+	Escalations    int    `json:"escalations,omitempty"`
 
 	Documents     []DocumentDownload `json:"documents,omitempty"`
 	DocumentsDone bool               `json:"documentsDone,omitempty"`
+	// WindowOver is set when the DOCUMENTS wait window has ended.
+	WindowOver bool `json:"windowOver,omitempty"`
+
+	// Country is the user's country at Treezor (read after the success); it decides the
+	// SEPA step, the starter's country being the fallback.
+	Country     string `json:"country,omitempty"`
+	UserChecked bool   `json:"userChecked,omitempty"`
+
+	// PayinCheckDue asks Treezor for the wallet's payins already received (on entering
+	// AWAITING_SEPA: a transfer made before counts).
+	PayinCheckDue bool `json:"payinCheckDue,omitempty"`
 
 	SEPAValidated bool   `json:"sepaValidated,omitempty"`
 	SEPAPayinID   string `json:"sepaPayinId,omitempty"`
+
+	// TreezorDown is set while a Treezor call has failed for a whole retry window; the
+	// call keeps being retried.
+	TreezorDown bool `json:"treezorDown,omitempty"`
 
 	// Deadline is when the current wait times out (zero: no timer).
 	Deadline time.Time `json:"deadline"`
@@ -53,7 +79,8 @@ type Snapshot struct {
 	// Buffered holds QES webhooks received while the identification id was not known yet
 	// (INITIATING): they are applied once InitiateQES answered.
 	Buffered []treezor.Event `json:"buffered,omitempty"`
-	// Seen are the last MaxSeenWebhooks webhook ids, oldest first (deduplication).
+	// Seen are the dedupe keys (payload hashes, or webhook ids) of the last
+	// MaxSeenWebhooks webhooks, oldest first.
 	Seen []string `json:"seen,omitempty"`
 
 	Timeline        []TimelineEntry `json:"timeline,omitempty"`
@@ -91,4 +118,7 @@ const (
 	MaxBuffered = 100
 	// MaxDocuments is how many announced documents are tracked.
 	MaxDocuments = 20
+	// MaxPriorWebhooks is how many payload hashes pass from one onboarding of a user to
+	// the next.
+	MaxPriorWebhooks = 512
 )

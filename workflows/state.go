@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,6 +54,7 @@ func (o *onboarding) beginInitiation(note string) {
 // newAttempt starts the next attempt: a new identification.
 func (o *onboarding) newAttempt(note string) {
 	o.st.Attempt++
+	o.st.ProviderResult = ""
 	o.beginInitiation(note)
 }
 
@@ -76,6 +78,9 @@ func (o *onboarding) retry(policy treezor.Policy) {
 // raced it.
 func (o *onboarding) issued(id, url string) {
 	o.st.IdentificationID, o.st.IdentificationURL, o.st.Step = id, url, stepIssued
+	if !slices.Contains(o.st.Identifications, id) {
+		o.st.Identifications = append(o.st.Identifications, id)
+	}
 	o.enter(StateAwaitingUser, "identification issued")
 	o.wait(o.policy.UserTimeout)
 	o.applyBuffered()
@@ -88,21 +93,35 @@ func (o *onboarding) succeeded() {
 	o.advance()
 }
 
-// advance takes the next step after a success: the SEPA payin (DE), the documents
-// (optional), then the KYC review.
+// advance takes the next step after a success: the Treezor user's country, the SEPA
+// payin (DE), the QES documents, then the KYC review.
 func (o *onboarding) advance() {
 	switch {
-	case countryRequiresSEPA(o.in.Country) && !o.st.SEPAValidated:
+	case !o.st.UserChecked:
+		// SUCCESS: startWork reads the user at Treezor, userLookedUp comes back here.
+	case countryRequiresSEPA(o.country()) && !o.st.SEPAValidated:
+		o.st.PayinCheckDue = o.in.WalletID != ""
 		o.enter(StateAwaitingSEPA, "waiting for a validated SEPA payin")
 		o.wait(o.policy.SEPATimeout)
-	case o.policy.downloadDocuments() && !o.st.DocumentsDone:
-		o.enter(StateDocuments, "downloading the QES documents")
+	case !o.st.DocumentsDone:
+		o.st.WindowOver = false
+		o.enter(StateDocuments, "waiting for the QES documents")
 		o.wait(o.policy.DocumentWaitWindow)
+		o.documentsSettled()
 	default:
-		o.st.KYCRequested = false
+		o.st.KYCRequested, o.st.KYCCheckDue = false, false
+		o.st.KYCRequests++
 		o.enter(StateKYCReviewPending, "requesting the KYC review")
 		o.wait(o.policy.KYCReviewTimeout)
 	}
+}
+
+// country is the user's country: Treezor's once read, else the starter's.
+func (o *onboarding) country() string {
+	if o.st.Country != "" {
+		return o.st.Country
+	}
+	return o.in.Country
 }
 
 // applyReason follows the policy of a reason code after an unsuccessful identification.
@@ -132,7 +151,7 @@ func (o *onboarding) applyReason(transient State, r treezor.Reason) {
 // suspectFraud routes the onboarding to compliance. It is never retried automatically.
 func (o *onboarding) suspectFraud(note string) {
 	o.enter(StateFraudSuspected, note)
-	o.st.Escalated = false
+	o.st.Escalated, o.st.Escalations = false, 0
 	o.enter(StateComplianceReview, "waiting for a compliance decision")
 	o.wait(o.policy.ComplianceTimeout)
 }

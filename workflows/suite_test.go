@@ -70,6 +70,9 @@ type OnboardingSuite struct {
 	// scheduled and ran count the delayed callbacks: every one must have run, or an
 	// assertion inside it was silently skipped.
 	scheduled, ran int
+	// noAutoDocuments turns off the document.create webhook that follows every successful
+	// qes.finalized (as at Treezor) for tests that send their own.
+	noAutoDocuments bool
 }
 
 func TestOnboardingSuite(t *testing.T) { suite.Run(t, new(OnboardingSuite)) }
@@ -79,6 +82,7 @@ func (s *OnboardingSuite) SetupTest() {
 	s.env = newEnv(s.T(), &s.WorkflowTestSuite, s.api)
 	s.start = s.env.Now()
 	s.scheduled, s.ran = 0, 0
+	s.noAutoDocuments = false
 }
 
 func (s *OnboardingSuite) SetupSubTest() { s.SetupTest() }
@@ -103,13 +107,59 @@ func (s *OnboardingSuite) at(d time.Duration, fn func()) {
 func (s *OnboardingSuite) webhook(d time.Duration, evs ...treezor.Event) {
 	s.at(d, func() {
 		for _, ev := range evs {
+			if ev.Type == treezor.EventUserKYCReview {
+				s.api.sawReview(ev.KYCReview)
+			}
 			s.env.SignalWorkflow(SignalWebhook, ev)
+			if ev.Type == treezor.EventQESFinalized && ev.Result == treezor.ResultSuccess && !s.noAutoDocuments {
+				s.env.SignalWorkflow(SignalWebhook, documentCreated("doc-"+ev.IdentificationID))
+			}
 		}
 	})
 }
 
-func (s *OnboardingSuite) signal(d time.Duration, name string, arg any) {
-	s.at(d, func() { s.env.SignalWorkflow(name, arg) })
+// action sends an operator action (an update) d after the start.
+func (s *OnboardingSuite) action(d time.Duration, name string, arg any) *actionAnswer {
+	ans := &actionAnswer{}
+	s.at(d, func() { sendAction(s.T(), s.env, name, arg, ans) })
+	return ans
+}
+
+// actionAnswer collects the answer of one operator action.
+type actionAnswer struct {
+	done     bool
+	result   ActionResult
+	err      error
+	rejected error
+}
+
+// sendAction sends an operator action now; ans (may be nil) gets its answer.
+func sendAction(t *testing.T, env *testsuite.TestWorkflowEnvironment, name string, arg any, ans *actionAnswer) {
+	if ans == nil {
+		ans = &actionAnswer{}
+	}
+	env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnReject: func(err error) { ans.done, ans.rejected = true, err },
+		OnComplete: func(v any, err error) {
+			ans.done, ans.err = true, err
+			if err == nil {
+				ans.result = decodeActionResult(t, v)
+			}
+		},
+	}, arg)
+}
+
+func decodeActionResult(t *testing.T, v any) ActionResult {
+	switch r := v.(type) {
+	case ActionResult:
+		return r
+	case converter.EncodedValue:
+		var out ActionResult
+		require.NoError(t, r.Get(&out))
+		return out
+	}
+	t.Fatalf("unexpected action result %T", v)
+	return ActionResult{}
 }
 
 func (s *OnboardingSuite) status() Status {

@@ -13,6 +13,7 @@ const (
 	KindState    = "state"
 	KindSignal   = "signal"
 	KindActivity = "activity"
+	KindAction   = "action" // an operator action (update)
 )
 
 // record appends one timeline entry, dropping the oldest beyond MaxTimeline. Notes never
@@ -38,9 +39,9 @@ func (o *onboarding) recordEvent(ev treezor.Event, note string) {
 	})
 }
 
-// recordSignal records an operator or system signal.
-func (o *onboarding) recordSignal(name, note string) {
-	o.record(TimelineEntry{Kind: KindSignal, EventType: name, State: o.st.State, Note: note})
+// recordAction records an accepted operator action.
+func (o *onboarding) recordAction(name, note string) {
+	o.record(TimelineEntry{Kind: KindAction, EventType: name, State: o.st.State, Note: note})
 }
 
 // eventDetail summarises the codes of an event: ids and codes only, never PII.
@@ -61,27 +62,31 @@ func eventDetail(ev treezor.Event) string {
 	add("document", ev.DocumentID)
 	add("payin", ev.PayinID)
 	add("payinStatus", ev.PayinStatus)
+	if ev.PaymentMethodID != 0 {
+		add("paymentMethodId", strconv.Itoa(ev.PaymentMethodID))
+	}
+	add("wallet", ev.WalletID)
 	return strings.Join(parts, ", ")
 }
 
-// remember adds a webhook id to the bounded deduplication set.
-func (o *onboarding) remember(webhookID string) {
-	if webhookID == "" {
+// remember adds a dedupe key to the bounded deduplication set.
+func (o *onboarding) remember(key string) {
+	if key == "" {
 		return
 	}
-	o.seen[webhookID] = struct{}{}
-	o.st.Seen = append(o.st.Seen, webhookID)
+	o.seen[key] = struct{}{}
+	o.st.Seen = append(o.st.Seen, key)
 	if len(o.st.Seen) > MaxSeenWebhooks {
 		delete(o.seen, o.st.Seen[0])
 		o.st.Seen = o.st.Seen[1:]
 	}
 }
 
-// duplicate reports whether the webhook id was seen before.
-func (o *onboarding) duplicate(webhookID string) bool {
-	if webhookID == "" {
+// duplicate reports whether the dedupe key was seen before.
+func (o *onboarding) duplicate(key string) bool {
+	if key == "" {
 		return false
 	}
-	_, ok := o.seen[webhookID]
+	_, ok := o.seen[key]
 	return ok
 }

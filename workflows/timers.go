@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -13,16 +14,17 @@ type deadlineTimer struct {
 	cancel workflow.CancelFunc
 }
 
-// armTimer makes the running timer match Snapshot.Deadline: a new deadline cancels the
-// old timer. A lean run keeps a running timer that fires no later than the deadline (or
-// when there is none); listenTimer then re-arms it for the rest. The deadline is absolute,
-// so it survives continue-as-new unchanged.
+// armTimer makes the running timer fire no later than Snapshot.Deadline: an earlier
+// deadline replaces the running timer; a later one (or none) keeps it, and when it fires
+// before the deadline listenTimer re-arms it for the rest. Each timer started is a write
+// to the store, so a deadline that moves later costs nothing until it matters. The
+// deadline is absolute, so it survives continue-as-new unchanged.
 func (o *onboarding) armTimer(ctx workflow.Context) {
 	at := o.st.Deadline
 	if o.timer != nil && o.timer.at.Equal(at) {
 		return
 	}
-	if o.lean && o.timer != nil && (at.IsZero() || at.After(o.timer.at)) {
+	if o.timer != nil && (at.IsZero() || at.After(o.timer.at)) {
 		return
 	}
 	o.disarmTimer()
@@ -43,16 +45,10 @@ func (o *onboarding) disarmTimer() {
 	}
 }
 
-// dropTimer forgets the deadline timer as the run closes (it ends or continues as new).
-// From versionQuietActivity on, the timer is not cancelled: closing the run discards its
-// timers, so a TimerCanceled event would be a write for nothing.
-func (o *onboarding) dropTimer() {
-	if o.quietActivity {
-		o.timer = nil
-		return
-	}
-	o.disarmTimer()
-}
+// dropTimer forgets the deadline timer as the run closes (it ends or continues as new)
+// without cancelling it: closing the run discards its timers, so a TimerCanceled event
+// would be a write for nothing.
+func (o *onboarding) dropTimer() { o.timer = nil }
 
 // listenTimer adds the deadline timer to sel.
 func (o *onboarding) listenTimer(ctx workflow.Context, sel workflow.Selector) {
@@ -65,7 +61,7 @@ func (o *onboarding) listenTimer(ctx workflow.Context, sel workflow.Selector) {
 			o.timer = nil
 		}
 		if err := f.Get(ctx, nil); err != nil || !o.deadlineReached(t) {
-			return // cancelled, or the deadline moved meanwhile (a lean run re-arms for the rest)
+			return // cancelled, or the deadline moved meanwhile (the loop re-arms for the rest)
 		}
 		o.st.Deadline = time.Time{}
 		o.onDeadline()
@@ -73,14 +69,14 @@ func (o *onboarding) listenTimer(ctx workflow.Context, sel workflow.Selector) {
 }
 
 // deadlineReached reports whether timer t, which fired, ends the current state's deadline.
-// In a lean run a timer can outlive the deadline it was set for: it counts when it was set
-// for the current deadline or that deadline has passed.
+// A timer can outlive the deadline it was set for: it counts when it was set for the
+// current deadline or that deadline has passed.
 func (o *onboarding) deadlineReached(t *deadlineTimer) bool {
 	d := o.st.Deadline
 	if t.at.Equal(d) {
 		return true
 	}
-	return o.lean && !d.IsZero() && !o.now().Before(d)
+	return !d.IsZero() && !o.now().Before(d)
 }
 
 // onDeadline is what each state does when its time is up.
@@ -97,15 +93,23 @@ func (o *onboarding) onDeadline() {
 	case StateRetryScheduled:
 		o.newAttempt("backoff elapsed: new attempt")
 	case StateDocuments:
-		if o.act == nil { // a download in flight moves on when it ends
-			o.st.DocumentsDone = true
-			o.record(TimelineEntry{Kind: KindState, State: s, Note: "no QES document within " + o.policy.DocumentWaitWindow.String()})
-			o.advance()
+		o.documentWindowOver()
+	case StateKYCReviewPending, StateKYCReviewOverdue:
+		// Escalated, and Treezor is asked for the review's status: a decision whose
+		// webhook was lost is found this way.
+		if s == StateKYCReviewPending {
+			o.enter(StateKYCReviewOverdue, "no KYC decision within "+o.policy.KYCReviewTimeout.String()+": escalated, asking Treezor")
+		} else {
+			o.record(TimelineEntry{Kind: KindState, State: s, Note: "still no KYC decision: asking Treezor again"})
 		}
-	case StateKYCReviewPending:
-		o.enter(StateKYCReviewOverdue, "no KYC decision within "+o.policy.KYCReviewTimeout.String()+": escalated, still waiting")
+		o.st.KYCCheckDue = true
+		o.wait(o.policy.KYCReviewTimeout)
 	case StateComplianceReview:
 		o.st.Escalated = true
-		o.record(TimelineEntry{Kind: KindState, State: s, Note: "no compliance decision within " + o.policy.ComplianceTimeout.String() + ": escalated, still waiting"})
+		o.st.Escalations++
+		o.record(TimelineEntry{Kind: KindState, State: s, Note: "no compliance decision within " +
+			(time.Duration(o.st.Escalations) * o.policy.ComplianceTimeout).String() + ": escalated (" +
+			strconv.Itoa(o.st.Escalations) + "), still waiting"})
+		o.wait(o.policy.ComplianceTimeout)
 	}
 }

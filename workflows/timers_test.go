@@ -45,17 +45,21 @@ func (s *OnboardingSuite) TestSEPATimeoutExpires() {
 	s.Empty(s.api.kycRequests())
 }
 
-func (s *OnboardingSuite) TestKYCReviewOverdueKeepsWaiting() {
+// TestKYCReviewOverdueAsksTreezor: an overdue review is escalated and Treezor is asked
+// for the review's status every KYCReviewTimeout, so a decision whose webhook was lost
+// still ends the onboarding (before: it waited forever with nothing happening).
+func (s *OnboardingSuite) TestKYCReviewOverdueAsksTreezor() {
 	s.webhook(time.Minute, success("ident-1"))
 	s.check(90*time.Minute, func(st Status) {
 		s.Equal(StateKYCReviewOverdue, st.State)
-		s.Nil(st.Deadline, "overdue waits without a further timer")
+		s.NotNil(st.Deadline, "overdue asks Treezor again at the next deadline")
 		s.Equal(UserStatusUnderReview, s.userStatus().Status)
+		s.True(hasNote(notes(st, ""), "KYC review at Treezor: PENDING"))
 	})
-	s.webhook(48*time.Hour, kycReview(treezor.KYCReviewValidated))
+	s.at(46*time.Hour+30*time.Minute, func() { s.api.sawReview(treezor.KYCReviewValidated) }) // webhook lost
 	r := s.run(input(func(in *Input) { policy(in).KYCReviewTimeout = time.Hour }))
 	s.Equal(StateCompletedValidated, r.State)
-	s.Equal(48*time.Hour, s.elapsed())
+	s.Equal(47*time.Hour+time.Minute, s.elapsed().Truncate(time.Minute), "found at the next hourly check")
 }
 
 func (s *OnboardingSuite) TestComplianceEscalationKeepsWaiting() {
@@ -69,7 +73,7 @@ func (s *OnboardingSuite) TestComplianceEscalationKeepsWaiting() {
 		s.True(st.Escalated)
 		s.True(hasNote(notes(st, ""), "no compliance decision within 1h0m0s"))
 	})
-	s.signal(30*time.Hour, SignalComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "forged hologram"})
+	s.action(30*time.Hour, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "forged hologram"})
 	r := s.run(input(func(in *Input) { policy(in).ComplianceTimeout = time.Hour }))
 	s.Equal(StateRejected, r.State)
 	s.Equal(30*time.Hour, s.elapsed())

@@ -5,7 +5,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// registerUpdate registers the identification-url update.
+// registerIdentificationURL registers the identification-url update.
 //
 // The update first lets the main loop apply the signals delivered with it (a restart
 // signal and the update can arrive in the same workflow task), then waits while the
@@ -13,15 +13,17 @@ import (
 //   - AWAITING_USER, IN_PROGRESS, PROVIDER_REVIEW: the current identification's URL (a
 //     qes.created webhook can race InitiateQES's answer: the URL is still the current one);
 //   - USER_DATA_INCOMPLETE: an ErrTypeUserDataIncomplete error, details: missing fields;
-//   - the initiation was refused (FAILED) or Treezor stayed unavailable: an
-//     ErrTypeTreezorRejected / ErrTypeTreezorUnavailable error;
+//   - the initiation was refused (FAILED): an ErrTypeTreezorRejected error;
+//   - an ended onboarding, whatever its end state (REJECTED, CANCELLED, EXPIRED, ...): an
+//     ErrTypeNotAvailable error, so that no answer of the onboarding scope reveals how it
+//     ended (a compliance rejection applied in the same task must not leak);
 //   - any other non-terminal state (RETRY_SCHEDULED, WAITING_FOR_USER, COMPLIANCE_REVIEW,
 //     AWAITING_SEPA, KYC_REVIEW_PENDING, ...): the state and attempt with an empty URL and
 //     no error: the user has no identification to open right now.
 //
 // The validator rejects the update with ErrTypeNotAvailable once the onboarding has
 // ended, so a caller never waits on a finished run.
-func (o *onboarding) registerUpdate(ctx workflow.Context) error {
+func (o *onboarding) registerIdentificationURL(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateIdentificationURL,
 		func(ctx workflow.Context) (IdentificationURLResult, error) {
 			if err := yieldToMainLoop(ctx); err != nil {
@@ -56,25 +58,34 @@ func yieldToMainLoop(ctx workflow.Context) error {
 
 // identificationSettled reports whether the update can answer: the initiation is over.
 func (o *onboarding) identificationSettled() bool {
-	return o.st.State != StateInitiating || o.st.State.Terminal() || o.fatal != nil
+	return o.st.State != StateInitiating
 }
 
 // validateIdentificationURL rejects the update when the onboarding has ended.
 func (o *onboarding) validateIdentificationURL(ctx workflow.Context) error {
-	if o.st.State.Terminal() || o.fatal != nil {
-		return temporal.NewApplicationError("the onboarding has ended in state "+string(o.st.State), ErrTypeNotAvailable)
+	if o.st.State.Terminal() {
+		return o.endedError()
 	}
 	return nil
 }
 
+// endedError answers the identification-url update of an ended onboarding. It does not
+// name the end state: the onboarding scope must not learn of a rejection.
+func (o *onboarding) endedError() error {
+	return temporal.NewApplicationError("the onboarding has ended", ErrTypeNotAvailable)
+}
+
 // identificationURL answers the update in the current state.
 func (o *onboarding) identificationURL() (IdentificationURLResult, error) {
+	if o.st.State.Terminal() && !(o.st.State == StateFailed && o.st.InitError != nil) {
+		return IdentificationURLResult{}, o.endedError()
+	}
 	res := IdentificationURLResult{UserID: o.in.UserID, Attempt: o.st.Attempt, State: o.st.State}
 	if o.st.IdentificationURL != "" && o.st.Step < stepOutcome {
 		res.IdentificationID, res.IdentificationURL = o.st.IdentificationID, o.st.IdentificationURL
 		return res, nil
 	}
-	if e := o.st.InitError; e != nil && (o.st.State == StateUserDataIncomplete || o.st.State == StateFailed || o.fatal != nil) {
+	if e := o.st.InitError; e != nil && (o.st.State == StateUserDataIncomplete || o.st.State == StateUserUnknown || o.st.State == StateFailed) {
 		if e.Type == ErrTypeUserDataIncomplete {
 			return IdentificationURLResult{}, temporal.NewApplicationError(e.Message, e.Type, e.MissingFields)
 		}

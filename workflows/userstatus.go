@@ -52,6 +52,7 @@ var userViews = map[State]userView{
 	StateKYCReviewOverdue:   viewUnderReview,
 	StateAwaitingSEPA:       {UserStatusActionRequired, "Please make a SEPA transfer to your account to complete the verification.", ActionSEPATransfer},
 	StateWaitingForUser:     {UserStatusActionRequired, "Please check your personal details with us; you will then be invited to identify again.", ActionUpdatePersonalData},
+	StateUserUnknown:        {UserStatusPreparing, "We could not start your identification yet. We will get back to you.", ""},
 	StateUserDataIncomplete: {UserStatusActionRequired, "Some personal details are missing. Please complete your profile.", ActionCompletePersonalData},
 	StateCompletedValidated: {UserStatusApproved, "Your identity is verified.", ""},
 	StateCompletedRefused:   viewClosed,
