@@ -135,7 +135,8 @@ func TestForgedSignalWithoutClientCertificate(t *testing.T) {
 	ev := countSignals(t, own, userID)
 	require.Equal(t, 0, ev, "a forged signal reached the history")
 	// Control: the certificate holder's signal does reach it, so the count above would see one.
-	require.NoError(t, own.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalCancel, workflows.CancelRequest{}))
+	control := treezor.Event{WebhookID: "control-1", Type: "qes.created", Known: true, UserID: userID}
+	require.NoError(t, own.SignalWorkflow(ctx, workflows.WorkflowID(userID), "", workflows.SignalWebhook, control))
 	require.Equal(t, 1, countSignals(t, own, userID))
 }
 
