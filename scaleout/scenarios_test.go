@@ -20,7 +20,7 @@ type scenario struct {
 	kycReviews      int // KYC review requests Treezor received
 }
 
-// Reason codes of the scenarios (DESIGN.md §1): 3004 (camera issue) invites the user back
+// Reason codes of the scenarios (docs/reasons.md): 3004 (camera issue) invites the user back
 // for a new attempt, 3005 (the user declined) is terminal, 3201 is a fraud suspicion.
 const (
 	codeRetryInvite = 3004

@@ -6,7 +6,7 @@ import (
 	"github.com/qesflow/qesflow/workflows"
 )
 
-// Neutral wording for anything under fraud or compliance review (DESIGN §4).
+// Neutral wording for anything under fraud or compliance review (docs/architecture.md: two views of one state).
 const (
 	underReview        = "UNDER_REVIEW"
 	underReviewMessage = "Your identification is under review. We will get back to you."

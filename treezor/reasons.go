@@ -21,7 +21,7 @@ const (
 // Policy is what the onboarding does after an identification ended with a reason code.
 type Policy string
 
-// Policies (DESIGN.md §1).
+// Policies (docs/reasons.md lists the policy of every code and why).
 const (
 	// PolicyRetryInvite starts a new attempt; the user is invited back.
 	PolicyRetryInvite Policy = "RETRY_INVITE"

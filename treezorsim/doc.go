@@ -1,5 +1,5 @@
-// Package treezorsim is a Treezor sandbox simulator: it speaks the Treezor contract of
-// DESIGN.md §2 (OAuth client credentials, users, QES initiation, KYC review, document
+// Package treezorsim is a Treezor sandbox simulator: it speaks the Treezor contract written down in
+// treezor/testdata/contract/ (OAuth client credentials, users, QES initiation, KYC review, document
 // download, accessTag idempotency, signed webhooks with Treezor's retry semantics) so that
 // development, tests, chaos tests and benchmarks never need the real sandbox.
 //
