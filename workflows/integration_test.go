@@ -25,6 +25,13 @@ func TestIntegration(t *testing.T) {
 	t.Run("success", func(t *testing.T) {
 		user := "int-success"
 		runID, r := play(t, h, byName["success"], user)
+		// The signed payloads it applied come back for the next run's deduplication.
+		applied := r.AppliedHashes
+		r.AppliedHashes = nil
+		require.Len(t, applied, 4)
+		for _, hash := range applied {
+			require.Regexp(t, `^[0-9a-f]{64}$`, hash)
+		}
 		require.Equal(t, workflows.Result{UserID: user, State: workflows.StateCompletedValidated, Attempts: 1,
 			KYCReview: 2, Note: "KYC review validated"}, r)
 		qes, kyc := h.treezor.calls(user)
