@@ -50,6 +50,9 @@ async function main(): Promise<void> {
   const details = await compliance.GET("/v1/onboardings/{userId}/details", path);
   if (!details.data) fail("getOnboardingDetails", details.error);
   const review: components["schemas"]["KYCReview"] | undefined = details.data.kycReview;
+  // The wire must hold what the types promise: a name, never Treezor's integer.
+  const reviews: readonly unknown[] = ["NONE", "PENDING", "VALIDATED", "REFUSED", "INVESTIGATING", "CLOSED", "REVIEW_OPEN", "REVIEW_PENDING"];
+  if (review !== undefined && !reviews.includes(review)) fail(`kycReview ${JSON.stringify(review)} is not a name`);
   if (review === "VALIDATED") fail("a new onboarding cannot be validated yet");
   console.log(`getOnboardingDetails: ${details.data.state} kycReview ${review ?? "-"}`);
 
