@@ -22,6 +22,8 @@ type Credentials struct {
 	TreezorClientSecret string `json:"treezorClientSecret"`
 	OnboardingKey       string `json:"onboardingApiKey"`
 	ComplianceKey       string `json:"complianceApiKey"`
+	// SupervisorKey has both scopes, for what needs both (a start with "override": true).
+	SupervisorKey string `json:"supervisorApiKey"`
 	// CodecKeys is the keyring that encrypts workflow payloads ("id:base64key,...", the first
 	// one active; the format of QESFLOW_CODEC_KEYS). Another process joining the dev stack's
 	// namespace (an extra worker) needs QESFLOW_CODEC_KEYS set to it.
@@ -72,6 +74,7 @@ func loadCredentials(cfg Config) (Credentials, error) {
 		{&c.TreezorClientSecret, saved.TreezorClientSecret, token("dev-secret-")},
 		{&c.OnboardingKey, saved.OnboardingKey, token("dev-onboarding-")},
 		{&c.ComplianceKey, saved.ComplianceKey, token("dev-compliance-")},
+		{&c.SupervisorKey, saved.SupervisorKey, token("dev-supervisor-")},
 		{&c.CodecKeys, saved.CodecKeys, devCodecKey},
 	} {
 		if err := fill(f.dst, f.saved, f.generate); err != nil {

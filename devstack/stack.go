@@ -236,7 +236,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(fmt.Errorf("bridge: %w", err))
 	}
-	keys, err := starter.ParseAPIKeys(creds.OnboardingKey + ":onboarding," + creds.ComplianceKey + ":compliance")
+	keys, err := starter.ParseAPIKeys(creds.OnboardingKey + ":onboarding," + creds.ComplianceKey + ":compliance," +
+		creds.SupervisorKey + ":onboarding+compliance")
 	if err != nil {
 		return fail(fmt.Errorf("dev API keys: %w", err))
 	}

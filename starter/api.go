@@ -63,6 +63,9 @@ func (a *api) instrument(rt route) http.Handler {
 		if !ok {
 			return
 		}
+		if rt.scope != 0 && !acceptRequestShape(rec, r) {
+			return
+		}
 		rt.handle(a, rec, r, caller)
 	})
 }
@@ -206,7 +209,7 @@ func (a *api) getDetails(w http.ResponseWriter, r *http.Request, caller Scope) {
 	if err == nil {
 		var st workflows.Status
 		if st, err = a.svc.Details(r.Context(), userID); err == nil {
-			writeJSON(w, http.StatusOK, st)
+			writeJSON(w, http.StatusOK, statusWire(st))
 			return
 		}
 	}

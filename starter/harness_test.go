@@ -83,12 +83,14 @@ func startAPI(t *testing.T, tc client.Client, cfg Config) *apiHarness {
 	for _, rt := range routeTable() {
 		routes.Handle(rt.pattern(), http.NotFoundHandler())
 	}
+	// Every exchange is checked against openapi.json; a mismatch fails the test.
+	checked := schemaTransport{t: t, checker: apiSchema(t), next: http.DefaultTransport}
 	return &apiHarness{
 		t:        t,
 		baseURL:  "http://" + srv.Addr(),
 		logs:     logs,
 		registry: reg,
-		http:     &http.Client{Timeout: 90 * time.Second},
+		http:     &http.Client{Timeout: 90 * time.Second, Transport: checked},
 		routes:   routes,
 	}
 }
@@ -120,7 +122,7 @@ func (r apiResponse) problem(t *testing.T) problem {
 
 // do sends one request; body may be nil, a string, []byte or a value to encode as JSON. Every
 // answer of a route in the table must be one of the statuses the route (and the OpenAPI
-// document) declares.
+// document) declares, and every exchange must match openapi.json (schemaTransport).
 func (h *apiHarness) do(method, path, key string, body any) apiResponse {
 	h.t.Helper()
 	auth := ""
@@ -170,7 +172,7 @@ func (h *apiHarness) checkDocumented(req *http.Request, status int) {
 	}
 	for _, rt := range routeTable() {
 		if rt.pattern() == pattern {
-			require.Contains(h.t, rt.statuses, status, "%s answered %d, which the route table and OpenAPI do not declare", pattern, status)
+			require.Contains(h.t, rt.answers(), status, "%s answered %d, which the route table and OpenAPI do not declare", pattern, status)
 			return
 		}
 	}

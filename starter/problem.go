@@ -128,7 +128,7 @@ func redactResult(r workflows.Result, caller Scope) *workflows.Result {
 
 func writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
 	p.RequestID = httpserver.RequestIDFrom(r.Context())
-	writeJSONType(w, "application/problem+json", p.Status, p)
+	writeJSONType(w, "application/problem+json", p.Status, problemWire(p))
 }
 
 func simpleProblem(slug, title string, status int, detail string) problem {

@@ -55,6 +55,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.HandleFunc("POST /sim/users/{userId}/payins", s.handleSimPayin)
 	mux.HandleFunc("GET /sim/users/{userId}", s.handleSimUser)
 	mux.HandleFunc("GET /sim/stats", s.handleStats)
+	mux.HandleFunc("GET /openapi.json", handleOpenAPI)
 	return mux
 }
 

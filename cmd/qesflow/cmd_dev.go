@@ -116,10 +116,7 @@ qesflow dev is running. Ctrl-C stops it.
   Persistence         %s
 
 Dev credentials (local use only):
-  onboarding API key  %s
-  compliance API key  %s
-  webhook secret      %s
-
+%s
 Try it:
   curl -s -X POST %s/sim/users -H 'Content-Type: application/json' \
     -d '{"userId":"1001","firstname":"Alex","lastname":"Muster","email":"alex@example.com","country":"FR","phone":"+33600000000"}'
@@ -134,7 +131,18 @@ Payloads are encrypted in Temporal's history (key %s, kept in the dev credential
 CLI reads them with: --codec-endpoint %s --codec-auth 'Bearer %s'
 
 `, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, s.CodecURL, persistence,
-		c.OnboardingKey, c.ComplianceKey, c.WebhookSecret,
+		devCredentialLines(c),
 		s.SimURL, s.APIURL, c.OnboardingKey, ui, s.Server.Namespace(), s.APIURL, c.OnboardingKey,
 		s.Keyring.ActiveKeyID(), s.CodecURL, c.ComplianceKey)
+}
+
+// devCredentialLines lists every dev credential the walk-through and the README use, so that
+// an --ephemeral stack, which writes no credentials file, can still be driven.
+func devCredentialLines(c devstack.Credentials) string {
+	return fmt.Sprintf(`  onboarding API key  %s
+  compliance API key  %s
+  both-scopes API key %s   (onboarding+compliance: "override": true)
+  webhook secret      %s
+  simulator OAuth     client id %s, client secret %s
+`, c.OnboardingKey, c.ComplianceKey, c.SupervisorKey, c.WebhookSecret, c.TreezorClientID, c.TreezorClientSecret)
 }
