@@ -247,19 +247,21 @@ func TestOnboardingAPI(t *testing.T) {
 		env.requireNewIdentification(userID, first, again)
 	})
 
-	t.Run("Treezor refusing the identification is 422; the next call may try again", func(t *testing.T) {
+	t.Run("a user Treezor does not know is 422 treezor-user-unknown; the onboarding waits for a restart", func(t *testing.T) {
 		env.t, env.api.t = t, t
 		userID := "unknown-at-treezor" // the simulator answers 404 for it
 		r := env.create(userID, keyOnboarding, nil)
 		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "body: %s", r.Body)
 		p := r.problem(t)
-		require.Equal(t, ProblemTypePrefix+KindProviderRejected.String(), p.Type)
+		require.Equal(t, ProblemTypePrefix+KindTreezorUserUnknown.String(), p.Type)
 		firstRun := p.RunID
-		env.waitClosed(userID)
+		env.waitState(userID, workflows.StateUserUnknown)
 
+		// The onboarding is not over: the same call joins it and gets the same answer.
 		r = env.create(userID, keyOnboarding, nil)
 		require.Equal(t, http.StatusUnprocessableEntity, r.Status, "body: %s", r.Body)
-		require.NotEqual(t, firstRun, r.problem(t).RunID, "a failed onboarding does not block a new run")
+		require.Equal(t, ProblemTypePrefix+KindTreezorUserUnknown.String(), r.problem(t).Type)
+		require.Equal(t, firstRun, r.problem(t).RunID, "the onboarding waits in USER_UNKNOWN, it did not end")
 	})
 
 	env.t, env.api.t = t, t

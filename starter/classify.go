@@ -76,7 +76,7 @@ func classifyApplicationError(e *Error, appErr *temporal.ApplicationError) {
 			e.Current = &cur
 		}
 	case workflows.ErrTypeTreezorUserUnknown:
-		e.Kind = KindProviderRejected
+		e.Kind = KindTreezorUserUnknown
 		e.Reason = "Treezor does not know the user; restart the onboarding once the user exists"
 	case workflows.ErrTypeInvalidInput:
 		e.Kind = KindInvalid

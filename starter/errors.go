@@ -26,6 +26,7 @@ const (
 	KindUnavailable                            // 503: Temporal cannot be reached
 	KindProviderUnavailable                    // 503: Treezor stayed unreachable for the workflow's retry window
 	KindNotApplicable                          // 409: the operator action does not apply to the current state; Current says which
+	KindTreezorUserUnknown                     // 422: Treezor does not know the user; the onboarding waits for a restart
 )
 
 var kindNames = map[Kind]string{
@@ -42,6 +43,7 @@ var kindNames = map[Kind]string{
 	KindUnavailable:                "temporal-unavailable",
 	KindProviderUnavailable:        "treezor-unavailable",
 	KindNotApplicable:              "action-not-applicable",
+	KindTreezorUserUnknown:         "treezor-user-unknown",
 }
 
 // String is the kind's stable slug, used in problem types, logs and metrics.

@@ -59,6 +59,7 @@ var kindProblem = map[Kind]struct {
 	KindUnavailable:                {http.StatusServiceUnavailable, "Service unavailable"},
 	KindProviderUnavailable:        {http.StatusServiceUnavailable, "Treezor unavailable"},
 	KindNotApplicable:              {http.StatusConflict, "Action does not apply"},
+	KindTreezorUserUnknown:         {http.StatusUnprocessableEntity, "User unknown at Treezor"},
 }
 
 // StatusOf is the HTTP status the API answers for a Service error.
