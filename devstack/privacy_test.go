@@ -145,7 +145,8 @@ func TestDevStackKeepsPIIPrivate(t *testing.T) {
 	cfg := freeConfig(t.TempDir(), true)
 	cfg.Logger = logger
 	cfg.ServerLogLevel = "debug"
-	cfg.Policy = &workflows.PolicyOverride{DownloadDocuments: &download}
+	// Documents are stored as they are announced; the review waits out the window for late ones.
+	cfg.Policy = &workflows.PolicyOverride{DownloadDocuments: &download, DocumentWaitWindow: 3 * time.Second}
 	cfg.Sim.DownloadsEnabled = true // off by default, as at Treezor
 	s := startStack(t, cfg)
 	o := runPrivateOnboarding(t, s)
