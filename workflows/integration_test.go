@@ -25,6 +25,9 @@ func TestIntegration(t *testing.T) {
 	t.Run("success", func(t *testing.T) {
 		user := "int-success"
 		runID, r := play(t, h, byName["success"], user)
+		// The hashes of the webhooks it took in go on to the next onboarding (dedupe across runs).
+		require.NotEmpty(t, r.AppliedHashes)
+		r.AppliedHashes = nil
 		require.Equal(t, workflows.Result{UserID: user, State: workflows.StateCompletedValidated, Attempts: 1,
 			KYCReview: 2, Note: "KYC review validated"}, r)
 		qes, kyc := h.treezor.calls(user)
