@@ -54,7 +54,7 @@ import (
 )
 
 // modelDefaultN keeps the default run well under a minute on a loaded 2-core machine.
-const modelDefaultN = 1500
+const modelDefaultN = 1000
 
 var (
 	modelN       = flag.Int("model.n", modelDefaultN, "model-based test: number of random scenarios")
