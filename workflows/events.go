@@ -26,6 +26,7 @@ const (
 	NoteKYCNotFinal    = "KYC review not final: waiting"
 	NoteKYCBackwards   = "KYC review status older than the one recorded: ignored"
 	NoteKYCConfirm     = "KYC decision announced: confirming it with Treezor"
+	NoteUnderReview    = "under compliance review: recorded only"
 )
 
 // eventHandlers routes a known webhook type to its handler.
@@ -101,6 +102,11 @@ func (o *onboarding) onQES(ev treezor.Event) {
 		}
 		o.recordEvent(ev, NoteApplied)
 		o.fraud(ev)
+		// The case left INITIATING: the webhooks held for the initiation are settled now.
+		o.applyBuffered()
+	case o.st.State == StateComplianceReview:
+		// Only a compliance decision (or an operator cancel, or the deadline) ends a case.
+		o.recordEvent(ev, NoteUnderReview)
 	case o.st.State == StateInitiating:
 		o.hold(ev)
 	case ev.IdentificationID != o.st.IdentificationID:

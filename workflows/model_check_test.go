@@ -336,13 +336,15 @@ func (r *modelRun) checkPending(obs *modelObservation) {
 	}
 }
 
-// checkReasons: the reason of a compliance case is one its identification's webhooks carried.
+// checkReasons: the reason of a compliance case is one its identification's webhooks
+// carried, or one a fraud verdict on an earlier identification carried during this
+// attempt (a fraud verdict on any identification opens the case, with its reason).
 func (r *modelRun) checkReasons(obs *modelObservation) {
 	st := obs.st
 	if (st.State != StateComplianceReview && st.State != StateRejected) || st.ReasonCode == 0 || st.IdentificationID == "" {
 		return
 	}
-	if !r.codesFor[st.IdentificationID][st.ReasonCode] {
+	if !r.codesFor[st.IdentificationID][st.ReasonCode] && !r.fraudCodes[st.Attempt][st.ReasonCode] {
 		r.fail(invReasonOfAttempt, obs.where, "%s of %s shows reason %d, which no webhook of %s carried",
 			st.State, st.IdentificationID, st.ReasonCode, st.IdentificationID)
 	}
@@ -363,7 +365,10 @@ func (r *modelRun) checkDocuments(obs *modelObservation) {
 		if e.State == StateDocuments && entered < 0 {
 			entered = e.Time.Sub(modelEpoch)
 		}
-		if e.State.Terminal() && ended < 0 {
+		// The end of the run, or a fraud verdict that sends the documents step to
+		// compliance, closes the window early.
+		interrupted := entered >= 0 && (e.State == StateFraudSuspected || e.State == StateComplianceReview)
+		if (e.State.Terminal() || interrupted) && ended < 0 {
 			ended = e.Time.Sub(modelEpoch)
 		}
 	}
@@ -477,7 +482,9 @@ func (r *modelRun) finalCheck(runErr error) {
 		}
 	}
 	for _, ans := range r.ops {
-		if ans.rejected == nil && !ans.done {
+		// An update neither accepted nor rejected when the run closed was never admitted:
+		// the server answers its caller that the run has ended.
+		if ans.accepted && !ans.done {
 			r.fail(invUpdateUnanswered, where, "operator update %s sent at %s was never answered", ans.name, ans.where)
 		}
 	}

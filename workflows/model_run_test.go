@@ -67,7 +67,9 @@ type modelRun struct {
 
 	webhooks    []treezor.Event          // delivered, by number - 1
 	sentAt      map[string]time.Duration // webhook id → when it was last delivered
+	carryOver   []treezor.Event          // webhooks delivered after the run continued as new
 	codesFor    map[string]map[int]bool  // identification → reason codes its webhooks carried
+	fraudCodes  map[int]map[int]bool     // attempt → reason codes of fraud verdicts delivered during it
 	docSent     map[string]time.Duration // document id → when document.create was first delivered
 	fraudJudged map[string]bool          // identifications a fraud verdict was delivered for
 
@@ -117,6 +119,7 @@ type modelURLAnswer struct {
 type modelOperatorAnswer struct {
 	where    string
 	name     string
+	accepted bool
 	rejected error
 	done     bool
 	err      error
@@ -138,6 +141,7 @@ func newModelRun(sc *modelScript) *modelRun {
 		sc: sc, tz: tz,
 		acts:        &activities.Activities{Treezor: tz, Store: modelStore{}},
 		codesFor:    map[string]map[int]bool{},
+		fraudCodes:  map[int]map[int]bool{},
 		docSent:     map[string]time.Duration{},
 		sentAt:      map[string]time.Duration{},
 		fraudJudged: map[string]bool{},
@@ -173,6 +177,14 @@ func (r *modelRun) play() {
 		}
 		env := r.newEnv(start, startSA)
 		offset := start.Sub(modelEpoch)
+		if carried := r.carryOver; len(carried) > 0 {
+			r.carryOver = nil
+			env.RegisterDelayedCallback(func() {
+				for _, ev := range carried {
+					env.SignalWorkflow(SignalWebhook, ev)
+				}
+			}, 0)
+		}
 		for i := r.next; i < len(r.sc.steps); i++ {
 			env.RegisterDelayedCallback(func() { r.step(i) }, max(r.abs[i]-offset, time.Millisecond))
 		}
@@ -191,12 +203,32 @@ func (r *modelRun) play() {
 			}
 			r.trace = append(r.trace, fmt.Sprintf("%s continued as new in state %s", r.nowWhere(), next.Carry.State))
 			r.observeCarry(next)
+			r.redeliverAfterContinueAsNew(next)
 			in, start, startSA = next, env.Now(), r.publishedSA()
 			continue
 		}
 		r.ended = true
 		r.finalCheck(err)
 		return
+	}
+}
+
+// redeliverAfterContinueAsNew queues for the next run the webhooks delivered at the
+// instant this run continued as new that it did not see: the test environment drops a
+// signal that follows the task of an update in the same step, where the server would
+// fail that task's completion or route the signal to the new run.
+func (r *modelRun) redeliverAfterContinueAsNew(next Input) {
+	seen := map[string]bool{}
+	for _, e := range next.Carry.Timeline {
+		if e.WebhookID != "" {
+			seen[e.WebhookID] = true
+		}
+	}
+	now := r.elapsed()
+	for _, ev := range r.webhooks {
+		if r.sentAt[ev.WebhookID] == now && !seen[ev.WebhookID] {
+			r.carryOver = append(r.carryOver, ev)
+		}
 	}
 }
 
@@ -340,6 +372,10 @@ func (r *modelRun) do(a modelAction, where string, index int, last bool, obs *mo
 			}
 		}
 		if modelFraudVerdict(ev) {
+			if r.fraudCodes[obs.st.Attempt] == nil {
+				r.fraudCodes[obs.st.Attempt] = map[int]bool{}
+			}
+			r.fraudCodes[obs.st.Attempt][ev.ReasonCode] = true
 			r.expectFraudToWin(ev, index, obs, where)
 		}
 		r.signalWebhook(ev, last)
@@ -351,7 +387,7 @@ func (r *modelRun) do(a modelAction, where string, index int, last bool, obs *mo
 func (r *modelRun) expectFraudToWin(ev treezor.Event, index int, obs *modelObservation, where string) {
 	judged := r.fraudJudged[ev.IdentificationID]
 	r.fraudJudged[ev.IdentificationID] = true
-	if judged || index != 0 || ev.IdentificationID != obs.st.IdentificationID {
+	if judged || index != 0 || ev.IdentificationID != obs.st.IdentificationID || r.stepHasUpdate() {
 		return
 	}
 	switch obs.st.State {
@@ -360,6 +396,19 @@ func (r *modelRun) expectFraudToWin(ev treezor.Event, index int, obs *modelObser
 	case StateRetryScheduled, StateWaitingForUser:
 		r.pendingFraud = append(r.pendingFraud, modelPendingFraud{webhookID: ev.WebhookID, ident: ev.IdentificationID, where: where, late: true})
 	}
+}
+
+// stepHasUpdate reports whether the step being played sends an update: the test
+// environment runs an update's handler before the signals delivered with it in the same
+// step, so an operator cancel there comes first and a fraud verdict after it is too late.
+func (r *modelRun) stepHasUpdate() bool {
+	for _, a := range r.sc.steps[r.next-1].acts {
+		switch a.op {
+		case "url", "restart", "cancel", "clear", "reject":
+			return true
+		}
+	}
+	return false
 }
 
 // modelFraudVerdict reports whether a QES event says fraud (its result or its reason code).
@@ -487,7 +536,7 @@ func (r *modelRun) operator(op string, last bool, where string) {
 	ans := &modelOperatorAnswer{where: where, name: name}
 	r.ops = append(r.ops, ans)
 	r.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
-		OnAccept:   func() {},
+		OnAccept:   func() { ans.accepted = true },
 		OnReject:   func(err error) { ans.rejected = err },
 		OnComplete: func(_ any, err error) { ans.done, ans.err = true, err },
 	}, arg)

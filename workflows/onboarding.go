@@ -146,6 +146,7 @@ func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return Result{}, err
 	}
+	o.applyBuffered() // webhooks held for an initiation the end interrupted: recorded as ended
 	o.drainWebhooks()
 	o.publish(ctx)
 	o.logger.Info("Onboarding ended", "state", string(o.st.State), "attempts", o.st.Attempt)
