@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/temporal"
@@ -122,6 +123,11 @@ func (o *onboarding) applyComplianceDecision(d ComplianceDecision) {
 	decision := normalizeDecision(d.Decision)
 	o.recordAction(UpdateComplianceDecision, decision)
 	o.st.ComplianceNote, o.st.Escalated, o.st.Escalations = d.Note, false, 0
+	for _, id := range append(slices.Clone(o.st.Identifications), o.st.IdentificationID) {
+		if id != "" && !slices.Contains(o.st.Decided, id) {
+			o.st.Decided = append(o.st.Decided, id)
+		}
+	}
 	if decision == DecisionClear {
 		o.st.BonusAttempts++
 		o.newAttempt("compliance cleared the suspicion: new attempt")

@@ -324,3 +324,23 @@ func (s *OnboardingSuite) TestTransferBeforeTheSEPAStepCounts() {
 	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	s.run(input(func(in *Input) { in.Country, in.WalletID = "DE", "wallet-1" }))
 }
+
+// TestDecidedSuspicionStaysDecided (found by the chaos suite): a second fraud verdict on an
+// identification whose suspicion compliance already cleared (the confirmation after the
+// pending result, delivered late) is recorded on the timeline; it does not reopen the case
+// and the cleared user's next attempt goes on.
+func (s *OnboardingSuite) TestDecidedSuspicionStaysDecided() {
+	s.webhook(time.Minute, aborted("ident-1", 3206))
+	s.expectState(2*time.Minute, StateComplianceReview)
+	s.action(time.Hour, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionClear})
+	s.expectState(time.Hour+time.Minute, StateAwaitingUser)
+	s.webhook(2*time.Hour, finalized("ident-1", treezor.ResultFraudSuspicionConfirmed, 3207))
+	s.check(2*time.Hour+time.Minute, func(st Status) {
+		s.Equal(StateAwaitingUser, st.State)
+		s.Equal(2, st.Attempt)
+		s.True(hasNote(notes(st, ""), NoteDecided))
+	})
+	s.action(3*time.Hour, UpdateCancel, CancelRequest{})
+	s.run(input())
+	s.Len(s.api.initiations(), 2, "the cleared user's next attempt started once")
+}

@@ -27,6 +27,7 @@ const (
 	NoteKYCBackwards   = "KYC review status older than the one recorded: ignored"
 	NoteKYCConfirm     = "KYC decision announced: confirming it with Treezor"
 	NoteUnderReview    = "under compliance review: recorded only"
+	NoteDecided        = "fraud verdict on an identification compliance already decided: recorded only"
 )
 
 // eventHandlers routes a known webhook type to its handler.
@@ -96,6 +97,8 @@ func (o *onboarding) onQES(ev treezor.Event) {
 	switch {
 	case ev.IdentificationID == "":
 		o.recordEvent(ev, NoteNoID)
+	case o.fraudVerdict(ev) && slices.Contains(o.st.Decided, ev.IdentificationID):
+		o.recordEvent(ev, NoteDecided)
 	case o.fraudVerdict(ev) && o.ownIdentification(ev.IdentificationID):
 		if ev.IdentificationID == o.st.IdentificationID {
 			o.st.Step = stepOutcome

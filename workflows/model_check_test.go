@@ -308,8 +308,8 @@ func (r *modelRun) checkPending(obs *modelObservation) {
 				break
 			}
 		}
-		if first < 0 {
-			continue
+		if first < 0 || st.Timeline[first].Note == NoteDecided {
+			continue // compliance already decided this identification's suspicion
 		}
 		reached := false
 		for _, e := range st.Timeline[first:] {

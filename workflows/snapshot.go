@@ -28,6 +28,10 @@ type Snapshot struct {
 	// Identifications are every identification id issued to this onboarding, oldest first
 	// (at most one per initiation): a fraud verdict on any of them goes to compliance.
 	Identifications []string `json:"identifications,omitempty"`
+	// Decided are the identifications whose fraud suspicion compliance decided: a verdict
+	// on one of them that arrives later (a redelivery, another event of the same
+	// identification) is recorded on the timeline, and the decision stands.
+	Decided []string `json:"decided,omitempty"`
 	// Step is how far the current identification got (stepIssued ... stepOutcome): a
 	// webhook for a step at or below it changes nothing.
 	Step int `json:"step,omitempty"`
