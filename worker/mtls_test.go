@@ -124,10 +124,12 @@ func TestWorkerMutualTLS(t *testing.T) {
 		require.NoError(t, c.SignalWorkflow(ctx, run.GetID(), "", workflows.SignalWebhook, ev))
 	}
 	signal(treezor.Event{WebhookID: "w1", Type: treezor.EventQESFinalized, IdentificationID: awaiting.IdentificationID, Result: treezor.ResultSuccess})
+	signal(treezor.Event{WebhookID: "w1-doc", Type: treezor.EventDocumentCreate, DocumentID: "doc-1"}) // the review waits for it
 	require.Eventually(t, func() bool {
 		review, _, ok := sim.KYCStatus(user)
 		return ok && review == treezor.KYCReviewPending
 	}, time.Minute, 20*time.Millisecond, "the KYC review is requested over mutual TLS")
+	require.NoError(t, sim.DecideKYC(user, treezorsim.KYCValidate, "validated")) // the verdict is confirmed at Treezor
 	signal(treezor.Event{WebhookID: "w2", Type: treezor.EventUserKYCReview, KYCReview: treezor.KYCReviewValidated, KYCLevel: 3})
 	var result workflows.Result
 	require.NoError(t, run.Get(ctx, &result))
