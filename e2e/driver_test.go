@@ -126,7 +126,7 @@ func (d *driver) attempt(ctx context.Context, userID string, s script, n int, at
 		if err := d.waitState(ctx, userID, workflows.StateWaitingForUser); err != nil {
 			return err
 		}
-		return d.api.restart(ctx, userID)
+		return d.resend(ctx, userID, workflows.StateWaitingForUser, "restart", func() error { return d.api.restart(ctx, userID) })
 	case stepClear, stepReject:
 		if err := d.waitState(ctx, userID, workflows.StateComplianceReview); err != nil {
 			return err
@@ -145,14 +145,20 @@ func (d *driver) attempt(ctx context.Context, userID string, s script, n int, at
 // see issue 18's note): the driver sends it again and counts each re-send in the API
 // figures as "still under review: resent", so the summary shows how often it happened.
 func (d *driver) decideCase(ctx context.Context, userID, decision string) error {
+	return d.resend(ctx, userID, workflows.StateComplianceReview, "compliance-decision", func() error { return d.api.decide(ctx, userID, decision) })
+}
+
+// resend sends an operator action until the onboarding leaves the state it acts on (see
+// decideCase), counting each re-send.
+func (d *driver) resend(ctx context.Context, userID string, from workflows.State, action string, send func() error) error {
 	for {
-		if err := d.api.decide(ctx, userID, decision); err != nil {
+		if err := send(); err != nil {
 			return err
 		}
 		wait, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := poll(wait, apiPoll, func() (bool, error) {
 			st, err := d.api.details(wait, userID)
-			return err == nil && st.State != workflows.StateComplianceReview, nil
+			return err == nil && st.State != from, nil
 		})
 		cancel()
 		if err == nil {
@@ -161,7 +167,7 @@ func (d *driver) decideCase(ctx context.Context, userID, decision string) error 
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		d.api.countRetry(http.MethodPost+" /v1/onboardings/"+userID+"/compliance-decision (still under review: resent)", 0, nil)
+		d.api.countRetry(http.MethodPost+" /v1/onboardings/"+userID+"/"+action+" (still in "+string(from)+": resent)", 0, nil)
 	}
 }
 

@@ -70,7 +70,10 @@ var (
 // of one of these invariants does not fail TestModel, and the defect's regression scenario
 // must still fail. Remove an entry once its fix is merged: from then on TestModel and the
 // regression scenario hold the invariants.
-var modelKnownDefects = map[string][]string{}
+var modelKnownDefects = map[string][]string{
+	// Open (issue 18's note): an accepted operator update is sometimes not in effect
+	// afterwards; seed 528321228679 shows a cancel answered but the run going on.
+	"lost-operator-update": {invCancelIgnored}}
 
 // modelKnownDefect names the known defect an invariant's violation is expected from, or "".
 func modelKnownDefect(inv string) string {
