@@ -46,7 +46,7 @@ func TestChaosOnboardings(t *testing.T) {
 		defer close(faultsDone)
 		injectFaults(t, stack, rng, n, &p, allDone)
 	}()
-	runFlows(flows, &driver{sim: stack.sim, api: api}, &p)
+	runFlows(flows, &driver{sim: stack.sim, api: api, logf: t.Logf}, &p)
 	close(allDone)
 	<-faultsDone
 	drove := time.Since(began)

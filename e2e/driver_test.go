@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/qesflow/qesflow/treezorsim"
@@ -31,8 +32,9 @@ type flow struct {
 
 // driver plays the onboarding backend, the end user, Treezor's KYC desk and compliance.
 type driver struct {
-	sim *treezorsim.Simulator
-	api *apiClient
+	sim  *treezorsim.Simulator
+	api  *apiClient
+	logf func(format string, args ...any)
 }
 
 // run drives one flow to its terminal state, as its script says.
@@ -166,6 +168,13 @@ func (d *driver) resend(ctx context.Context, userID string, from workflows.State
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if st, err := d.api.details(ctx, userID); err == nil && d.logf != nil {
+			var b strings.Builder
+			for _, e := range st.Timeline {
+				fmt.Fprintf(&b, "\n  %s %s %s %s %s %s", e.Time.Format("15:04:05.000"), e.Kind, e.EventType, e.IdentificationID, e.State, e.Note)
+			}
+			d.logf("chaos: DEBUG %s of %s not in effect (state %s attempt %d):%s", action, userID, st.State, st.Attempt, b.String())
 		}
 		d.api.countRetry(http.MethodPost+" /v1/onboardings/"+userID+"/"+action+" (still in "+string(from)+": resent)", 0, nil)
 	}

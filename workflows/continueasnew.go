@@ -9,6 +9,14 @@ func (o *onboarding) continueAsNewDue(ctx workflow.Context) bool {
 	return info.GetContinueAsNewSuggested() || info.GetCurrentHistoryLength() >= o.policy.ContinueAsNewAfter
 }
 
+// actedInThisTask reports whether an operator action was applied in this workflow task;
+// the run then continues as new in a later task. If the server refused to close the run
+// (a signal arrived meanwhile), it would fail the task and drop the action with it, after
+// the caller's action was applied in memory.
+func (o *onboarding) actedInThisTask(ctx workflow.Context) bool {
+	return o.acted && workflow.GetVersion(ctx, changeNoContinueAfterAction, workflow.DefaultVersion, 1) == 1
+}
+
 // continueAsNew ends this run and starts the next with the whole state in Input.Carry.
 // The caller has drained the pending signals and checked that no activity and no update
 // handler is in flight.

@@ -693,6 +693,30 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateCompletedValidated,
 		},
+		{
+			// Recorded with the state-before-updates gate: the compliance decision is sent
+			// while duplicates push the run over the limit, so it may reach either run.
+			name:  "continue-as-new-under-review",
+			input: withPolicy(workflows.PolicyOverride{ContinueAsNewAfter: 20}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultFraudSuspicionConfirmed, 3207)
+				h.waitState(t, user, workflows.StateComplianceReview, 1)
+				var wg sync.WaitGroup
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 6 {
+						h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0)
+					}
+				}()
+				h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"})
+				wg.Wait()
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				succeed(t, h, user, st.IdentificationID, 2)
+			},
+			want: workflows.StateCompletedValidated,
+		},
 	}
 }
 

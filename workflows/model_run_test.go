@@ -68,6 +68,7 @@ type modelRun struct {
 	webhooks    []treezor.Event          // delivered, by number - 1
 	sentAt      map[string]time.Duration // webhook id → when it was last delivered
 	carryOver   []treezor.Event          // webhooks delivered after the run continued as new
+	carryOps    []*modelOperatorAnswer   // operator updates the run never admitted before it continued as new
 	codesFor    map[string]map[int]bool  // identification → reason codes its webhooks carried
 	fraudCodes  map[int]map[int]bool     // attempt → reason codes of fraud verdicts delivered during it
 	docSent     map[string]time.Duration // document id → when document.create was first delivered
@@ -118,6 +119,7 @@ type modelURLAnswer struct {
 // modelOperatorAnswer is the answer of an operator action sent as an update.
 type modelOperatorAnswer struct {
 	where    string
+	op       string // as in the script: restart, cancel, clear, reject
 	name     string
 	accepted bool
 	rejected error
@@ -177,6 +179,14 @@ func (r *modelRun) play() {
 		}
 		env := r.newEnv(start, startSA)
 		offset := start.Sub(modelEpoch)
+		if ops := r.carryOps; len(ops) > 0 {
+			r.carryOps = nil
+			env.RegisterDelayedCallback(func() {
+				for _, ans := range ops {
+					r.operator(ans.op, true, ans.where+", again on the next run")
+				}
+			}, 0)
+		}
 		if carried := r.carryOver; len(carried) > 0 {
 			r.carryOver = nil
 			env.RegisterDelayedCallback(func() {
@@ -214,9 +224,10 @@ func (r *modelRun) play() {
 }
 
 // redeliverAfterContinueAsNew queues for the next run the webhooks delivered at the
-// instant this run continued as new that it did not see: the test environment drops a
-// signal that follows the task of an update in the same step, where the server would
-// fail that task's completion or route the signal to the new run.
+// instant this run continued as new that it did not see, and the operator updates it never
+// admitted: the test environment drops a signal or update that follows the task of an
+// update in the same step, where the server would fail that task's completion, route the
+// signal to the new run, or abort the update so that the client sends it again.
 func (r *modelRun) redeliverAfterContinueAsNew(next Input) {
 	seen := map[string]bool{}
 	for _, e := range next.Carry.Timeline {
@@ -224,6 +235,17 @@ func (r *modelRun) redeliverAfterContinueAsNew(next Input) {
 			seen[e.WebhookID] = true
 		}
 	}
+	// An operator update that reached the run as it continued as new was never admitted:
+	// the server aborts it and the client sends it again, to the next run.
+	kept := r.ops[:0]
+	for _, ans := range r.ops {
+		if !ans.accepted && ans.rejected == nil && !ans.done {
+			r.carryOps = append(r.carryOps, ans)
+			continue
+		}
+		kept = append(kept, ans)
+	}
+	r.ops = kept
 	now := r.elapsed()
 	for _, ev := range r.webhooks {
 		if r.sentAt[ev.WebhookID] == now && !seen[ev.WebhookID] {
@@ -533,7 +555,7 @@ func (r *modelRun) operator(op string, last bool, where string) {
 		}
 		return
 	}
-	ans := &modelOperatorAnswer{where: where, name: name}
+	ans := &modelOperatorAnswer{where: where, op: op, name: name}
 	r.ops = append(r.ops, ans)
 	r.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
 		OnAccept:   func() { ans.accepted = true },

@@ -41,8 +41,14 @@ func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	if err := o.registerQueries(ctx); err != nil {
 		return Result{}, fmt.Errorf("register queries: %w", err)
 	}
-	if err := o.registerUpdates(ctx); err != nil {
-		return Result{}, fmt.Errorf("register updates: %w", err)
+	// The update handlers are registered once the state is in place: an update delivered
+	// with the first task (one sent again after a continue-as-new) acts on the carried
+	// state instead of being overwritten by it.
+	stateFirst := workflow.GetVersion(ctx, changeStateBeforeUpdates, workflow.DefaultVersion, 1) == 1
+	if !stateFirst {
+		if err := o.registerUpdates(ctx); err != nil {
+			return Result{}, fmt.Errorf("register updates: %w", err)
+		}
 	}
 	if err := in.Validate(); err != nil {
 		// The queries of the failed run read as ended.
@@ -50,6 +56,11 @@ func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, invalidInputError(err)
 	}
 	o.begin(in.Carry)
+	if stateFirst {
+		if err := o.registerUpdates(ctx); err != nil {
+			return Result{}, fmt.Errorf("register updates: %w", err)
+		}
+	}
 	return o.run(ctx)
 }
 
@@ -98,7 +109,7 @@ func (o *onboarding) begin(carry *Snapshot) {
 func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 	o.published = startedWith(ctx)
 	for !o.st.State.Terminal() {
-		if o.act == nil && o.continueAsNewDue(ctx) && workflow.AllHandlersFinished(ctx) {
+		if o.act == nil && o.continueAsNewDue(ctx) && workflow.AllHandlersFinished(ctx) && !o.actedInThisTask(ctx) {
 			o.drainWebhooks()
 			if o.st.State.Terminal() {
 				break
