@@ -143,9 +143,10 @@ func (d *driver) attempt(ctx context.Context, userID string, s script, n int, at
 }
 
 // decideCase sends the compliance decision until the onboarding leaves review. Under this
-// chaos a decision answered 200 was sometimes not in effect afterwards (an open defect,
-// see issue 18's note): the driver sends it again and counts each re-send in the API
-// figures as "still under review: resent", so the summary shows how often it happened.
+// chaos an operator action answered 200 was sometimes not in effect afterwards (issue 18:
+// two causes around continue-as-new are fixed; a third was not reproduced since): the
+// driver sends it again, counts each re-send in the API figures as "still in STATE:
+// resent" and logs the onboarding's timeline, so the summary shows whether it happened.
 func (d *driver) decideCase(ctx context.Context, userID, decision string) error {
 	return d.resend(ctx, userID, workflows.StateComplianceReview, "compliance-decision", func() error { return d.api.decide(ctx, userID, decision) })
 }
