@@ -77,10 +77,12 @@ func isPayinEvent(typ string) bool {
 	return typ == treezor.EventPayinCreate || typ == treezor.EventPayinUpdate
 }
 
-// routeByWallet signals the running onboarding whose TreezorWalletId is the payin's wallet;
+// routeByWallet signals the running onboarding whose TreezorWalletId, or one of whose
+// TreezorWalletIds, is the payin's wallet;
 // ok is false when none has it (or visibility could not tell).
 func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *delivery) (outcome, bool) {
-	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SATreezorWalletID, ev.WalletID)
+	query := fmt.Sprintf("(%s = '%s' OR %s = '%s') AND ExecutionStatus = 'Running'",
+		workflows.SATreezorWalletID, ev.WalletID, workflows.SATreezorWalletIDs, ev.WalletID)
 	resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: b.cfg.Namespace, PageSize: 1, Query: query,
 	})
@@ -129,10 +131,11 @@ func (b *bridge) unavailable(err error, d *delivery) outcome {
 }
 
 // lookupByIdentification finds the running onboarding whose QESIdentificationId search
-// attribute is id. Visibility lags behind the workflow by a moment, so an empty answer is
+// attribute is id, or whose QESIdentificationIds (every identification of the run) has it. Visibility lags behind the workflow by a moment, so an empty answer is
 // retried LookupAttempts times before giving up ("", "", nil).
 func (b *bridge) lookupByIdentification(ctx context.Context, id string) (workflowID, userID string, err error) {
-	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SAQESIdentificationID, id)
+	query := fmt.Sprintf("(%s = '%s' OR %s = '%s') AND ExecutionStatus = 'Running'",
+		workflows.SAQESIdentificationID, id, workflows.SAQESIdentificationIDs, id)
 	for attempt := 1; ; attempt++ {
 		resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Namespace: b.cfg.Namespace,
