@@ -31,6 +31,13 @@ type contractFixture struct {
 		UserID, Country, URL     string
 		KYCReview                *int `json:"kycReview"`
 		KYCLevel                 *int `json:"kycLevel"`
+		Wallets                  []string
+		Payins                   []struct {
+			PayinID         string `json:"payinId"`
+			WalletID        string `json:"walletId"`
+			Status          string
+			PaymentMethodID int `json:"paymentMethodId"`
+		}
 	} `json:"expect"`
 }
 
@@ -62,6 +69,10 @@ func serveFixture(t *testing.T, fx contractFixture) *Client {
 			return
 		}
 		require.Equal(t, fx.Request.Method, r.Method)
+		if _, query, ok := strings.Cut(fx.Request.Path, "?"); ok {
+			key, _, _ := strings.Cut(query, "=")
+			require.NotEmpty(t, r.URL.Query().Get(key), "the request filters by %s", key)
+		}
 		w.WriteHeader(fx.Status)
 		_, _ = w.Write(fx.Body)
 	}))
@@ -85,6 +96,10 @@ func callFor(t *testing.T, c *Client, fx contractFixture) (any, error) {
 		return c.GetUser(ctx, "100147235")
 	case "GET /v1/documents/{documentId}/download":
 		return c.DocumentDownloadURL(ctx, "1234567")
+	case "GET /v1/wallets?userId={userId}":
+		return c.ListWallets(ctx, "100147235")
+	case "GET /v1/payins?walletId={walletId}":
+		return c.ListPayins(ctx, "3300451")
 	}
 	t.Fatalf("no client call for %s %s", fx.Request.Method, fx.Request.Path)
 	return nil, nil
@@ -132,6 +147,18 @@ func TestClientDecodesContractFixtures(t *testing.T) {
 				require.Equal(t, KYCReviewResult{UserID: want.UserID, KYCReview: KYCReview(*want.KYCReview), KYCLevel: *want.KYCLevel}, v)
 			case User:
 				require.Equal(t, User{UserID: want.UserID, Country: want.Country, KYCReview: KYCReview(*want.KYCReview), KYCLevel: *want.KYCLevel}, v)
+			case []Wallet:
+				ids := make([]string, 0, len(v))
+				for _, w := range v {
+					require.Equal(t, want.UserID, w.UserID)
+					ids = append(ids, w.WalletID)
+				}
+				require.Equal(t, want.Wallets, ids)
+			case []Payin:
+				require.Len(t, v, len(want.Payins))
+				for i, p := range want.Payins {
+					require.Equal(t, Payin{PayinID: p.PayinID, WalletID: p.WalletID, Status: p.Status, PaymentMethodID: p.PaymentMethodID}, v[i])
+				}
 			default:
 				t.Fatalf("unexpected answer %T", got)
 			}

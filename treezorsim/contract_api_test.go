@@ -58,7 +58,16 @@ func TestSimulatorAnswersMatchContract(t *testing.T) {
 		"kycreview": func() (int, []byte) {
 			return h.do(http.MethodPut, "/v1/users/8001/Kycreview", both, map[string]string{})
 		},
-		"user": func() (int, []byte) { return h.do(http.MethodGet, "/v1/users/8001", both, nil) },
+		"user":    func() (int, []byte) { return h.do(http.MethodGet, "/v1/users/8001", both, nil) },
+		"wallets": func() (int, []byte) { return h.do(http.MethodGet, "/v1/wallets?userId=8001", both, nil) },
+		"payins": func() (int, []byte) {
+			_, err := h.sim.SEPAPayin("8001", "")
+			require.NoError(t, err)
+			h.sim.mu.Lock()
+			wallet := h.sim.users["8001"].sepaWallet()
+			h.sim.mu.Unlock()
+			return h.do(http.MethodGet, "/v1/payins?walletId="+wallet, both, nil)
+		},
 		"document_download": func() (int, []byte) {
 			return h.do(http.MethodGet, "/v1/documents/"+snap.Documents[0]+"/download", both, nil)
 		},

@@ -40,6 +40,7 @@ func (s *Simulator) Handler() http.Handler {
 	api("PUT /v1/users/{userId}/kycreview", s.handleKYCReview)
 	api("GET /v1/documents/{documentId}/download", s.handleDocumentDownload)
 	api("GET /v1/payins", s.handleListPayins)
+	api("GET /v1/wallets", s.handleListWallets)
 	mux.HandleFunc("GET /files/{documentId}", s.handleFile)
 
 	mux.HandleFunc("GET /identifications/{id}", s.handleIdentificationPage)

@@ -44,11 +44,14 @@ func (s *Simulator) SEPAPayin(userID, amount string) (payinID string, err error)
 	var specs []webhookSpec
 	if s.variants.OtherPayins {
 		// A card top-up into the same wallet first: a payin that is not a SEPA transfer.
-		card := payinSpec(treezor.EventPayinCreate, u, s.newNumericID(), amount, "VALIDATED")
+		cardID := s.newNumericID()
+		u.payins = append(u.payins, payinRecord{PayinID: cardID, WalletID: u.walletID, Method: paymentMethodCard, Amount: amount, Status: "VALIDATED"})
+		card := payinSpec(treezor.EventPayinCreate, u, cardID, amount, "VALIDATED")
 		card.payload.(map[string]any)["payins"].([]map[string]string)[0]["paymentMethodId"] = paymentMethodCard
 		specs = append(specs, card)
 	}
 	payinID = s.newNumericID()
+	u.payins = append(u.payins, payinRecord{PayinID: payinID, WalletID: u.sepaWallet(), Method: paymentMethodSCT, Amount: amount})
 	specs = append(specs,
 		payinSpec(treezor.EventPayinCreate, u, payinID, amount, "PENDING"),
 		payinSpec(treezor.EventPayinUpdate, u, payinID, amount, "VALIDATED"),
@@ -71,11 +74,42 @@ func payinSpec(event string, u *user, payinID, amount, status string) webhookSpe
 	return webhookSpec{
 		event: event, object: objectPayin, objectID: payinID,
 		payload: map[string]any{"payins": []map[string]string{{
-			"payinId": payinID, "userId": u.UserID, "walletId": u.walletID, "payinStatus": status,
+			"payinId": payinID, "userId": u.UserID, "walletId": u.payinWallet(payinID), "payinStatus": status,
 			"paymentMethodId": paymentMethodSCT, "amount": amount, "currency": "EUR",
 		}}},
 	}
 }
+
+// sepaWallet is the wallet a new SEPA transfer goes to: the user's last wallet.
+func (u *user) sepaWallet() string {
+	if n := len(u.otherWallets); n > 0 {
+		return u.otherWallets[n-1]
+	}
+	return u.walletID
+}
+
+// payinRecord is one payin the simulator made. An empty Status is read from the webhooks
+// sent: VALIDATED once its payin.update was, PENDING before.
+type payinRecord struct {
+	PayinID  string `json:"payinId"`
+	WalletID string `json:"walletId"`
+	Method   string `json:"paymentMethodId"`
+	Amount   string `json:"amount"`
+	Status   string `json:"status,omitempty"`
+}
+
+// payinWallet is the wallet payinID went to (the main wallet for a payin not recorded).
+func (u *user) payinWallet(payinID string) string {
+	for _, p := range u.payins {
+		if p.PayinID == payinID {
+			return p.WalletID
+		}
+	}
+	return u.walletID
+}
+
+// wallets are every wallet of the user, main wallet first.
+func (u *user) wallets() []string { return append([]string{u.walletID}, u.otherWallets...) }
 
 type payinBody struct {
 	Amount flexString `json:"amount"`

@@ -2,6 +2,7 @@ package treezorsim
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -24,11 +25,53 @@ func TestListPayins(t *testing.T) {
 	status, body := h.do(http.MethodGet, "/v1/payins?walletId="+wallet, h.token("read_only"), nil)
 	require.Equal(t, http.StatusOK, status, string(body))
 	var out struct {
-		Payins []map[string]string `json:"payins"`
+		Payins []map[string]any `json:"payins"`
 	}
 	require.NoError(t, json.Unmarshal(body, &out))
-	require.Equal(t, []map[string]string{{
-		"payinId": payinID, "walletId": wallet, "userId": "9301", "payinStatus": "VALIDATED",
-		"paymentMethodId": "20", "currency": "EUR",
-	}}, out.Payins)
+	require.Len(t, out.Payins, 1)
+	p := out.Payins[0]
+	require.Equal(t, []any{payinID, wallet, "9301", "VALIDATED", "20", "EUR", "10.00"},
+		[]any{p["payinId"], p["walletId"], p["userId"], p["payinStatus"], p["paymentMethodId"], p["currency"], p["amount"]})
+}
+
+// TestUserWallets: with the other-wallet variant a user owns two wallets, GET /v1/wallets
+// lists both (the first with numbers as JSON numbers, the second as strings, as Treezor
+// sends both), and the SEPA transfer and its payin listing are on the second one, with
+// Treezor's placeholder userId when that variant is on too.
+func TestUserWallets(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetWebhookVariants(WebhookVariants{PayinOtherWallet: true, PayinPlaceholderUser: true, OtherPayins: true})
+	h.sim.CreateUser(completeUser("9401", "DE"))
+
+	status, body := h.do(http.MethodGet, "/v1/wallets?userId=9401", h.token("read_only"), nil)
+	require.Equal(t, http.StatusOK, status, string(body))
+	var wallets struct {
+		Wallets []map[string]any `json:"wallets"`
+	}
+	require.NoError(t, json.Unmarshal(body, &wallets))
+	require.Len(t, wallets.Wallets, 2)
+	require.IsType(t, float64(0), wallets.Wallets[0]["walletId"])
+	require.IsType(t, "", wallets.Wallets[1]["walletId"])
+	main, second := fmt.Sprint(int64(wallets.Wallets[0]["walletId"].(float64))), wallets.Wallets[1]["walletId"].(string)
+
+	_, err := h.sim.SEPAPayin("9401", "")
+	require.NoError(t, err)
+	h.waitIdle()
+	list := func(wallet string) []map[string]any {
+		status, body := h.do(http.MethodGet, "/v1/payins?walletId="+wallet, h.token("read_only"), nil)
+		require.Equal(t, http.StatusOK, status, string(body))
+		var out struct {
+			Payins []map[string]any `json:"payins"`
+		}
+		require.NoError(t, json.Unmarshal(body, &out))
+		return out.Payins
+	}
+	card, sepa := list(main), list(second)
+	require.Len(t, card, 1, "the card top-up went to the main wallet")
+	require.Equal(t, "25", card[0]["paymentMethodId"])
+	require.Len(t, sepa, 1, "the SEPA transfer went to the second wallet")
+	require.Equal(t, []any{"20", "VALIDATED", PayinPlaceholderUserID}, []any{sepa[0]["paymentMethodId"], sepa[0]["payinStatus"], sepa[0]["userId"]})
+
+	status, body = h.do(http.MethodGet, "/v1/wallets?userId=9401", h.token(ScopeReadWrite), nil)
+	require.Equal(t, http.StatusForbidden, status, "read_write alone cannot read: %s", body)
 }

@@ -36,11 +36,13 @@ type stateV1 struct {
 
 type userState struct {
 	User
-	WalletID        string       `json:"walletId"`
-	KYCReview       int          `json:"kycReview"`
-	KYCLevel        int          `json:"kycLevel"`
-	Identifications []string     `json:"identifications,omitempty"`
-	PendingReview   *reviewState `json:"pendingReview,omitempty"`
+	WalletID        string        `json:"walletId"`
+	OtherWallets    []string      `json:"otherWallets,omitempty"`
+	Payins          []payinRecord `json:"payins,omitempty"`
+	KYCReview       int           `json:"kycReview"`
+	KYCLevel        int           `json:"kycLevel"`
+	Identifications []string      `json:"identifications,omitempty"`
+	PendingReview   *reviewState  `json:"pendingReview,omitempty"`
 }
 
 type reviewState struct {
@@ -176,7 +178,8 @@ func compareIDs(a, b string) int {
 
 func (u *user) state() userState {
 	st := userState{
-		User: u.User, WalletID: u.walletID, KYCReview: int(u.kycReview), KYCLevel: u.kycLevel,
+		User: u.User, WalletID: u.walletID, OtherWallets: u.otherWallets, Payins: u.payins,
+		KYCReview: int(u.kycReview), KYCLevel: u.kycLevel,
 		Identifications: u.identifications[:len(u.identifications):len(u.identifications)],
 	}
 	if rr := u.review; rr != nil {
@@ -272,7 +275,7 @@ func (ls *loadedState) rebuildUsers(users []userState) []error {
 			continue
 		}
 		u := &user{
-			User: us.User, walletID: us.WalletID, kycReview: treezor.KYCReview(us.KYCReview), kycLevel: us.KYCLevel,
+			User: us.User, walletID: us.WalletID, otherWallets: us.OtherWallets, payins: us.Payins, kycReview: treezor.KYCReview(us.KYCReview), kycLevel: us.KYCLevel,
 			identifications: us.Identifications,
 		}
 		if r := us.PendingReview; r != nil {

@@ -41,7 +41,11 @@ func (u User) MissingFields() []string {
 // user is the simulator's state of one user. Guarded by Simulator.mu.
 type user struct {
 	User
-	walletID        string
+	walletID string
+	// otherWallets are the user's wallets besides walletID (Treezor users may own several);
+	// payins are the payins made, in order (GET /v1/payins lists them).
+	otherWallets    []string
+	payins          []payinRecord
 	kycReview       treezor.KYCReview
 	kycLevel        int
 	review          *reviewRequest // the pending KYC review request, if any
@@ -82,6 +86,9 @@ func (s *Simulator) addUserLocked(u User) *user {
 		u.UserID = s.newNumericID()
 	}
 	nu := &user{User: u, walletID: s.newNumericID(), kycLevel: kycLevelNone}
+	if s.variants.PayinOtherWallet {
+		nu.otherWallets = []string{s.newNumericID()}
+	}
 	s.users[u.UserID] = nu
 	s.userOrder = append(s.userOrder, u.UserID)
 	s.changedLocked()

@@ -54,6 +54,9 @@ type WebhookVariants struct {
 	// OtherPayins precedes each SEPA credit transfer with a card top-up (paymentMethodId 25)
 	// into the same wallet, which must not count as the SEPA step.
 	OtherPayins bool
+	// PayinOtherWallet gives each new user a second wallet and sends the SEPA credit
+	// transfer into it: payins are matched by any of the user's wallets.
+	PayinOtherWallet bool
 	// TreezorRetryCadence retries failed deliveries every TreezorRetryInterval instead of
 	// Config.WebhookRetryInterval.
 	TreezorRetryCadence bool
@@ -64,12 +67,13 @@ func AllWebhookVariants() WebhookVariants {
 	return WebhookVariants{
 		Wrapped: 0.5, TextPlain: 0.5, RawPayload: true, PHPShapes: true, OmitQESUserID: true,
 		HoldRate: 0.3, KYCRequest: true, PayinPlaceholderUser: true, OtherPayins: true,
+		PayinOtherWallet: true,
 	}
 }
 
 // ParseWebhookVariants reads a comma-separated list of variant names: wrapped[=fraction],
 // text[=fraction], raw, php, no-qes-user, hold[=rate], kycrequest, payin-placeholder,
-// other-payins, treezor-retries, or "all" (every variant but treezor-retries). "" is none.
+// other-payins, other-wallet, treezor-retries, or "all" (every variant but treezor-retries). "" is none.
 func ParseWebhookVariants(spec string) (WebhookVariants, error) {
 	var v WebhookVariants
 	for _, item := range strings.Split(spec, ",") {
@@ -109,6 +113,8 @@ func ParseWebhookVariants(spec string) (WebhookVariants, error) {
 			v.PayinPlaceholderUser = true
 		case "other-payins":
 			v.OtherPayins = true
+		case "other-wallet":
+			v.PayinOtherWallet = true
 		case "treezor-retries":
 			v.TreezorRetryCadence = true
 		default:

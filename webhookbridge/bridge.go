@@ -51,7 +51,8 @@ type Config struct {
 	// SignalTimeout bounds the Temporal calls of one webhook; default 5 s.
 	SignalTimeout time.Duration
 	// LookupAttempts and LookupInterval: how often a QES webhook without user id looks its
-	// workflow up by identification id before answering "no-onboarding" (visibility lags
+	// workflow up by identification id, and a payin that neither its wallet nor its userId
+	// routes looks it up by wallet, before answering "no-onboarding" (visibility lags
 	// behind the workflow by a moment). Defaults 3 and 500 ms.
 	LookupAttempts int
 	LookupInterval time.Duration

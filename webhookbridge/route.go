@@ -29,14 +29,21 @@ func (b *bridge) route(reqCtx context.Context, ev treezor.Event, d *delivery) ou
 	case isPayinEvent(ev.Type) && ev.WalletID != "" && validRoutingID(ev.WalletID, maxUserIDLen):
 		// Treezor documents a payin's userId as unreliable: the wallet decides, the user id
 		// is the fallback for an onboarding that does not know its wallet.
-		if out, ok := b.routeByWallet(ctx, ev, d); ok {
+		if out, ok := b.routeByWallet(ctx, ev, d, 1); ok {
 			return out
 		}
-		if ev.UserID == "" || !validRoutingID(ev.UserID, maxUserIDLen) {
-			return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding has this wallet"}
+		if ev.UserID != "" && validRoutingID(ev.UserID, maxUserIDLen) {
+			d.userID = ev.UserID
+			if out := b.signal(ctx, workflows.WorkflowID(ev.UserID), ev, d); out.label != OutcomeNoOnboarding {
+				return out
+			}
+			d.userID, d.workflowID = "", ""
 		}
-		d.userID = ev.UserID
-		return b.signal(ctx, workflows.WorkflowID(ev.UserID), ev, d)
+		// The onboarding may have published the wallet a moment ago: visibility lags.
+		if out, ok := b.routeByWallet(ctx, ev, d, b.cfg.LookupAttempts); ok {
+			return out
+		}
+		return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding has this wallet"}
 	case ev.UserID != "":
 		if !validRoutingID(ev.UserID, maxUserIDLen) {
 			return outcome{http.StatusOK, OutcomeUnroutable, "user id cannot name an onboarding"}
@@ -77,15 +84,30 @@ func isPayinEvent(typ string) bool {
 	return typ == treezor.EventPayinCreate || typ == treezor.EventPayinUpdate
 }
 
-// routeByWallet signals the running onboarding whose TreezorWalletId is the payin's wallet;
-// ok is false when none has it (or visibility could not tell).
-func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *delivery) (outcome, bool) {
-	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SATreezorWalletID, ev.WalletID)
-	resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: b.cfg.Namespace, PageSize: 1, Query: query,
-	})
-	if err != nil || len(resp.GetExecutions()) == 0 {
-		return outcome{}, false
+// routeByWallet signals the running onboarding whose TreezorWalletId, or one of whose
+// TreezorWalletIds, is the payin's wallet;
+// ok is false when none has it after attempts lookups LookupInterval apart (or visibility
+// could not tell).
+func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *delivery, attempts int) (outcome, bool) {
+	query := fmt.Sprintf("(%s = '%s' OR %s = '%s') AND ExecutionStatus = 'Running'",
+		workflows.SATreezorWalletID, ev.WalletID, workflows.SATreezorWalletIDs, ev.WalletID)
+	var resp *workflowservice.ListWorkflowExecutionsResponse
+	for attempt := 1; ; attempt++ {
+		var err error
+		resp, err = b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: b.cfg.Namespace, PageSize: 1, Query: query,
+		})
+		if err == nil && len(resp.GetExecutions()) > 0 {
+			break
+		}
+		if attempt >= attempts {
+			return outcome{}, false
+		}
+		select {
+		case <-ctx.Done():
+			return outcome{}, false
+		case <-time.After(b.cfg.LookupInterval):
+		}
 	}
 	exec := resp.GetExecutions()[0]
 	if userID := userIDAttribute(exec.GetSearchAttributes().GetIndexedFields()); userID != "" {
@@ -129,10 +151,11 @@ func (b *bridge) unavailable(err error, d *delivery) outcome {
 }
 
 // lookupByIdentification finds the running onboarding whose QESIdentificationId search
-// attribute is id. Visibility lags behind the workflow by a moment, so an empty answer is
+// attribute is id, or whose QESIdentificationIds (every identification of the run) has it. Visibility lags behind the workflow by a moment, so an empty answer is
 // retried LookupAttempts times before giving up ("", "", nil).
 func (b *bridge) lookupByIdentification(ctx context.Context, id string) (workflowID, userID string, err error) {
-	query := fmt.Sprintf("%s = '%s' AND ExecutionStatus = 'Running'", workflows.SAQESIdentificationID, id)
+	query := fmt.Sprintf("(%s = '%s' OR %s = '%s') AND ExecutionStatus = 'Running'",
+		workflows.SAQESIdentificationID, id, workflows.SAQESIdentificationIDs, id)
 	for attempt := 1; ; attempt++ {
 		resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Namespace: b.cfg.Namespace,

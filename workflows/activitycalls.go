@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"errors"
+	"slices"
+	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -68,9 +70,13 @@ func (o *onboarding) startWork(ctx workflow.Context) {
 	case StateSuccess:
 		o.startUserLookup(ctx)
 	case StateAwaitingSEPA:
-		if o.st.PayinCheckDue {
+		switch {
+		case o.st.PayinCheckDue:
 			o.startActivity(ctx, o.treezorCallOptions(), activities.ListWalletPayinsName,
-				activities.ListWalletPayinsInput{WalletID: o.in.WalletID}, o.payinsListed)
+				activities.ListWalletPayinsInput{WalletID: o.in.WalletID, WalletIDs: o.listedWallets()}, o.payinsListed)
+		case o.payinWallets && o.in.WalletID == "" && !o.st.WalletsChecked:
+			o.startActivity(ctx, o.treezorCallOptions(), activities.ListUserWalletsName,
+				activities.ListUserWalletsInput{UserID: o.in.UserID}, o.walletsListed)
 		}
 	case StateDocuments:
 		if i := o.nextDocument(); i >= 0 && o.policy.downloadDocuments() {
@@ -227,7 +233,7 @@ func (o *onboarding) payinsListed(ctx workflow.Context, f workflow.Future) {
 		entry.Note = "payins not readable at Treezor (" + failureText(err) + "): waiting for the webhooks"
 	}
 	for _, p := range payins {
-		if p.WalletID == o.in.WalletID && sepaValidated(p.PaymentMethodID, p.Status) {
+		if o.ownWallet(p.WalletID) && sepaValidated(p.PaymentMethodID, p.Status) {
 			o.st.SEPAValidated, o.st.SEPAPayinID = true, p.PayinID
 			entry.Note = "validated SEPA transfer " + p.PayinID + " already received"
 			break
@@ -237,6 +243,54 @@ func (o *onboarding) payinsListed(ctx workflow.Context, f workflow.Future) {
 	if o.st.SEPAValidated {
 		o.advance()
 	}
+}
+
+// walletsListed takes the user's wallets Treezor lists and asks for their payins; none (or
+// a refused read) leaves the payin webhooks routed by user id.
+func (o *onboarding) walletsListed(ctx workflow.Context, f workflow.Future) {
+	var ids []string
+	err := f.Get(ctx, &ids)
+	if o.st.State != StateAwaitingSEPA {
+		return
+	}
+	if err != nil && o.treezorDown(activities.ListUserWalletsName, err) {
+		return
+	}
+	o.treezorUp(activities.ListUserWalletsName)
+	o.st.WalletsChecked = true
+	var note string
+	if err != nil {
+		note = "wallets not readable at Treezor (" + failureText(err) + "): waiting for the payin webhooks"
+	} else {
+		for _, id := range ids {
+			if id != "" && !slices.Contains(o.st.Wallets, id) {
+				o.st.Wallets = append(o.st.Wallets, id)
+			}
+		}
+		o.st.PayinCheckDue = len(o.st.Wallets) > 0
+		note = strconv.Itoa(len(o.st.Wallets)) + " wallet(s) at Treezor"
+	}
+	o.record(TimelineEntry{Kind: KindActivity, EventType: activities.ListUserWalletsName, State: o.st.State, Note: note})
+}
+
+// listedWallets are the wallets Treezor listed besides the input's.
+func (o *onboarding) listedWallets() []string {
+	var out []string
+	for _, w := range o.st.Wallets {
+		if w != o.in.WalletID {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// knowsWallets reports whether payins are matched by wallet: the input named one, or
+// Treezor listed the user's.
+func (o *onboarding) knowsWallets() bool { return o.in.WalletID != "" || len(o.st.Wallets) > 0 }
+
+// ownWallet reports whether id is one of the user's wallets.
+func (o *onboarding) ownWallet(id string) bool {
+	return id != "" && (id == o.in.WalletID || slices.Contains(o.st.Wallets, id))
 }
 
 func (o *onboarding) startKYCRequest(ctx workflow.Context) {

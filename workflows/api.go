@@ -44,6 +44,12 @@ const (
 	// SATreezorWalletID is the user's wallet, once known: payin webhooks are routed by it
 	// (Treezor does not guarantee a payin's userId).
 	SATreezorWalletID = "TreezorWalletId" // Keyword
+	// SATreezorWalletIDs are the user's wallets as Treezor lists them (when the start named
+	// none): payin webhooks are routed by any of them.
+	SATreezorWalletIDs = "TreezorWalletIds" // KeywordList
+	// SAQESIdentificationIDs are every identification id of the run, so that a late QES
+	// webhook without userId for an earlier identification still routes.
+	SAQESIdentificationIDs = "QESIdentificationIds" // KeywordList
 )
 
 // State is the onboarding's state (DESIGN.md §1).
@@ -279,12 +285,14 @@ type Result struct {
 // SearchAttributeTypes lists the custom search attributes the namespace must have registered.
 func SearchAttributeTypes() map[string]enums.IndexedValueType {
 	return map[string]enums.IndexedValueType{
-		SATreezorUserID:       enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SAQESState:            enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SAQESAttempt:          enums.INDEXED_VALUE_TYPE_INT,
-		SAQESReasonCode:       enums.INDEXED_VALUE_TYPE_INT,
-		SAQESIdentificationID: enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SAKYCReview:           enums.INDEXED_VALUE_TYPE_KEYWORD,
-		SATreezorWalletID:     enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SATreezorUserID:        enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAQESState:             enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAQESAttempt:           enums.INDEXED_VALUE_TYPE_INT,
+		SAQESReasonCode:        enums.INDEXED_VALUE_TYPE_INT,
+		SAQESIdentificationID:  enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAKYCReview:            enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SATreezorWalletID:      enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SATreezorWalletIDs:     enums.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+		SAQESIdentificationIDs: enums.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 	}
 }

@@ -344,3 +344,30 @@ func (s *OnboardingSuite) TestDecidedSuspicionStaysDecided() {
 	s.run(input())
 	s.Len(s.api.initiations(), 2, "the cleared user's next attempt started once")
 }
+
+// TestSEPAStrictPayinMatching (issue 17): without a wallet in the start request the user's
+// wallets are read at Treezor; a payin into another wallet, without paymentMethodId, of
+// another method or not VALIDATED does not count; a validated SEPA transfer into a listed
+// wallet does, whatever its userId.
+func (s *OnboardingSuite) TestSEPAStrictPayinMatching() {
+	s.webhook(time.Minute, success("ident-1"))
+	other := payin("VALIDATED")
+	other.WalletID, other.PayinID = "wallet-9", "payin-9"
+	s.webhook(2*time.Minute, other)
+	s.webhook(3*time.Minute, payinWith("VALIDATED", 0))
+	s.webhook(4*time.Minute, payinWith("VALIDATED", 25))
+	s.webhook(5*time.Minute, payin("PENDING"))
+	s.check(6*time.Minute, func(st Status) {
+		s.Equal(StateAwaitingSEPA, st.State)
+		s.False(st.SEPAValidated)
+		s.True(hasNote(notes(st, ""), "1 wallet(s) at Treezor"))
+		s.True(hasNote(notes(st, ""), NoteOtherWallet))
+		s.True(hasNote(notes(st, ""), "no paymentMethodId: not known to be a SEPA credit transfer: ignored"))
+	})
+	placeholder := payin("VALIDATED")
+	placeholder.UserID = "3"
+	s.webhook(7*time.Minute, placeholder)
+	s.expectState(8*time.Minute, StateKYCReviewPending)
+	s.action(9*time.Minute, UpdateCancel, CancelRequest{})
+	s.run(input(func(in *Input) { in.Country = "DE" }))
+}

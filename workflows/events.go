@@ -67,9 +67,9 @@ func (o *onboarding) onWebhook(ev treezor.Event) {
 	switch {
 	case !ok || !ev.Known:
 		o.recordEvent(ev, NoteUnhandled)
-	case isPayin(ev) && o.in.WalletID != "":
+	case isPayin(ev) && o.knowsWallets():
 		// A payin's userId is not reliable at Treezor; its wallet is.
-		if ev.WalletID != o.in.WalletID {
+		if !o.ownWallet(ev.WalletID) {
 			o.recordEvent(ev, NoteOtherWallet)
 			return
 		}
@@ -336,6 +336,11 @@ func (o *onboarding) onDocument(ev treezor.Event) {
 // not reported (0: Treezor documents the field, so only a decoder that missed it) counts,
 // with a note: dropping it could lose the user's transfer.
 func (o *onboarding) onPayin(ev treezor.Event) {
+	if ev.PaymentMethodID == 0 && o.payinWallets {
+		// Only a received SEPA credit transfer counts: a payin that does not say it is one does not.
+		o.recordEvent(ev, "no paymentMethodId: not known to be a SEPA credit transfer: ignored")
+		return
+	}
 	if ev.PaymentMethodID != 0 && !sepaValidated(ev.PaymentMethodID, "VALIDATED") {
 		o.recordEvent(ev, "not a SEPA credit transfer (paymentMethodId "+strconv.Itoa(ev.PaymentMethodID)+"): ignored")
 		return

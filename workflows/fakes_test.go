@@ -101,6 +101,11 @@ func (f *fakeAPI) GetUser(_ context.Context, userID string) (treezor.User, error
 	return treezor.User{UserID: userID, Country: f.country, KYCReview: f.review, KYCLevel: 1}, nil
 }
 
+// ListWallets lists the user's one wallet, wallet-1 (the wallet of payin()).
+func (f *fakeAPI) ListWallets(_ context.Context, userID string) ([]treezor.Wallet, error) {
+	return []treezor.Wallet{{WalletID: "wallet-1", UserID: userID, WalletTypeID: 10, Status: "VALIDATED"}}, nil
+}
+
 func (f *fakeAPI) ListPayins(_ context.Context, walletID string) ([]treezor.Payin, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -69,6 +71,12 @@ func newFakeTreezor(t *testing.T) *fakeTreezor {
 	mux.HandleFunc("PUT /v1/users/{id}/Kycreview", f.authorized(f.kycReview))
 	mux.HandleFunc("GET /v1/users/{id}", f.authorized(f.user))
 	mux.HandleFunc("GET /v1/payins", f.authorized(f.listPayins))
+	mux.HandleFunc("GET /v1/wallets", f.authorized(func(w http.ResponseWriter, r *http.Request) {
+		user := r.URL.Query().Get("userId")
+		writeJSON(w, http.StatusOK, map[string]any{"wallets": []map[string]any{
+			{"walletId": "w-" + user, "userId": user, "walletTypeId": 10, "walletStatus": "VALIDATED"},
+			{"walletId": "w2-" + user, "userId": user, "walletTypeId": "9", "walletStatus": "VALIDATED"}}})
+	}))
 	mux.HandleFunc("GET /v1/documents/{id}/download", f.authorized(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"url": f.srv.URL + "/presigned/" + r.PathValue("id") + "?X-Amz-Signature=s"})
 	}))
@@ -717,7 +725,71 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateCompletedValidated,
 		},
+		{
+			// Issue 17: no wallet in the start request; the workflow reads the user's wallets
+			// at Treezor, publishes them, ignores a payin without paymentMethodId and takes a
+			// SEPA transfer into the second wallet whose userId is Treezor's placeholder.
+			name: "sepa-user-wallets",
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Country = "DE"
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.waitState(t, user, workflows.StateAwaitingSEPA, 1)
+				h.waitVisible(t, fmt.Sprintf("%s = 'w2-%s'", workflows.SATreezorWalletIDs, user))
+				h.payinInto(t, user, "w2-"+user, "VALIDATED", "")
+				h.payinInto(t, user, "w2-"+user, "VALIDATED", "20")
+				h.document(t, user, "doc-"+first.IdentificationID)
+				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				require.True(t, st.SEPAValidated)
+				require.True(t, slices.ContainsFunc(st.Timeline, func(e workflows.TimelineEntry) bool {
+					return strings.HasPrefix(e.Note, "no paymentMethodId")
+				}), "the payin without paymentMethodId did not count")
+				h.kyc(t, user, "VALIDATED")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			// Issue 17: every identification id of the run is published, so a late QES
+			// webhook without userId for an earlier one still routes.
+			name:  "identification-ids",
+			input: withPolicy(workflows.PolicyOverride{RetryBackoff: time.Second}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultCanceled, 3101)
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				h.waitVisible(t, fmt.Sprintf("%s = '%s' AND %s = '%s' AND %s = '%s'",
+					workflows.SAQESIdentificationIDs, first.IdentificationID, workflows.SAQESIdentificationIDs, st.IdentificationID,
+					workflows.SAQESIdentificationID, st.IdentificationID))
+				succeed(t, h, user, st.IdentificationID, 2)
+			},
+			want: workflows.StateCompletedValidated,
+		},
 	}
+}
+
+// waitVisible waits until visibility shows a workflow matching query.
+func (h *harness) waitVisible(t *testing.T, query string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		resp, err := h.client.ListWorkflow(ctxFor(t), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: query + " AND ExecutionStatus = 'Running'"})
+		return err == nil && len(resp.GetExecutions()) == 1
+	}, 30*time.Second, 50*time.Millisecond, "visibility shows %s", query)
+}
+
+// payinInto sends a payin webhook into wallet with Treezor's placeholder userId (3) and
+// method (none when empty).
+func (h *harness) payinInto(t *testing.T, user, wallet, status, method string) {
+	p := map[string]any{"payinId": "payin-" + wallet + "-" + method, "userId": "3", "walletId": wallet, "payinStatus": status}
+	if method != "" {
+		p["paymentMethodId"] = method
+	}
+	// Signalled directly, as the bridge does after routing by wallet.
+	h.deliver(t, user, treezor.EventPayinUpdate, "payin-"+wallet, map[string]any{"payins": []any{p}})
 }
 
 // play runs one scenario for user to its end and returns the first run id.

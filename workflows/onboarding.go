@@ -28,7 +28,10 @@ type onboarding struct {
 	shownDetails string
 	// acted is set by an accepted operator action until the next publish: the state it
 	// led to is published at once, whatever is in flight.
-	acted  bool
+	acted bool
+	// payinWallets and identificationIDs are the gates of versions.go.
+	payinWallets, identificationIDs bool
+
 	now    func() time.Time
 	logger log.Logger
 }
@@ -55,6 +58,7 @@ func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 		o.st.State, o.st.Note = StateFailed, "invalid input"
 		return Result{}, invalidInputError(err)
 	}
+	o.versions(ctx)
 	o.begin(in.Carry)
 	if stateFirst {
 		if err := o.registerUpdates(ctx); err != nil {

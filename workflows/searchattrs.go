@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"strconv"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -11,14 +12,19 @@ import (
 
 // Typed keys of the custom search attributes (see SearchAttributeTypes).
 var (
-	SAKeyTreezorUserID       = temporal.NewSearchAttributeKeyKeyword(SATreezorUserID)
-	SAKeyQESState            = temporal.NewSearchAttributeKeyKeyword(SAQESState)
-	SAKeyQESAttempt          = temporal.NewSearchAttributeKeyInt64(SAQESAttempt)
-	SAKeyQESReasonCode       = temporal.NewSearchAttributeKeyInt64(SAQESReasonCode)
-	SAKeyQESIdentificationID = temporal.NewSearchAttributeKeyKeyword(SAQESIdentificationID)
-	SAKeyKYCReview           = temporal.NewSearchAttributeKeyKeyword(SAKYCReview)
-	SAKeyTreezorWalletID     = temporal.NewSearchAttributeKeyKeyword(SATreezorWalletID)
+	SAKeyTreezorUserID        = temporal.NewSearchAttributeKeyKeyword(SATreezorUserID)
+	SAKeyQESState             = temporal.NewSearchAttributeKeyKeyword(SAQESState)
+	SAKeyQESAttempt           = temporal.NewSearchAttributeKeyInt64(SAQESAttempt)
+	SAKeyQESReasonCode        = temporal.NewSearchAttributeKeyInt64(SAQESReasonCode)
+	SAKeyQESIdentificationID  = temporal.NewSearchAttributeKeyKeyword(SAQESIdentificationID)
+	SAKeyKYCReview            = temporal.NewSearchAttributeKeyKeyword(SAKYCReview)
+	SAKeyTreezorWalletID      = temporal.NewSearchAttributeKeyKeyword(SATreezorWalletID)
+	SAKeyTreezorWalletIDs     = temporal.NewSearchAttributeKeyKeywordList(SATreezorWalletIDs)
+	SAKeyQESIdentificationIDs = temporal.NewSearchAttributeKeyKeywordList(SAQESIdentificationIDs)
 )
+
+// listSep joins the values of a keyword list in searchAttrs (which stays comparable).
+const listSep = "\n"
 
 // StartSearchAttributes are the search attributes a starter sets when it starts the
 // onboarding of userID: the values of its first state, so that it is findable before its
@@ -54,6 +60,10 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 	sa.reasonCode, ok[4] = have.GetInt64(SAKeyQESReasonCode)
 	sa.identificationID, _ = have.GetKeyword(SAKeyQESIdentificationID)
 	sa.walletID, _ = have.GetKeyword(SAKeyTreezorWalletID)
+	wallets, _ := have.GetKeywordList(SAKeyTreezorWalletIDs)
+	sa.walletIDs = strings.Join(wallets, listSep)
+	idents, _ := have.GetKeywordList(SAKeyQESIdentificationIDs)
+	sa.identificationIDs = strings.Join(idents, listSep)
 	for _, present := range ok {
 		if !present {
 			return nil
@@ -65,7 +75,10 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 // searchAttrs are the values published to visibility. Ids and codes only, never PII.
 type searchAttrs struct {
 	userID, state, identificationID, kycReview, walletID string
-	attempt, reasonCode                                  int64
+	// walletIDs and identificationIDs are keyword lists joined by listSep; empty when the
+	// gates of versions.go are off.
+	walletIDs, identificationIDs string
+	attempt, reasonCode          int64
 }
 
 func (o *onboarding) searchAttrs() searchAttrs {
@@ -80,6 +93,10 @@ func (o *onboarding) searchAttrs() searchAttrs {
 	if o.st.Reason != nil {
 		sa.reasonCode = int64(o.st.Reason.Code)
 	}
+	sa.walletIDs = strings.Join(o.st.Wallets, listSep)
+	if o.identificationIDs {
+		sa.identificationIDs = strings.Join(o.st.Identifications, listSep)
+	}
 	return sa
 }
 
@@ -90,6 +107,10 @@ func (o *onboarding) searchAttrs() searchAttrs {
 // operator's action, and every state an operator acts on, is published at once.
 func (o *onboarding) publishDue() bool {
 	if o.published == nil || o.act == nil || o.acted {
+		return true
+	}
+	if sa := o.searchAttrs(); sa.walletIDs != o.published.walletIDs || sa.identificationIDs != o.published.identificationIDs {
+		// Payin and QES webhooks are routed by them: published before the next Treezor call.
 		return true
 	}
 	switch o.st.State {
@@ -155,6 +176,17 @@ func (sa searchAttrs) updates(prev *searchAttrs) []temporal.SearchAttributeUpdat
 	if sa.walletID != "" || old.walletID != "" {
 		keyword(SAKeyTreezorWalletID, old.walletID, sa.walletID)
 	}
+	list := func(key temporal.SearchAttributeKeyKeywordList, was, v string) {
+		switch {
+		case was == v:
+		case v == "":
+			updates = append(updates, key.ValueUnset())
+		default:
+			updates = append(updates, key.ValueSet(strings.Split(v, listSep)))
+		}
+	}
+	list(SAKeyTreezorWalletIDs, old.walletIDs, sa.walletIDs)
+	list(SAKeyQESIdentificationIDs, old.identificationIDs, sa.identificationIDs)
 	return updates
 }
 

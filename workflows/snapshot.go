@@ -69,6 +69,10 @@ type Snapshot struct {
 	// PayinCheckDue asks Treezor for the wallet's payins already received (on entering
 	// AWAITING_SEPA: a transfer made before counts).
 	PayinCheckDue bool `json:"payinCheckDue,omitempty"`
+	// Wallets are the user's wallets as Treezor lists them (read on entering AWAITING_SEPA
+	// when the input names none); WalletsChecked says they were read.
+	Wallets        []string `json:"wallets,omitempty"`
+	WalletsChecked bool     `json:"walletsChecked,omitempty"`
 
 	SEPAValidated bool   `json:"sepaValidated,omitempty"`
 	SEPAPayinID   string `json:"sepaPayinId,omitempty"`

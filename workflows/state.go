@@ -100,7 +100,7 @@ func (o *onboarding) advance() {
 	case !o.st.UserChecked:
 		// SUCCESS: startWork reads the user at Treezor, userLookedUp comes back here.
 	case countryRequiresSEPA(o.country()) && !o.st.SEPAValidated:
-		o.st.PayinCheckDue = o.in.WalletID != ""
+		o.st.PayinCheckDue = o.in.WalletID != "" || len(o.st.Wallets) > 0
 		o.enter(StateAwaitingSEPA, "waiting for a validated SEPA payin")
 		o.wait(o.policy.SEPATimeout)
 	case !o.st.DocumentsDone:

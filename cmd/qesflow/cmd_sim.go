@@ -167,7 +167,7 @@ func (f *simFlags) config() treezorsim.Config {
 
 // webhookVariantsHelp documents --webhook-variants of sim and dev.
 const webhookVariantsHelp = "delivery variants of Treezor's documented webhook forms, comma-separated: wrapped[=fraction], text[=fraction], raw, php, " +
-	"no-qes-user, hold[=rate], kycrequest, payin-placeholder, other-payins, treezor-retries, or all (every one but treezor-retries)"
+	"no-qes-user, hold[=rate], kycrequest, payin-placeholder, other-payins, other-wallet, treezor-retries, or all (every one but treezor-retries)"
 
 func simFirstSet(values ...string) string {
 	for _, v := range values {
