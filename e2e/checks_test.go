@@ -43,7 +43,12 @@ type observed struct {
 // judge compares what was observed of a flow with its script.
 func judge(s script, o observed) verdict {
 	var v verdict
-	if o.execution != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+	// A FAILED onboarding fails its execution; every business outcome completes it.
+	want := enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	if s.expect == workflows.StateFailed {
+		want = enumspb.WORKFLOW_EXECUTION_STATUS_FAILED
+	}
+	if o.execution != want {
 		v.lost = append(v.lost, fmt.Sprintf("workflow %s in state %s", o.execution, o.status.State))
 	}
 	v.wrong = outcomeProblems(s, o)

@@ -63,6 +63,9 @@ func TestJudge(t *testing.T) {
 		{name: "still running", change: func(o *observed) {
 			o.execution, o.closedAt = enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, time.Time{}
 		}, wantLost: "workflow Running"},
+		{name: "a validated onboarding whose execution failed", change: func(o *observed) {
+			o.execution = enumspb.WORKFLOW_EXECUTION_STATUS_FAILED
+		}, wantLost: "workflow Failed"},
 		{name: "other terminal state", change: func(o *observed) { o.status.State = workflows.StateCompletedRefused },
 			wantWrong: "state COMPLETED_REFUSED, want COMPLETED_VALIDATED"},
 		{name: "second identification", change: func(o *observed) { o.identifications = 2 },

@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"context"
 	"net/http"
 	"regexp"
 	"slices"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/qesflow/qesflow/treezorsim"
 	"github.com/qesflow/qesflow/workflows"
@@ -194,6 +197,35 @@ func TestOnboardingAPI(t *testing.T) {
 		require.Equal(t, "checked by phone", env.details(userID).ComplianceNote)
 	})
 
+	t.Run("after an automatic retry the user status carries the new link", func(t *testing.T) {
+		env.t, env.api.t = t, t
+		userID := env.fullUser("FR")
+		first := env.onboarding(env.create(userID, keyOnboarding, nil))
+		us, _ := env.userStatus(userID)
+		require.Equal(t, workflows.ActionCompleteIdentification, us.ActionRequired)
+		require.Equal(t, first.IdentificationURL, us.IdentificationURL)
+
+		identID, _ := env.identification(userID)
+		require.NoError(t, env.sim.Act(identID, treezorsim.Abort(3017))) // RETRY_NOW: a new attempt at once
+		var st workflows.Status
+		eventually(t, "the second attempt", func() bool {
+			st = env.details(userID)
+			return st.State == workflows.StateAwaitingUser && st.Attempt == first.Attempt+1
+		})
+		_, newURL := env.identification(userID)
+		require.NotEqual(t, first.IdentificationURL, newURL)
+		us, _ = env.userStatus(userID)
+		require.Equal(t, workflows.UserStatusActionRequired, us.Status)
+		require.Equal(t, newURL, us.IdentificationURL, "the backend learns the new link from the status")
+
+		// Once the user is done with it, the link is no longer offered.
+		require.NoError(t, env.sim.Act(st.IdentificationID, treezorsim.ReviewPending()))
+		env.waitState(userID, workflows.StateProviderReview, workflows.StateInProgress)
+		us, _ = env.userStatus(userID)
+		require.Empty(t, us.IdentificationURL)
+		require.Empty(t, us.ActionRequired)
+	})
+
 	t.Run("cancel ends the onboarding; a new run may start", func(t *testing.T) {
 		env.t, env.api.t = t, t
 		userID := env.fullUser("FR")
@@ -220,13 +252,64 @@ func TestOnboardingAPI(t *testing.T) {
 			p := r.problem(t)
 			require.Equal(t, ProblemTypePrefix+KindClosed.String(), p.Type)
 			require.Equal(t, first.RunID, p.RunID)
-			require.Contains(t, p.Detail, "Completed")
+			require.Equal(t, "The onboarding was cancelled; start a new one with POST /v1/onboardings.", p.Detail, "our words, not Temporal's")
+			want := workflows.UserStatusCancelled
+			if c.key == keyCompliance {
+				want = string(workflows.StateCancelled)
+			}
+			require.Equal(t, want, p.State)
 		}
 
 		again := env.onboarding(env.create(userID, keyOnboarding, nil))
 		require.True(t, again.Created)
 		require.NotEqual(t, first.RunID, again.RunID)
 		env.requireNewIdentification(userID, first, again)
+	})
+
+	t.Run("a FAILED onboarding is a failed execution; the API still answers for it", func(t *testing.T) {
+		env.t, env.api.t = t, t
+		// One attempt only: a retryable abort uses it up and the onboarding ends FAILED.
+		once := startAPI(t, env.tc, Config{Policy: &workflows.PolicyOverride{MaxAttempts: 1}})
+		userID := env.fullUser("FR")
+		first := env.onboarding(once.do(http.MethodPost, "/v1/onboardings", keyOnboarding, map[string]any{"userId": userID}))
+		identID, _ := env.identification(userID)
+		require.NoError(t, env.sim.Act(identID, treezorsim.Abort(3011)))
+
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var res workflows.Result
+		err := env.tc.GetWorkflow(ctx, workflows.WorkflowID(userID), first.RunID).Get(ctx, &res)
+		failed, ok := workflows.FailedResult(err)
+		require.True(t, ok, "the execution failed with the onboarding's result: %v", err)
+		require.Equal(t, workflows.StateFailed, failed.State)
+		require.NotEmpty(t, failed.AppliedHashes)
+		desc, err := env.tc.DescribeWorkflowExecution(ctx, workflows.WorkflowID(userID), first.RunID)
+		require.NoError(t, err)
+		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, desc.GetWorkflowExecutionInfo().GetStatus())
+
+		us, _ := env.userStatus(userID)
+		require.Equal(t, workflows.UserStatusClosed, us.Status)
+		require.True(t, us.Final)
+		require.Equal(t, workflows.StateFailed, env.details(userID).State, "queries work on a failed run")
+		r := env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/restart", keyOnboarding, ``)
+		require.Equal(t, http.StatusConflict, r.Status, "body: %s", r.Body)
+		p := r.problem(t)
+		require.Equal(t, ProblemTypePrefix+KindClosed.String(), p.Type)
+		require.Equal(t, workflows.UserStatusClosed, p.State)
+		r = env.api.do(http.MethodPost, "/v1/onboardings/"+userID+"/cancel", keyBoth, `{}`)
+		require.Equal(t, http.StatusConflict, r.Status, "body: %s", r.Body)
+		require.Equal(t, string(workflows.StateFailed), r.problem(t).State)
+
+		// A new onboarding starts, and the failed one's applied payloads come with it.
+		again := env.onboarding(env.create(userID, keyOnboarding, nil))
+		require.True(t, again.Created)
+		hist := env.tc.GetWorkflowHistory(ctx, workflows.WorkflowID(userID), again.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		ev, err := hist.Next()
+		require.NoError(t, err)
+		var in workflows.Input
+		require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(
+			ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in))
+		require.Equal(t, failed.AppliedHashes, in.PriorWebhooks)
 	})
 
 	t.Run("an expired onboarding lets a new run start", func(t *testing.T) {

@@ -25,6 +25,7 @@ func (s *Service) classify(op, userID, wid string, err error) *Error {
 		canceled    *serviceerror.Canceled
 		updateWait  *client.WorkflowUpdateServiceTimeoutOrCanceledError
 		noWorker    *serviceerror.FailedPrecondition
+		notReady    *serviceerror.WorkflowNotReady
 	)
 	switch {
 	case errors.As(err, &appErr):
@@ -34,6 +35,12 @@ func (s *Service) classify(op, userID, wid string, err error) *Error {
 		e.Reason = "no onboarding for this user"
 	case errors.As(err, &unavailable):
 		e.Kind = KindUnavailable
+	case errors.As(err, &notReady):
+		// Temporal refused the update because the onboarding's last workflow task failed
+		// ("unexpected workflow task failure"): the worker retries that task, so the same
+		// call succeeds later and nothing was applied.
+		e.Kind = KindUnavailable
+		e.Reason = "the onboarding cannot take the request right now; repeat the call shortly"
 	case errors.As(err, &noWorker):
 		// A query while no worker polls the task queue (a worker restarting, say): the
 		// onboarding is fine and answers again soon, so the caller repeats the call.

@@ -68,9 +68,9 @@ type Error struct {
 
 	MissingFields []string          // KindUserDataIncomplete
 	LastResult    *workflows.Result // KindAlreadyValidated, KindRejected
-	ClosedStatus  string            // KindClosed: the Temporal execution status, e.g. "Completed"
-	// Current is the onboarding's state when an action was refused (KindNotApplicable), in
-	// both views; the HTTP layer shows each caller its own.
+	// Current is the onboarding's state when an action was refused (KindNotApplicable) or
+	// the state it ended in (KindClosed, when its result is readable), in both views; the
+	// HTTP layer shows each caller its own.
 	Current *workflows.ActionResult
 
 	Err error // the underlying cause, if any

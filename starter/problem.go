@@ -85,12 +85,14 @@ func problemFromError(err error, caller Scope) problem {
 		p.Detail = e.Field + ": " + e.Reason
 	case kind == KindTimeout:
 		p.Detail = "The onboarding did not answer in time; repeating the same call is safe."
+	case kind == KindUnavailable && e.Reason != "":
+		p.Detail = e.Reason + "."
 	case kind == KindUnavailable:
 		p.Detail = "Temporal cannot be reached; retry later."
 	case kind == KindProviderUnavailable:
 		p.Detail = "Treezor could not be reached; retry later."
 	case kind == KindClosed:
-		p.Detail = "The onboarding has ended (" + e.ClosedStatus + "); start a new one with POST /v1/onboardings."
+		p.Detail = closedDetail(e.Current, caller)
 	default:
 		p.Detail = e.Reason
 	}
@@ -108,6 +110,38 @@ func problemFromError(err error, caller Scope) problem {
 		p.Detail = "Compliance rejected the user's last onboarding; repeat the call with \"override\": true to start a new one."
 	}
 	return p
+}
+
+// closedDetail says how an onboarding ended in the caller's words: the internal end state
+// for compliance, the end user's view otherwise (a rejection reads as closed).
+func closedDetail(end *workflows.ActionResult, caller Scope) string {
+	const again = "; start a new one with POST /v1/onboardings."
+	if end == nil {
+		return "The onboarding has ended" + again
+	}
+	if caller.Has(ScopeCompliance) {
+		switch end.State {
+		case workflows.StateCompletedValidated:
+			return "The onboarding has ended: the user is verified and the KYC review validated."
+		case workflows.StateCompletedRefused:
+			return "The onboarding has ended: Treezor refused the KYC review" + again
+		case workflows.StateRejected:
+			return "The onboarding has ended: compliance rejected the user; a new one needs \"override\": true."
+		case workflows.StateDeclined:
+			return "The onboarding has ended: the user declined or is not eligible" + again
+		case workflows.StateFailed:
+			return "The onboarding has failed (see its timeline)" + again
+		}
+	}
+	switch end.User.Status {
+	case workflows.UserStatusApproved:
+		return "The onboarding has ended: the user's identity is verified."
+	case workflows.UserStatusExpired:
+		return "The onboarding has expired" + again
+	case workflows.UserStatusCancelled:
+		return "The onboarding was cancelled" + again
+	}
+	return "The onboarding is closed; POST /v1/onboardings says whether a new one may start."
 }
 
 // scopedState is the state of an action result as the caller may see it: the internal

@@ -198,8 +198,12 @@ func (s *Service) action(ctx context.Context, op, userID, name string, arg any) 
 	if last != nil && !last.running() {
 		e.Kind = KindClosed
 		e.RunID = last.runID
-		e.ClosedStatus = last.statusName()
-		e.Reason = "the onboarding has ended; start a new one with POST /v1/onboardings"
+		e.Reason = "the onboarding has ended"
+		if res, rerr := s.lastResult(dctx, wid, last); rerr == nil && res != nil {
+			// How it ended, in both views: the problem says it in the caller's words.
+			e.Current = &workflows.ActionResult{UserID: userID, State: res.State, Attempt: res.Attempts,
+				User: workflows.EndedUserStatus(*res)}
+		}
 	}
 	return ActionResponse{}, e
 }
@@ -212,11 +216,6 @@ type execution struct {
 
 func (x *execution) running() bool {
 	return x.status == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-}
-
-// statusName is "Completed", "Failed", ... as Temporal prints it.
-func (x *execution) statusName() string {
-	return x.status.String()
 }
 
 // describe returns the latest run of wid, or nil when there is none.

@@ -8,6 +8,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -160,27 +161,51 @@ func (s *Service) startInput(req StartRequest) (workflows.Input, error) {
 
 // checkNewRunAllowed applies the 409 rules to the closed latest run.
 func (s *Service) checkNewRunAllowed(ctx context.Context, op, userID, wid string, prev *execution, override bool) ([]string, error) {
-	if prev.status != enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		return nil, nil // failed, terminated, timed out, canceled: no business result, start again
-	}
-	var last workflows.Result
-	if err := s.temporal.GetWorkflow(ctx, wid, prev.runID).Get(ctx, &last); err != nil {
+	last, err := s.lastResult(ctx, wid, prev)
+	if err != nil {
 		if errIsNotFound(err) {
 			return nil, s.checkTreezorKYC(ctx, op, userID, wid) // the run's history is gone (retention): ask Treezor
 		}
 		return nil, s.classify(op, userID, wid, fmt.Errorf("read the result of run %s: %w", prev.runID, err))
+	}
+	if last == nil {
+		return nil, nil // terminated, timed out, canceled, invalid input: no business result, start again
 	}
 	prior := last.AppliedHashes
 	last.AppliedHashes = nil
 	switch {
 	case last.State == workflows.StateCompletedValidated:
 		return nil, &Error{Kind: KindAlreadyValidated, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
-			LastResult: &last, Reason: "the user's last onboarding ended validated"}
+			LastResult: last, Reason: "the user's last onboarding ended validated"}
 	case last.State == workflows.StateRejected && !override:
 		return nil, &Error{Kind: KindRejected, Op: op, UserID: userID, WorkflowID: wid, RunID: prev.runID,
-			LastResult: &last, Reason: "the user's last onboarding was rejected; only an override starts a new one"}
+			LastResult: last, Reason: "the user's last onboarding was rejected; only an override starts a new one"}
 	}
 	return prior, nil
+}
+
+// lastResult reads the Result of the closed run prev: the value of a completed run, the
+// error details of a run whose onboarding ended FAILED (workflows.FailedResult), nil for a
+// run that left none (terminated, timed out, invalid input).
+func (s *Service) lastResult(ctx context.Context, wid string, prev *execution) (*workflows.Result, error) {
+	switch prev.status {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+	default:
+		return nil, nil
+	}
+	var last workflows.Result
+	err := s.temporal.GetWorkflow(ctx, wid, prev.runID).Get(ctx, &last)
+	if failed, ok := workflows.FailedResult(err); ok {
+		return &failed, nil
+	}
+	if err != nil {
+		var runErr *temporal.WorkflowExecutionError
+		if errors.As(err, &runErr) {
+			return nil, nil // the run failed without a Result (invalid input): nothing to carry
+		}
+		return nil, err
+	}
+	return &last, nil
 }
 
 // updateWithStart runs the Update-With-Start call and returns the update's result and the run id.

@@ -178,6 +178,10 @@ const (
 	ErrTypeTreezorUnavailable = activities.ErrTypeTreezorUnavailable // Treezor stayed unreachable for TreezorRetryWindow
 	ErrTypeTreezorUserUnknown = activities.ErrTypeTreezorUserUnknown // Treezor does not know the user (USER_UNKNOWN)
 	ErrTypeInvalidInput       = "InvalidInput"                       // the workflow input is unusable
+	// ErrTypeOnboardingFailed ends a run whose onboarding ended FAILED (a technical failure
+	// or every attempt used) as a failed execution, so Temporal counts it as failed;
+	// details: the Result (read it with FailedResult).
+	ErrTypeOnboardingFailed = "OnboardingFailed"
 	// ErrTypeNotApplicable rejects an operator action (restart, cancel, compliance
 	// decision) that means nothing in the current state; details: ActionResult, the
 	// current state.
@@ -263,9 +267,12 @@ type UserStatus struct {
 	Status  string `json:"status"`  // neutral, e.g. "UNDER_REVIEW" for any fraud or compliance state
 	Message string `json:"message"` // human sentence safe for the end user
 	Attempt int    `json:"attempt"`
-	// ActionRequired tells the user what to do, e.g. "RESTART_IDENTIFICATION", "BRING_OTHER_DOCUMENT".
+	// ActionRequired tells the user what to do, e.g. "COMPLETE_IDENTIFICATION", "BRING_OTHER_DOCUMENT".
 	ActionRequired string `json:"actionRequired,omitempty"`
-	Final          bool   `json:"final"`
+	// IdentificationURL is the link the user opens while the identification is theirs to
+	// complete (after an automatic retry, the new attempt's link); empty otherwise.
+	IdentificationURL string `json:"identificationURL,omitempty"`
+	Final             bool   `json:"final"`
 }
 
 // Result is what the workflow returns when it ends: business outcomes are results, not errors.

@@ -399,7 +399,11 @@ func (h *harness) waitState(t *testing.T, user string, state workflows.State, at
 // result waits for the onboarding's end (following continue-as-new).
 func (h *harness) result(t *testing.T, user string) workflows.Result {
 	var r workflows.Result
-	require.NoError(t, h.client.GetWorkflow(ctxFor(t), workflows.WorkflowID(user), "").Get(ctxFor(t), &r))
+	err := h.client.GetWorkflow(ctxFor(t), workflows.WorkflowID(user), "").Get(ctxFor(t), &r)
+	if failed, ok := workflows.FailedResult(err); ok {
+		return failed // an onboarding that ended FAILED fails the execution
+	}
+	require.NoError(t, err)
 	return r
 }
 
@@ -659,6 +663,29 @@ func scenarios() []scenario {
 			want: workflows.StateFailed,
 		},
 		{
+			// From ChangeFailedRunFails on, a FAILED onboarding fails the execution.
+			name:   "initiation-refused-fails",
+			refuse: true,
+			input:  baseInput,
+			drive: func(t *testing.T, h *harness, user string, _ workflows.IdentificationURLResult, err error) {
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(err, &appErr), "want the refusal, got %v", err)
+				require.Equal(t, workflows.ErrTypeTreezorRejected, appErr.Type())
+			},
+			want: workflows.StateFailed,
+		},
+		{
+			name:  "attempts-used-fails",
+			input: withPolicy(workflows.PolicyOverride{MaxAttempts: 2, RetryBackoff: time.Second}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESAborted, first.IdentificationID, treezor.ResultAborted, 3011) // RETRY_INVITE
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, 3011)
+			},
+			want: workflows.StateFailed,
+		},
+		{
 			name:  "treezor-outage",
 			down:  4,
 			input: withPolicy(workflows.PolicyOverride{TreezorRetryWindow: 2 * time.Second}),
@@ -813,5 +840,19 @@ func play(t *testing.T, h *harness, sc scenario, user string) (string, workflows
 	sc.drive(t, h, user, first, err)
 	r := h.result(t, user)
 	require.Equal(t, sc.want, r.State, "scenario %s", sc.name)
+	requireExecutionStatus(t, h, user, sc.want)
 	return handle.RunID(), r
+}
+
+// requireExecutionStatus checks how Temporal lists the ended run: failed for an onboarding
+// that ended FAILED, completed for every business outcome (ChangeFailedRunFails).
+func requireExecutionStatus(t *testing.T, h *harness, user string, state workflows.State) {
+	t.Helper()
+	want := enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	if state == workflows.StateFailed {
+		want = enumspb.WORKFLOW_EXECUTION_STATUS_FAILED
+	}
+	desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+	require.NoError(t, err)
+	require.Equal(t, want, desc.GetWorkflowExecutionInfo().GetStatus(), "the run of %s", user)
 }

@@ -460,6 +460,10 @@ func (r *modelRun) observeCarry(next Input) {
 func (r *modelRun) finalCheck(runErr error) {
 	where := "after the end"
 	var res Result
+	failed, isFailed := FailedResult(runErr) // a FAILED onboarding fails the execution (ChangeFailedRunFails)
+	if isFailed {
+		runErr = nil
+	}
 	if runErr != nil {
 		r.tz.mu.Lock()
 		down := r.tz.downUsed
@@ -468,8 +472,15 @@ func (r *modelRun) finalCheck(runErr error) {
 			r.fail(invWorkflowError, where, "%v", runErr)
 		}
 		r.trace = append(r.trace, fmt.Sprintf("%s the run failed: %v", r.nowWhere(), runErr))
+	} else if isFailed {
+		res = failed
+		if res.State != StateFailed {
+			r.fail(invResult, where, "a %s onboarding failed the execution", res.State)
+		}
 	} else if err := r.env.GetWorkflowResult(&res); err != nil {
 		r.fail(invResult, where, "result: %v", err)
+	} else if res.State == StateFailed {
+		r.fail(invResult, where, "a FAILED onboarding completed the execution")
 	}
 	obs := r.observe(where)
 	r.last = obs

@@ -1,13 +1,40 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
+
+// ChangeFailedRunFails is the version gate of ending a FAILED onboarding as a failed
+// execution instead of a completed one (runs recorded before it still complete).
+const ChangeFailedRunFails = "failed-run-fails"
+
+// failedRunError is how a run whose onboarding ended FAILED ends: a non-retryable
+// application error (the workflow has no retry policy, and another run would not help)
+// whose message names no user data and whose details carry the Result.
+func failedRunError(res Result) error {
+	return temporal.NewNonRetryableApplicationError("the onboarding failed", ErrTypeOnboardingFailed, nil, res)
+}
+
+// FailedResult returns the Result carried by the error of a run that ended FAILED (from
+// ChangeFailedRunFails on), and whether err is such an error.
+func FailedResult(err error) (Result, bool) {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeOnboardingFailed || !appErr.HasDetails() {
+		return Result{}, false
+	}
+	var r Result
+	if appErr.Details(&r) != nil {
+		return Result{}, false
+	}
+	return r, true
+}
 
 // onboarding is one run of the QESOnboarding workflow: its input, resolved policy,
 // state, and what is in flight (activity, timer). Signal, update and activity handlers
@@ -38,7 +65,8 @@ type onboarding struct {
 
 // QESOnboarding takes one Treezor user through QES identification and the KYC review
 // (see the package documentation). Business outcomes end it with a Result; an error
-// means invalid input.
+// means invalid input or, from ChangeFailedRunFails on, an onboarding that ended FAILED
+// (its Result in the error's details).
 func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	o := newOnboarding(ctx, in)
 	if err := o.registerQueries(ctx); err != nil {
@@ -165,5 +193,9 @@ func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	o.drainWebhooks()
 	o.publish(ctx)
 	o.logger.Info("Onboarding ended", "state", string(o.st.State), "attempts", o.st.Attempt)
-	return o.result(), nil
+	res := o.result()
+	if res.State == StateFailed && workflow.GetVersion(ctx, ChangeFailedRunFails, workflow.DefaultVersion, 1) >= 1 {
+		return Result{}, failedRunError(res)
+	}
+	return res, nil
 }

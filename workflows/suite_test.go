@@ -192,9 +192,22 @@ func (s *OnboardingSuite) check(d time.Duration, fn func(Status)) {
 func (s *OnboardingSuite) run(in Input) Result {
 	s.env.ExecuteWorkflow(QESOnboarding, in)
 	s.Require().True(s.env.IsWorkflowCompleted())
-	s.Require().NoError(s.env.GetWorkflowError())
+	return runResult(s.T(), s.env)
+}
+
+// runResult is the Result an ended run left: its value, or, for an onboarding that ended
+// FAILED, the details of the error the execution failed with (ChangeFailedRunFails).
+func runResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) Result {
+	t.Helper()
+	if err := env.GetWorkflowError(); err != nil {
+		r, ok := FailedResult(err)
+		require.True(t, ok, "the run failed: %v", err)
+		require.Equal(t, StateFailed, r.State, "only a FAILED onboarding fails the execution")
+		return r
+	}
 	var r Result
-	s.Require().NoError(s.env.GetWorkflowResult(&r))
+	require.NoError(t, env.GetWorkflowResult(&r))
+	require.NotEqual(t, StateFailed, r.State, "a FAILED onboarding fails the execution")
 	return r
 }
 

@@ -74,7 +74,7 @@ func (o *onboarding) userStatus() UserStatus {
 		o.st.Reason != nil && o.st.Reason.Policy == treezor.PolicyRetryNewDocument {
 		action = ActionBringOtherDocument
 	}
-	return UserStatus{
+	us := UserStatus{
 		UserID:         o.in.UserID,
 		Status:         v.status,
 		Message:        v.message,
@@ -82,4 +82,17 @@ func (o *onboarding) userStatus() UserStatus {
 		ActionRequired: action,
 		Final:          o.st.State.Terminal(),
 	}
+	if o.st.State == StateAwaitingUser {
+		us.IdentificationURL = o.st.IdentificationURL
+	}
+	return us
+}
+
+// EndedUserStatus is the end-user-safe view of an ended onboarding, from its Result.
+func EndedUserStatus(r Result) UserStatus {
+	v, ok := userViews[r.State]
+	if !ok || !r.State.Terminal() {
+		v = viewClosed
+	}
+	return UserStatus{UserID: r.UserID, Status: v.status, Message: v.message, Attempt: r.Attempts, Final: true}
 }

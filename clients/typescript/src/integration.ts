@@ -45,7 +45,10 @@ async function main(): Promise<void> {
   if (us.status === "ACTION_REQUIRED" && us.actionRequired !== "COMPLETE_IDENTIFICATION") {
     fail(`unexpected action ${us.actionRequired}`);
   }
-  console.log(`getOnboardingStatus: ${us.status} ${us.actionRequired ?? "-"}`);
+  // While the user must act, the status carries the link (the new one after an automatic retry).
+  const current: string | undefined = us.identificationURL;
+  if (us.actionRequired === "COMPLETE_IDENTIFICATION" && current !== link) fail("the status does not carry the identification URL");
+  console.log(`getOnboardingStatus: ${us.status} ${us.actionRequired ?? "-"} url ${current ? "yes" : "no"}`);
 
   const details = await compliance.GET("/v1/onboardings/{userId}/details", path);
   if (!details.data) fail("getOnboardingDetails", details.error);
