@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/workflow"
 )
@@ -28,9 +29,10 @@ type onboarding struct {
 	shownDetails string
 	// acted is set by an accepted operator action until the next publish: the state it
 	// led to is published at once, whatever is in flight.
-	acted  bool
-	now    func() time.Time
-	logger log.Logger
+	acted   bool
+	metrics client.MetricsHandler // business metrics (metrics.go)
+	now     func() time.Time
+	logger  log.Logger
 }
 
 // QESOnboarding takes one Treezor user through QES identification and the KYC review
@@ -49,6 +51,9 @@ func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 		o.st.State, o.st.Note = StateFailed, "invalid input"
 		return Result{}, invalidInputError(err)
 	}
+	if in.Carry == nil {
+		o.metrics.Counter(MetricStarted).Inc(1)
+	}
 	o.begin(in.Carry)
 	return o.run(ctx)
 }
@@ -61,6 +66,7 @@ func newOnboarding(ctx workflow.Context, in Input) *onboarding {
 		webhooks: workflow.GetSignalChannel(ctx, SignalWebhook),
 		wake:     workflow.NewBufferedChannel(ctx, 1),
 		now:      func() time.Time { return workflow.Now(ctx) },
+		metrics:  metricsHandler(ctx),
 		logger:   log.With(workflow.GetLogger(ctx), "userId", in.UserID),
 	}
 	o.in.Carry = nil
