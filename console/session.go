@@ -232,7 +232,7 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 func (c *Console) renderSignIn(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	token := randomToken()
 	setCookie(w, r, preSigninCookie, token, 600)
-	c.render(w, status, "signin", page{Title: "Sign in", CSRF: token, Flash: msg})
+	c.render(w, status, "signin", page{Title: "Sign in", CSRF: token, Error: msg})
 }
 
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {

@@ -106,6 +106,7 @@ func TestSignInSessionAndCSRF(t *testing.T) {
 	rec = b.do(http.MethodPost, "/console/signin", url.Values{"key": {"wrong-key"}, "csrf": {token}})
 	require.Equal(t, http.StatusUnauthorized, rec.Code)
 	require.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond, "a wrong key is slowed down")
+	require.Contains(t, rec.Body.String(), `id="error">Wrong key`)
 	token = b.signInForm()
 	rec = b.do(http.MethodPost, "/console/signin", url.Values{"key": {"Onb8rX2vLm4Tn7Wp9Ks3Hd6Fj1Gb5Yc0B"}, "csrf": {token}})
 	require.Equal(t, http.StatusUnauthorized, rec.Code, "a key without the compliance scope does not sign in")
