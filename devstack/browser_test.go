@@ -34,6 +34,12 @@ func chromiumPath(t *testing.T) string {
 // network (this machine has none), and returns its context (90 s budget).
 func newBrowser(t *testing.T, browser string) context.Context {
 	t.Helper()
+	return newBrowserBudget(t, browser, 90*time.Second)
+}
+
+// newBrowserBudget is newBrowser with a budget of its own, for longer walks through pages.
+func newBrowserBudget(t *testing.T, browser string, budget time.Duration) context.Context {
+	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser),
 		chromedp.Flag("headless", true),
@@ -47,7 +53,7 @@ func newBrowser(t *testing.T, browser string) context.Context {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, budget)
 	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
 	return ctx
 }

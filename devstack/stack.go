@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/qesflow/qesflow/codec"
+	"github.com/qesflow/qesflow/console"
 	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
@@ -252,6 +253,17 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return fail(fmt.Errorf("api: %w", err))
 	}
 
+	// The compliance console signs operators in with the named dev keys.
+	con, err := console.New(console.Config{
+		Temporal: s.Client, Namespace: srv.Namespace(), Logger: log.Named("console"),
+		Keys: []starter.APIKey{
+			{Name: "dev-compliance", Key: creds.ComplianceKey, Scopes: starter.ScopeCompliance},
+			{Name: "dev-supervisor", Key: creds.SupervisorKey, Scopes: starter.ScopeOnboarding | starter.ScopeCompliance},
+		},
+	})
+	if err != nil {
+		return fail(fmt.Errorf("console: %w", err))
+	}
 	codecHandler, err := codec.NewHandler(codec.HandlerConfig{
 		Keys: keyring,
 		// Operators' tools (temporal --codec-auth "Bearer <key>") use the compliance key.
@@ -268,6 +280,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	apiMux := http.NewServeMux()
 	apiMux.Handle(codec.PathPrefix, codecHandler)
+	apiMux.Handle(console.PathPrefix, con)
 	apiMux.Handle("/", api)
 	apiHandler.set(apiMux)
 	bridgeHandler.set(bridge)

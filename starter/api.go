@@ -234,9 +234,12 @@ func (a *api) cancel(w http.ResponseWriter, r *http.Request, caller Scope) {
 
 func (a *api) complianceDecision(w http.ResponseWriter, r *http.Request, caller Scope) {
 	const op = "compliance-decision"
-	var req workflows.ComplianceDecision
+	var req struct { // the document's body; the operator's name is the console's to set
+		Decision string `json:"decision"`
+		Note     string `json:"note,omitempty"`
+	}
 	a.action(w, r, op, caller, &req, false, func(userID string) (ActionResponse, error) {
-		return a.svc.ComplianceDecision(r.Context(), userID, req)
+		return a.svc.ComplianceDecision(r.Context(), userID, workflows.ComplianceDecision{Decision: req.Decision, Note: req.Note})
 	})
 }
 

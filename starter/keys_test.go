@@ -46,6 +46,37 @@ func TestParseAPIKeys(t *testing.T) {
 	}
 }
 
+// TestParseAPIKeyListNames: "name:key:scopes" names the key's holder; a key with a colon
+// and no name keeps meaning what it meant before names existed.
+func TestParseAPIKeyListNames(t *testing.T) {
+	const strong = "Zq8rX2vLm4Tn7Wp9Ks3Hd6Fj1Gb5Yc0A"
+	tests := []struct {
+		name    string
+		spec    string
+		want    []APIKey
+		wantErr string
+	}{
+		{name: "old form", spec: strong + ":compliance", want: []APIKey{{Key: strong, Scopes: ScopeCompliance}}},
+		{name: "named", spec: "alice.martin:" + strong + ":compliance", want: []APIKey{{Name: "alice.martin", Key: strong, Scopes: ScopeCompliance}}},
+		{name: "named, both scopes", spec: "bob@ops:" + strong + ":onboarding+compliance", want: []APIKey{{Name: "bob@ops", Key: strong, Scopes: ScopeOnboarding | ScopeCompliance}}},
+		{name: "weak key after a name-like prefix stays one key", spec: "a:b:compliance", want: []APIKey{{Key: "a:b", Scopes: ScopeCompliance}}},
+		{name: "prefix that is no name stays part of the key", spec: "a b:" + strong + ":compliance", wantErr: "whitespace"},
+		{name: "named with unknown scope", spec: "carol:" + strong + ":admin", wantErr: `unknown scope "admin"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseAPIKeyList(tt.spec)
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				require.NotContains(t, err.Error(), strong, "errors never repeat keys")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestReadAPIKeysFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "keys")

@@ -121,7 +121,7 @@ func (o *onboarding) complianceRefusal(d ComplianceDecision) string {
 // onboarding.
 func (o *onboarding) applyComplianceDecision(d ComplianceDecision) {
 	decision := normalizeDecision(d.Decision)
-	o.recordAction(UpdateComplianceDecision, decision)
+	o.recordDecision(decision, d)
 	o.st.ComplianceNote, o.st.Escalated, o.st.Escalations = d.Note, false, 0
 	for _, id := range append(slices.Clone(o.st.Identifications), o.st.IdentificationID) {
 		if id != "" && !slices.Contains(o.st.Decided, id) {

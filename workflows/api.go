@@ -159,6 +159,9 @@ const (
 type ComplianceDecision struct {
 	Decision string `json:"decision"` // DecisionClear or DecisionReject
 	Note     string `json:"note,omitempty"`
+	// Operator names who decided (the console's signed-in operator), for the audit trail in
+	// the history and on the timeline; empty for decisions made without a name.
+	Operator string `json:"operator,omitempty"`
 }
 
 // IdentificationURLResult answers the identification-url update.
@@ -208,7 +211,8 @@ type TimelineEntry struct {
 	EventType        string    `json:"eventType,omitempty"`
 	IdentificationID string    `json:"identificationId,omitempty"`
 	State            State     `json:"state,omitempty"`
-	Note             string    `json:"note,omitempty"` // e.g. "duplicate", "stale identification", "out of order"
+	Note             string    `json:"note,omitempty"`     // e.g. "duplicate", "stale identification", "out of order"
+	Operator         string    `json:"operator,omitempty"` // who took an operator action, when named
 }
 
 // Status is the internal view (query "status"), for operators and compliance.

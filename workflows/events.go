@@ -138,6 +138,7 @@ func (o *onboarding) fraud(ev treezor.Event) {
 	o.st.Reason = nil
 	if ev.ReasonCode != 0 {
 		o.st.Reason = reasonInfo(o.policy.reason(ev.ReasonCode))
+		o.countReason(o.policy.reason(ev.ReasonCode))
 	}
 	if o.st.State == StateComplianceReview {
 		o.record(TimelineEntry{Kind: KindState, State: o.st.State, IdentificationID: ev.IdentificationID,

@@ -37,6 +37,24 @@ func (s *OnboardingSuite) TestFraudClearedThenNewAttemptSucceeds() {
 	s.Zero(r.ReasonCode)
 }
 
+// TestDecisionRecordsOperatorAndNote: who decided and their note are on the timeline (the
+// audit trail the console shows).
+func (s *OnboardingSuite) TestDecisionRecordsOperatorAndNote() {
+	s.webhook(time.Minute, finalized("ident-1", treezor.ResultFraudSuspicionPending, 3201))
+	s.action(time.Hour, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "documents forged", Operator: "alice"})
+	r := s.run(input())
+	s.Equal(StateRejected, r.State)
+	var decisions []TimelineEntry
+	for _, e := range s.status().Timeline {
+		if e.Kind == KindAction && e.EventType == UpdateComplianceDecision {
+			decisions = append(decisions, e)
+		}
+	}
+	s.Require().Len(decisions, 1)
+	s.Equal("alice", decisions[0].Operator)
+	s.Equal("reject: documents forged", decisions[0].Note)
+}
+
 func (s *OnboardingSuite) TestFraudOnTheLastAttemptCanBeCleared() {
 	s.webhook(time.Minute, finalized("ident-1", treezor.ResultFraudSuspicionConfirmed, 0))
 	s.action(time.Hour, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionClear})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -59,8 +60,9 @@ type onboarding struct {
 	// payinWallets and identificationIDs are the gates of versions.go.
 	payinWallets, identificationIDs bool
 
-	now    func() time.Time
-	logger log.Logger
+	metrics client.MetricsHandler // business metrics (metrics.go)
+	now     func() time.Time
+	logger  log.Logger
 }
 
 // QESOnboarding takes one Treezor user through QES identification and the KYC review
@@ -87,6 +89,9 @@ func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 		return Result{}, invalidInputError(err)
 	}
 	o.versions(ctx)
+	if in.Carry == nil {
+		o.metrics.Counter(MetricStarted).Inc(1)
+	}
 	o.begin(in.Carry)
 	if stateFirst {
 		if err := o.registerUpdates(ctx); err != nil {
@@ -104,6 +109,7 @@ func newOnboarding(ctx workflow.Context, in Input) *onboarding {
 		webhooks: workflow.GetSignalChannel(ctx, SignalWebhook),
 		wake:     workflow.NewBufferedChannel(ctx, 1),
 		now:      func() time.Time { return workflow.Now(ctx) },
+		metrics:  metricsHandler(ctx),
 		logger:   log.With(workflow.GetLogger(ctx), "userId", in.UserID),
 	}
 	o.in.Carry = nil

@@ -23,6 +23,7 @@ const (
 // enter moves to state s and clears the deadline (the caller sets the new one with wait).
 func (o *onboarding) enter(s State, note string) {
 	from := o.st.State
+	o.countState(s)
 	o.st.State = s
 	o.st.Deadline = time.Time{}
 	o.record(TimelineEntry{Kind: KindState, State: s, IdentificationID: o.st.IdentificationID, Note: note})
@@ -128,6 +129,7 @@ func (o *onboarding) country() string {
 // transient is ABORTED or CANCELED, recorded before the policy's next state.
 func (o *onboarding) applyReason(transient State, r treezor.Reason) {
 	o.st.Reason = reasonInfo(r)
+	o.countReason(r)
 	o.enter(transient, reasonNote(r))
 	switch r.Policy {
 	case treezor.PolicyCompliance:

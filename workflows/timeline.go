@@ -44,6 +44,18 @@ func (o *onboarding) recordAction(name, note string) {
 	o.record(TimelineEntry{Kind: KindAction, EventType: name, State: o.st.State, Note: note})
 }
 
+// recordDecision records a compliance decision with who took it and their note (the audit
+// trail); the note stays in the encrypted history and the compliance view only.
+func (o *onboarding) recordDecision(decision string, d ComplianceDecision) {
+	o.countDecision(decision)
+	note := decision
+	if n := strings.TrimSpace(d.Note); n != "" {
+		note += ": " + n
+	}
+	o.record(TimelineEntry{Kind: KindAction, EventType: UpdateComplianceDecision, State: o.st.State,
+		Note: note, Operator: strings.TrimSpace(d.Operator)})
+}
+
 // eventDetail summarises the codes of an event: ids and codes only, never PII.
 func eventDetail(ev treezor.Event) string {
 	var parts []string

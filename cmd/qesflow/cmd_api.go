@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/qesflow/qesflow/console"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
@@ -45,9 +46,9 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	fs.StringVar(&f.adminAddr, "admin-addr", envString("QESFLOW_API_ADMIN_ADDR", "127.0.0.1:9080"),
 		envHelp("listen address of /readyz and /metrics (and /healthz), kept off the clients' port; empty: on --addr", "QESFLOW_API_ADMIN_ADDR"))
 	fs.StringVar(&f.apiKeys, "api-keys", "",
-		envHelp(`API keys and scopes, "key1:onboarding,key2:compliance,key3:onboarding+compliance"; prefer the environment or a file`, "QESFLOW_API_KEYS"))
+		envHelp(`API keys and scopes, "key1:onboarding,alice:key2:compliance,key3:onboarding+compliance" (a name before the key lets its holder sign in to /console/); prefer the environment or a file`, "QESFLOW_API_KEYS"))
 	fs.StringVar(&f.apiKeysFile, "api-keys-file", envString("QESFLOW_API_KEYS_FILE", ""),
-		envHelp(`file with one "key:scopes" per line (# comments)`, "QESFLOW_API_KEYS_FILE"))
+		envHelp(`file with one "key:scopes" or "name:key:scopes" per line (# comments)`, "QESFLOW_API_KEYS_FILE"))
 	fs.BoolVar(&f.production, "production", envBool("QESFLOW_PRODUCTION", false),
 		envHelp("production mode: redirect URLs must be https", "QESFLOW_PRODUCTION"))
 	fs.StringVar(&f.taskQueue, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue),
@@ -74,22 +75,22 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 
 // keys resolves the API keys from --api-keys (else QESFLOW_API_KEYS) and --api-keys-file; both
 // sources may be combined. At least one key is required.
-func (f *apiFlags) keys() (map[string]starter.Scope, error) {
+func (f *apiFlags) keys() ([]starter.APIKey, error) {
 	raw, err := secretValue(f.apiKeys, "QESFLOW_API_KEYS", "")
 	if err != nil {
 		return nil, err
 	}
-	inline, err := starter.ParseAPIKeys(raw)
+	keys, err := starter.ParseAPIKeyList(raw)
 	if err != nil {
 		return nil, fmt.Errorf("--api-keys / QESFLOW_API_KEYS: %w", err)
 	}
-	fromFile := map[string]starter.Scope{}
 	if f.apiKeysFile != "" {
-		if fromFile, err = starter.ReadAPIKeysFile(f.apiKeysFile); err != nil {
+		fromFile, err := starter.ReadAPIKeyListFile(f.apiKeysFile)
+		if err != nil {
 			return nil, err
 		}
+		keys = append(keys, fromFile...)
 	}
-	keys := starter.MergeAPIKeys(inline, fromFile)
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("no API key: set --api-keys, --api-keys-file, QESFLOW_API_KEYS or QESFLOW_API_KEYS_FILE (key:onboarding,key:compliance)")
 	}
@@ -138,7 +139,7 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 		Temporal:       tc,
 		Namespace:      opts.Namespace,
 		TaskQueue:      f.taskQueue,
-		Keys:           keys,
+		Keys:           starter.KeyScopes(keys),
 		ProductionMode: f.production,
 		Policy:         policy,
 		Logger:         logger.Named("api"),
@@ -148,6 +149,13 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	})
 	if err != nil {
 		return err
+	}
+	// The compliance console (/console/) serves the operators named in the compliance keys.
+	if con, err := console.New(console.Config{Temporal: tc, Namespace: opts.Namespace, TaskQueue: f.taskQueue,
+		Keys: keys, Logger: logger.Named("console")}); err == nil {
+		handler = console.Mount(con, handler)
+	} else {
+		logger.Info("compliance console off", zap.String("why", err.Error()))
 	}
 	srv := httpserver.New(httpserver.Options{
 		Name:      "api",

@@ -36,12 +36,12 @@ func TestAPICommandKeysFromFlagEnvironmentAndFile(t *testing.T) {
 	t.Setenv("QESFLOW_API_KEYS", "env-key:onboarding")
 	got, err := (&apiFlags{apiKeysFile: file}).keys()
 	require.NoError(t, err)
-	require.Equal(t, map[string]starter.Scope{"env-key": starter.ScopeOnboarding, "file-key": starter.ScopeCompliance}, got)
+	require.Equal(t, map[string]starter.Scope{"env-key": starter.ScopeOnboarding, "file-key": starter.ScopeCompliance}, starter.KeyScopes(got))
 
 	// The flag wins over the environment.
 	got, err = (&apiFlags{apiKeys: "flag-key:onboarding+compliance"}).keys()
 	require.NoError(t, err)
-	require.Equal(t, map[string]starter.Scope{"flag-key": starter.ScopeOnboarding | starter.ScopeCompliance}, got)
+	require.Equal(t, map[string]starter.Scope{"flag-key": starter.ScopeOnboarding | starter.ScopeCompliance}, starter.KeyScopes(got))
 
 	_, err = (&apiFlags{apiKeys: "ok:onboarding,very-secret-key:admin"}).keys()
 	require.ErrorContains(t, err, "entry 2")

@@ -113,6 +113,7 @@ qesflow dev is running. Ctrl-C stops it.
   Webhook bridge      %s/webhooks/treezor
   Treezor simulator   %s   (KYC desk: %s/kyc)
   Codec endpoint      %s   (the UI decrypts payloads through it)
+  Compliance console  %s/console/   (sign in with the compliance key, operator dev-compliance)
   Persistence         %s
 
 Dev credentials (local use only):
@@ -130,7 +131,7 @@ Try it:
 Payloads are encrypted in Temporal's history (key %s, kept in the dev credentials); the temporal
 CLI reads them with: --codec-endpoint %s --codec-auth 'Bearer %s'
 
-`, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, s.CodecURL, persistence,
+`, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, s.CodecURL, s.APIURL, persistence,
 		devCredentialLines(c),
 		s.SimURL, s.APIURL, c.OnboardingKey, ui, s.Server.Namespace(), s.APIURL, c.OnboardingKey,
 		s.Keyring.ActiveKeyID(), s.CodecURL, c.ComplianceKey)
