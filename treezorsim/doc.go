@@ -42,7 +42,8 @@
 //	                 simulator are never issued again
 //	presignKey       base64 key of presigned document URLs (URLs issued before stay valid)
 //	users            [{userId, firstname, lastname, email, country, phone, walletId,
-//	                 kycReview, kycLevel, identifications: [id…],
+//	                 otherWallets?: [walletId…], payins?: [{payinId, walletId,
+//	                 paymentMethodId, amount, status?}], kycReview, kycLevel, identifications: [id…],
 //	                 pendingReview?: {requestedAt, autoDecision?, decideAt?}}] in creation order
 //	identifications  [{identificationId, userId, identificationURL, redirectUrl?, state,
 //	                 result?, reasonCode?, documents?: [documentId…], createdAt}] in creation order

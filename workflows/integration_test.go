@@ -46,6 +46,8 @@ func TestIntegration(t *testing.T) {
 			workflows.SAQESReasonCode:       int64(0),
 			workflows.SAQESIdentificationID: "qes-int-success-1",
 			workflows.SAKYCReview:           "VALIDATED",
+			// Every identification id of the run (gate identification-ids-attribute).
+			workflows.SAQESIdentificationIDs: []any{"qes-int-success-1"},
 		}, attrs)
 		requireListed(t, h, `TreezorUserId = 'int-success' AND QESState = 'COMPLETED_VALIDATED' AND KYCReview = 'VALIDATED'`, user)
 	})
