@@ -3,7 +3,7 @@
 //
 //   - Throughput: a bare workflow with as many activities and signals as one onboarding
 //     (Update-With-Start, 2 activities, 5 signals, no HTTP) on the untuned default SQLite
-//     configuration of go.temporal.io/server (embedded.Config.Untuned) and on the tuned
+//     configuration of go.temporal.io/server (untunedConfig) and on the tuned
 //     embedded server, and complete onboardings through the whole product (API → simulator →
 //     signed webhooks → bridge → workflow → KYC review → completed, payloads encrypted as in
 //     `qesflow dev`) on the same tuned server, all at the same concurrency. The segments run in

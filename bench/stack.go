@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/assembly"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
@@ -76,6 +76,16 @@ func startStack(ctx context.Context, cfg embedded.Config, log *zap.Logger) (_ *s
 
 // dial connects a client to the stack's server; keys, when set, encrypt its payloads.
 func (s *stack) dial(ctx context.Context, keys *codec.Keyring) (client.Client, error) {
+	parts, err := s.connect(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	return parts.Client, nil
+}
+
+// connect assembles the product's shared parts on the stack's server, without metrics (the
+// bench measures the flow, not the exporter); keys, when set, encrypt the payloads.
+func (s *stack) connect(ctx context.Context, keys *codec.Keyring) (*assembly.Parts, error) {
 	opts := temporalclient.Options{
 		Address:   s.server.FrontendAddress(),
 		Namespace: s.server.Namespace(),
@@ -84,12 +94,12 @@ func (s *stack) dial(ctx context.Context, keys *codec.Keyring) (client.Client, e
 	if keys != nil {
 		opts.DataConverter = codec.DataConverter(keys)
 	}
-	c, err := temporalclient.Dial(ctx, opts)
+	parts, err := assembly.Connect(ctx, assembly.Config{Temporal: opts, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
-	s.onStop(c.Close)
-	return c, nil
+	s.onStop(parts.Client.Close)
+	return parts, nil
 }
 
 func (s *stack) onStop(fn func()) {
@@ -138,6 +148,7 @@ func (s *stack) stop() error {
 // encrypts (as in dev), plus a sink worker on that client for the bridge section.
 type product struct {
 	s         *stack
+	parts     *assembly.Parts
 	client    client.Client
 	codecKeys string // the keyring spec, for a worker process
 	taskQueue string
@@ -168,9 +179,10 @@ func (s *stack) startProduct(ctx context.Context, taskQueue string, encrypt bool
 		p.codecKeys = key.Spec()
 	}
 	var err error
-	if p.client, err = s.dial(ctx, keys); err != nil {
+	if p.parts, err = s.connect(ctx, keys); err != nil {
 		return nil, err
 	}
+	p.client = p.parts.Client
 	sinks := newBareWorker(p.client, p.sinkQueue)
 	if err := sinks.Start(); err != nil {
 		return nil, fmt.Errorf("start sink worker: %w", err)
@@ -220,12 +232,7 @@ func (p *product) startSimulator() error {
 }
 
 func (p *product) startBridge() error {
-	bridge, err := webhookbridge.New(webhookbridge.Config{
-		Secrets:  []string{p.webhookSecret},
-		Temporal: p.client,
-		Logger:   p.s.log.Named("bridge"),
-		Registry: prometheus.NewRegistry(),
-	})
+	bridge, err := p.parts.Bridge(webhookbridge.Config{Secrets: []string{p.webhookSecret}})
 	if err != nil {
 		return fmt.Errorf("bridge: %w", err)
 	}
@@ -249,12 +256,11 @@ func (p *product) newWorker(taskQueue string, stickyCacheSize int) (sdkworker.Wo
 	if err != nil {
 		return nil, fmt.Errorf("treezor client: %w", err)
 	}
-	w, err := worker.New(p.client, worker.Options{
+	w, err := p.parts.Worker(worker.Options{
 		TaskQueue:       taskQueue,
 		Treezor:         tz,
 		DocumentDir:     filepath.Join(p.s.dataDir, "documents"),
 		StickyCacheSize: stickyCacheSize,
-		Logger:          p.s.log.Named("worker"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("onboarding worker: %w", err)
@@ -268,13 +274,7 @@ func (p *product) serveAPI(taskQueue string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("API keys: %w", err)
 	}
-	api, err := starter.New(starter.Config{
-		Temporal:  p.client,
-		TaskQueue: taskQueue,
-		Keys:      keys,
-		Logger:    p.s.log.Named("api"),
-		Registry:  prometheus.NewRegistry(),
-	})
+	api, err := p.parts.API(starter.Config{TaskQueue: taskQueue, Keys: keys})
 	if err != nil {
 		return "", fmt.Errorf("api: %w", err)
 	}
@@ -284,13 +284,12 @@ func (p *product) serveAPI(taskQueue string) (string, error) {
 
 // serveHTTP serves h as the product serves it (request ids, access log, metrics, probes).
 func (p *product) serveHTTP(name, addr string, h http.Handler) (string, error) {
-	srv := httpserver.New(httpserver.Options{
-		Name:     name,
-		Addr:     addr,
-		Handler:  h,
-		Logger:   p.s.log.Named(name),
-		Ready:    temporalclient.CheckHealth(p.client),
-		Registry: prometheus.NewRegistry(),
+	srv := p.parts.HTTPServer(httpserver.Options{
+		Name:    name,
+		Addr:    addr,
+		Handler: h,
+		Logger:  p.s.log.Named(name),
+		Ready:   temporalclient.CheckHealth(p.client),
 	})
 	if err := srv.Listen(); err != nil {
 		return "", fmt.Errorf("%s listener: %w", name, err)

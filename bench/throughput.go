@@ -12,7 +12,6 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -93,7 +92,7 @@ func completedCounter(c client.Client, workflowType string) func(ctx context.Con
 func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 	if !r.cfg.SkipUntuned {
 		r.progress("starting the untuned server (go.temporal.io/server SQLite defaults)")
-		untunedCfg := embedded.Config{DataDir: filepath.Join(r.cfg.DataDir, untunedDir), Untuned: true}
+		untunedCfg := untunedConfig(filepath.Join(r.cfg.DataDir, untunedDir))
 		if r.untuned, err = startStack(ctx, untunedCfg, r.cfg.Logger); err != nil {
 			return err
 		}

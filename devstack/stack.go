@@ -27,6 +27,7 @@ import (
 	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/console"
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/assembly"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
@@ -176,23 +177,27 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 
-	s.Client, err = temporalclient.Dial(ctx, temporalclient.Options{
-		TLSCertFile:    s.tlsFile(func(t *embedded.TLS) string { return t.CertFile }),
-		TLSKeyFile:     s.tlsFile(func(t *embedded.TLS) string { return t.KeyFile }),
-		TLSCAFile:      s.tlsFile(func(t *embedded.TLS) string { return t.CAFile }),
-		TLSServerName:  s.tlsFile(func(*embedded.TLS) string { return "localhost" }),
-		Address:        srv.FrontendAddress(),
-		Namespace:      srv.Namespace(),
-		Logger:         log.Named("sdk"),
-		MetricsHandler: temporalclient.NewPrometheusMetricsHandler(s.Registry),
-		DataConverter:  s.DataConverter,
-		// A signal written without the stack's keys fails its workflow task instead of
-		// reaching the workflow.
-		RequireEncryptedPayloads: true,
+	parts, err := assembly.Connect(ctx, assembly.Config{
+		Temporal: temporalclient.Options{
+			TLSCertFile:   s.tlsFile(func(t *embedded.TLS) string { return t.CertFile }),
+			TLSKeyFile:    s.tlsFile(func(t *embedded.TLS) string { return t.KeyFile }),
+			TLSCAFile:     s.tlsFile(func(t *embedded.TLS) string { return t.CAFile }),
+			TLSServerName: s.tlsFile(func(*embedded.TLS) string { return "localhost" }),
+			Address:       srv.FrontendAddress(),
+			Namespace:     srv.Namespace(),
+			Logger:        log.Named("sdk"),
+			DataConverter: s.DataConverter,
+			// A signal written without the stack's keys fails its workflow task instead of
+			// reaching the workflow.
+			RequireEncryptedPayloads: true,
+		},
+		Logger:   log,
+		Registry: s.Registry,
 	})
 	if err != nil {
 		return fail(fmt.Errorf("connect to embedded Temporal: %w", err))
 	}
+	s.Client = parts.Client
 
 	simCfg := cfg.Sim
 	simCfg.ClientID, simCfg.ClientSecret = creds.TreezorClientID, creds.TreezorClientSecret
@@ -220,7 +225,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return fail(fmt.Errorf("treezor client: %w", err))
 	}
 	docDir := filepath.Join(cfg.DataDir, "documents")
-	s.worker, err = worker.New(s.Client, worker.Options{Treezor: tz, DocumentDir: docDir, Logger: log.Named("worker")})
+	s.worker, err = parts.Worker(worker.Options{Treezor: tz, DocumentDir: docDir})
 	if err != nil {
 		return fail(fmt.Errorf("worker: %w", err))
 	}
@@ -228,12 +233,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return fail(fmt.Errorf("start worker: %w", err))
 	}
 
-	bridge, err := webhookbridge.New(webhookbridge.Config{
-		Secrets:  []string{creds.WebhookSecret},
-		Temporal: s.Client,
-		Logger:   log.Named("bridge"),
-		Registry: s.Registry,
-	})
+	bridge, err := parts.Bridge(webhookbridge.Config{Secrets: []string{creds.WebhookSecret}})
 	if err != nil {
 		return fail(fmt.Errorf("bridge: %w", err))
 	}
@@ -242,13 +242,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(fmt.Errorf("dev API keys: %w", err))
 	}
-	api, err := starter.New(starter.Config{
-		Temporal: s.Client,
-		Keys:     keys,
-		Policy:   cfg.Policy,
-		Logger:   log.Named("api"),
-		Registry: s.Registry,
-	})
+	api, err := parts.API(starter.Config{Keys: keys, Policy: cfg.Policy})
 	if err != nil {
 		return fail(fmt.Errorf("api: %w", err))
 	}

@@ -105,8 +105,7 @@ func TestCheckpointerRunsOnlyForWALFileStores(t *testing.T) {
 		want bool
 	}{
 		{"tuned file store", Config{}, true},
-		{"untuned file store", Config{Untuned: true}, false},
-		{"untuned file store set to WAL", Config{Untuned: true, SQLitePragmas: map[string]string{"journal_mode": "WAL"}}, true},
+		{"file store set to WAL", Config{SQLitePragmas: map[string]string{"journal_mode": "WAL"}}, true},
 		{"rollback journal", Config{SQLitePragmas: map[string]string{"journal_mode": "delete"}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,12 +96,10 @@ type Config struct {
 	// the server's). More than one needs journal_mode=wal and helps concurrent reads.
 	SQLiteMaxConns int
 
-	// Untuned runs the server as go.temporal.io/server configures it by default, for side by
-	// side comparisons (qesflow bench): neither DefaultSQLitePragmas (so the SQLite file store
-	// keeps SQLite's own rollback journal with synchronous=full) nor DefaultDynamicConfig are
-	// applied, and a new SQLite file store keeps all the visibility indexes of the server's
-	// schema. SQLitePragmas, SQLiteMaxConns and DynamicConfig still apply when set.
-	Untuned bool
+	// AllVisibilityIndexes keeps every index of the server's visibility schema in a new
+	// SQLite file store, for list filters qesflow and the Web UI do not use; by default a new
+	// store keeps only the indexes they query (see keptVisibilityIndexes).
+	AllVisibilityIndexes bool
 }
 
 // DefaultSQLitePragmas apply to the SQLite file store (DataDir).
@@ -119,19 +117,16 @@ type Config struct {
 //     a background checkpointer on its own connection does it once a second (see
 //     checkpointer), and a last checkpoint at Stop empties the log. SQLite's automatic
 //     checkpoint runs inside the commit that crosses 1,000 pages and stalls every other query
-//     of the server's single connection meanwhile. Measured by qesflow bench (bridge, 4,000
-//     webhooks at concurrency 64, alternating runs): 326 and 353 webhooks/s with automatic
-//     checkpoints, 757 and 645 without. A value above 0 brings automatic checkpoints back (the
-//     background ones still run).
+//     of the server's single connection meanwhile. A value above 0 brings automatic
+//     checkpoints back (the background ones still run).
 //   - journal_size_limit=67108864: once a checkpoint has copied the whole log and a commit
 //     starts it over, a log file grown past 64 MiB by a burst is cut back to that size.
 //   - visibility indexes (not a pragma, applied with them): a new file store keeps only the
 //     indexes of executions_visibility that qesflow and the Web UI query (keptVisibilityIndexes
-//     and those of the columns of the namespace's search attributes), 15 of the schema's 58.
-//     SQLite maintains each of them on every visibility write (start, search attribute upsert,
-//     close); an experiment that kept 7 raised the throughput of qesflow bench, bare workflow
-//     and onboarding alike, by 30-40 %. Dropping an index never changes a query's result, only
-//     its speed. An existing file keeps the indexes it has (no migration).
+//     and those of the columns of the namespace's search attributes). SQLite maintains each of
+//     them on every visibility write (start, search attribute upsert, close). Dropping an index
+//     never changes a query's result, only its speed. An existing file keeps the indexes it has
+//     (no migration).
 var DefaultSQLitePragmas = map[string]string{
 	"journal_mode": "wal",
 	"synchronous":  "normal",
@@ -155,16 +150,13 @@ var AllowedSQLitePragmas = []string{
 //     queue instead of one of 4. With the few pollers of one machine, a task written to a
 //     partition no poller is waiting on waits to be forwarded (at most 10 a second,
 //     matching.forwarderMaxRatePerSecond), so some new workflows waited seconds for their first
-//     workflow task. Measured by qesflow bench (bare flow, concurrency 64, same throughput):
-//     p99 latency from about 4 s to about 1.3 s. The read partitions stay at 4, so tasks that a
+//     workflow task. The read partitions stay at 4, so tasks that a
 //     store of an earlier version left in the other partitions are still dispatched (reducing
 //     the read partitions would strand them).
 //   - history.hostLevelCacheMaxSize=2000: the history service keeps the mutable state of at
 //     most 2,000 workflows in memory instead of 128,000 (for an hour each). Onboardings wait
-//     for days; a server on a laptop should not hold every waiting one. Measured by qesflow
-//     bench with 5,000 onboardings parked: the whole process (server, API, bridge, simulator)
-//     used 399 MB instead of 528 MB; a workflow that wakes up after eviction is read back
-//     from the database once.
+//     for days; a server on a laptop should not hold every waiting one. A workflow that wakes
+//     up after eviction is read back from the database once.
 //
 // Not set on purpose: system.forceSearchAttributesCacheRefreshOnRead (which temporaltest
 // sets). With SQL visibility the custom search attributes are aliases kept in the namespace,
@@ -220,9 +212,6 @@ func (c Config) sqlitePragma(name string) string {
 		if strings.EqualFold(key, name) {
 			return value
 		}
-	}
-	if c.Untuned {
-		return ""
 	}
 	return DefaultSQLitePragmas[name]
 }

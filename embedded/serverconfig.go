@@ -95,13 +95,11 @@ func serverConfig(cfg Config, p ports, persistence config.Persistence, frontendA
 	return &c, nil
 }
 
-// dynamicConfig is DefaultDynamicConfig (unless cfg.Untuned) with cfg.DynamicConfig applied.
+// dynamicConfig is DefaultDynamicConfig with cfg.DynamicConfig applied.
 func dynamicConfig(cfg Config) dynamicconfig.StaticClient {
 	dc := make(dynamicconfig.StaticClient, len(DefaultDynamicConfig)+len(cfg.DynamicConfig))
-	if !cfg.Untuned {
-		for key, value := range DefaultDynamicConfig {
-			dc[dynamicconfig.MakeKey(key)] = value
-		}
+	for key, value := range DefaultDynamicConfig {
+		dc[dynamicconfig.MakeKey(key)] = value
 	}
 	for key, value := range cfg.DynamicConfig {
 		dc[dynamicconfig.MakeKey(key)] = value

@@ -41,14 +41,14 @@ func validatePragmas(pragmas map[string]string) error {
 }
 
 // sqliteFileStore returns the SQL config of the file store in dir, creating its schema, with
-// namespace ns in it, the first time. A new store that is not Untuned is created without the
-// visibility indexes qesflow never queries (see keptVisibilityIndexes); an existing one is
-// left as it is.
+// namespace ns in it, the first time. A new store is created without the visibility indexes
+// qesflow never queries (see keptVisibilityIndexes) unless cfg.AllVisibilityIndexes; an
+// existing one is left as it is.
 func sqliteFileStore(dir string, cfg Config, ns *sqliteschema.NamespaceConfig) (*config.SQL, error) {
 	path := filepath.Join(dir, DatabaseFileName)
 	switch _, err := os.Stat(path); {
 	case errors.Is(err, fs.ErrNotExist):
-		if err := createSQLiteDatabase(dir, path, ns, !cfg.Untuned); err != nil {
+		if err := createSQLiteDatabase(dir, path, ns, !cfg.AllVisibilityIndexes); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -56,9 +56,7 @@ func sqliteFileStore(dir string, cfg Config, ns *sqliteschema.NamespaceConfig) (
 	}
 
 	attrs := map[string]string{"mode": "rwc"}
-	if !cfg.Untuned {
-		maps.Copy(attrs, DefaultSQLitePragmas)
-	}
+	maps.Copy(attrs, DefaultSQLitePragmas)
 	for name, value := range cfg.SQLitePragmas {
 		attrs[strings.ToLower(name)] = value
 	}

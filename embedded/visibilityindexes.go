@@ -16,15 +16,14 @@ import (
 const visibilityTable = "executions_visibility"
 
 // keptVisibilityIndexes are the indexes of executions_visibility a new SQLite file store keeps
-// (unless Config.Untuned), besides those of the columns qesflow's search attributes are mapped
-// to; dropUnusedVisibilityIndexes drops the other ones.
+// (unless Config.AllVisibilityIndexes), besides those of the columns qesflow's search
+// attributes are mapped to; dropUnusedVisibilityIndexes drops the other ones.
 //
-// The server's schema creates 58 indexes on that table, one per column a visibility query
+// The server's schema creates an index on that table for every column a visibility query
 // might filter on, and SQLite maintains every one of them on every visibility write: each
-// workflow start, search attribute upsert and close replaces the row. That cost about 1 ms of
-// CPU per write; an experiment that kept only 7 of them raised the throughput of a bare
-// workflow and of the onboarding flow by 30-40 % (qesflow bench). The queries of qesflow and
-// of the Web UI need only these:
+// workflow start, search attribute upsert and close replaces the row, so fewer indexes make
+// every write cheaper (docs/performance.md has the measurement). The queries of qesflow and of
+// the Web UI need only these:
 //
 //   - default_idx: listing and counting a namespace, ordered by close and start time (the
 //     Web UI's workflow list, ListWorkflow with an empty query);
@@ -41,7 +40,7 @@ const visibilityTable = "executions_visibility"
 // other tables stay as the server creates them.
 //
 // Only a new database is built this way. An existing file keeps the indexes it has (there is
-// no migration): a store created before, or with Untuned, keeps all of them and is as fast as
+// no migration): a store created before, or with AllVisibilityIndexes, keeps all of them and is as fast as
 // it always was; delete the data directory to get a new one. A search attribute added to the
 // namespace later (through the API) is mapped to a column whose index is gone, so queries on
 // it scan too until the store is rebuilt.

@@ -82,10 +82,10 @@ func TestNewDataDirKeepsOnlyQueriedVisibilityIndexes(t *testing.T) {
 	require.Subset(t, objects, visibilityFTS)
 }
 
-func TestUntunedDataDirKeepsAllVisibilityIndexes(t *testing.T) {
+func TestAllVisibilityIndexesDataDirKeepsThem(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cfg := embedded.Config{DataDir: dir, UIPort: embedded.UIDisabled, Untuned: true}
+	cfg := embedded.Config{DataDir: dir, UIPort: embedded.UIDisabled, AllVisibilityIndexes: true}
 	srv := startOnce(t, cfg)
 	require.NoError(t, srv.Stop())
 	indexes, objects := visibilitySchema(t, dir)
@@ -93,8 +93,8 @@ func TestUntunedDataDirKeepsAllVisibilityIndexes(t *testing.T) {
 	require.Subset(t, indexes, []string{"by_history_length", "by_parent_workflow_id", "by_batcher_user", "by_keyword_10"})
 	require.Subset(t, objects, visibilityFTS)
 
-	// An existing file is left as it is, even by a tuned server.
-	cfg.Untuned = false
+	// An existing file is left as it is, even by a server that would trim a new one.
+	cfg.AllVisibilityIndexes = false
 	srv = startOnce(t, cfg)
 	require.NoError(t, srv.Stop())
 	again, _ := visibilitySchema(t, dir)

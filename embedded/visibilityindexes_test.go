@@ -45,8 +45,8 @@ func customColumnIndex(t *testing.T, column string) string {
 	return fmt.Sprintf("by_%s_%s", strings.ToLower(m[1]), m[2])
 }
 
-// TestNewStoreDropsOnlyUnusedVisibilityIndexes compares a new store built as Untuned with one
-// built tuned, for the same namespace: they differ only by the dropped indexes of
+// TestNewStoreDropsOnlyUnusedVisibilityIndexes compares a new store built with all visibility
+// indexes with one built trimmed, for the same namespace: they differ only by the dropped indexes of
 // executions_visibility, which are all but keptVisibilityIndexes and those of the namespace's
 // search attribute columns.
 func TestNewStoreDropsOnlyUnusedVisibilityIndexes(t *testing.T) {

@@ -7,10 +7,7 @@ import (
 )
 
 // Neutral wording for anything under fraud or compliance review (docs/architecture.md: two views of one state).
-const (
-	underReview        = "UNDER_REVIEW"
-	underReviewMessage = "Your identification is under review. We will get back to you."
-)
+const underReview = workflows.UserStatusUnderReview
 
 // publicState maps internal states that would hint at fraud to UNDER_REVIEW.
 func publicState(s workflows.State) string {
@@ -36,7 +33,7 @@ func maskUserStatus(us workflows.UserStatus) (workflows.UserStatus, bool) {
 	return workflows.UserStatus{
 		UserID:  us.UserID,
 		Status:  underReview,
-		Message: underReviewMessage,
+		Message: workflows.UnderReviewMessage,
 		Attempt: us.Attempt,
 		Final:   false,
 	}, true

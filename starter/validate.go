@@ -5,34 +5,20 @@ import (
 	"net/url"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/qesflow/qesflow/workflows"
 )
 
 // Input limits.
 const (
-	maxUserIDLen      = 64
 	maxRedirectURLLen = 2048
 	maxReasonLen      = 500  // restart and cancel reasons
 	maxNoteLen        = 2000 // compliance notes
 )
 
-// ValidUserID reports whether id is a Treezor user id qesflow accepts: 1 to 64 characters of
-// [A-Za-z0-9_-]. It is what goes into the workflow id, so nothing else may.
-func ValidUserID(id string) error {
-	if id == "" {
-		return fmt.Errorf("required")
-	}
-	if len(id) > maxUserIDLen {
-		return fmt.Errorf("at most %d characters", maxUserIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
-		if !ok {
-			return fmt.Errorf("only letters, digits, '_' and '-' are allowed")
-		}
-	}
-	return nil
-}
+// ValidUserID reports whether id is a Treezor user id qesflow accepts
+// (workflows.ValidateUserID: the one rule, shared with the workflow).
+func ValidUserID(id string) error { return workflows.ValidateUserID(id) }
 
 // validRedirectURL checks that u is an absolute http(s) URL with a host; https only in
 // production. The messages never repeat the URL.

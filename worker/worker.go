@@ -23,10 +23,8 @@ const DefaultStopTimeout = 20 * time.Second
 // DefaultStickyCacheSize is the sticky workflow cache of a worker whose Options leave it zero,
 // instead of the SDK's 10,000. Onboardings wait for days with little history, so a cached one
 // saves little when it wakes up (its replay is short) but costs memory for as long as it
-// waits: about 65 KB each, measured by qesflow bench, where a worker that had parked 10,000
-// onboardings with the SDK's cache used 725 MB and one with a cache of 1,000 stayed near
-// 140 MB. 2,000 keeps every onboarding that is in progress at once cached at the concurrency
-// one machine sustains, in about 200 MB.
+// waits; 2,000 keeps cached every onboarding that is in progress at once at the concurrency
+// one machine sustains (docs/performance.md has the measurements).
 const DefaultStickyCacheSize = 2000
 
 // Options configures the worker. Zero values keep the SDK's defaults unless noted.

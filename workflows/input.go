@@ -14,14 +14,14 @@ const MaxUserIDLen = 64
 // Validate checks the input a starter sends; the workflow checks it again and fails with
 // an ErrTypeInvalidInput error on bad input. Errors never quote the redirect URL.
 func (in Input) Validate() error {
-	if err := validUserID(in.UserID); err != nil {
+	if err := ValidateUserID(in.UserID); err != nil {
 		return err
 	}
 	if in.Country != "" && !isCountryCode(in.Country) {
 		return fmt.Errorf("country %q is not an ISO 3166-1 alpha-2 code", in.Country)
 	}
 	if in.WalletID != "" {
-		if err := validUserID(in.WalletID); err != nil {
+		if err := ValidateUserID(in.WalletID); err != nil {
 			return fmt.Errorf("wallet id: %w", err)
 		}
 	}
@@ -37,16 +37,21 @@ func (in Input) Validate() error {
 	return nil
 }
 
-func validUserID(id string) error {
+// ValidateUserID checks a Treezor user (or wallet) id: 1 to MaxUserIDLen characters of
+// [A-Za-z0-9_-]. Treezor's ids are integers (userId in
+// https://docs.treezor.com/guide/users/modifications.html), so '.' is refused; the id goes into
+// the workflow id and access tags, so nothing wider may. The messages never quote the id.
+func ValidateUserID(id string) error {
 	if id == "" {
 		return fmt.Errorf("user id is empty")
 	}
 	if len(id) > MaxUserIDLen {
 		return fmt.Errorf("user id is longer than %d characters", MaxUserIDLen)
 	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return fmt.Errorf("user id %q has a character outside [A-Za-z0-9._-]", id)
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return fmt.Errorf("user id has a character outside [A-Za-z0-9_-]")
 		}
 	}
 	return nil

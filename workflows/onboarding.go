@@ -42,7 +42,7 @@ func FailedResult(err error) (Result, bool) {
 // change st; the main loop reacts to what they changed.
 type onboarding struct {
 	in     Input
-	policy PolicyOverride
+	policy Policy
 	st     Snapshot
 	seen   map[string]struct{} // index of st.Seen
 

@@ -9,7 +9,7 @@ import (
 	"github.com/qesflow/qesflow/treezor"
 )
 
-// Defaults of PolicyOverride: the policy of every onboarding unless overridden.
+// Defaults of Policy: the policy of every onboarding unless overridden.
 const (
 	DefaultMaxAttempts        = 3
 	DefaultRetryBackoff       = time.Minute // doubled for each further attempt
@@ -42,9 +42,9 @@ const (
 //   - TreezorRetryWindow 24 h of retries while Treezor is unavailable;
 //   - ContinueAsNewAfter 5,000 history events;
 //   - ReasonPolicies none: the treezor reason catalog decides.
-func DefaultPolicy() PolicyOverride {
+func DefaultPolicy() Policy {
 	off := false
-	return PolicyOverride{
+	return Policy{
 		MaxAttempts:        DefaultMaxAttempts,
 		RetryBackoff:       DefaultRetryBackoff,
 		UserTimeout:        DefaultUserTimeout,
@@ -59,8 +59,12 @@ func DefaultPolicy() PolicyOverride {
 	}
 }
 
+// Policy is the policy an onboarding follows: an override resolved against the defaults, every
+// field set. Input carries only the PolicyOverride; the workflow resolves it.
+type Policy PolicyOverride
+
 // resolvePolicy fills the zero fields of o with the defaults.
-func resolvePolicy(o *PolicyOverride) PolicyOverride {
+func resolvePolicy(o *PolicyOverride) Policy {
 	p := DefaultPolicy()
 	if o == nil {
 		return p
@@ -139,7 +143,7 @@ func (o *PolicyOverride) validate() error {
 // reason returns the catalog entry of code with the configured policy applied. A fraud
 // code keeps PolicyCompliance whatever the configuration says (DESIGN §1: a fraud
 // suspicion is never retried automatically).
-func (p PolicyOverride) reason(code int) treezor.Reason {
+func (p Policy) reason(code int) treezor.Reason {
 	r := treezor.LookupReason(code)
 	if override, ok := p.ReasonPolicies[code]; ok && r.Category != treezor.CategoryFraud {
 		r.Policy = override
@@ -152,7 +156,7 @@ func (p PolicyOverride) reason(code int) treezor.Reason {
 
 // backoff is the wait before attempt next (2, 3, ...): RetryBackoff doubled per attempt
 // after the second, capped at MaxRetryBackoff.
-func (p PolicyOverride) backoff(next int) time.Duration {
+func (p Policy) backoff(next int) time.Duration {
 	d := p.RetryBackoff
 	for i := 2; i < next && d < MaxRetryBackoff; i++ {
 		d *= 2
@@ -161,6 +165,6 @@ func (p PolicyOverride) backoff(next int) time.Duration {
 }
 
 // downloadDocuments reports whether QES documents are downloaded before the KYC review.
-func (p PolicyOverride) downloadDocuments() bool {
+func (p Policy) downloadDocuments() bool {
 	return p.DownloadDocuments != nil && *p.DownloadDocuments
 }

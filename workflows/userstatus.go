@@ -28,9 +28,13 @@ type userView struct {
 	status, message, action string
 }
 
+// UnderReviewMessage is the one message an end user reads while anything (an ordinary review,
+// a fraud suspicion, a compliance case) is under review.
+const UnderReviewMessage = "Your application is under review. We will get back to you."
+
 var (
 	viewPreparing   = userView{UserStatusPreparing, "Your identification is being prepared.", ""}
-	viewUnderReview = userView{UserStatusUnderReview, "Your application is under review. We will get back to you.", ""}
+	viewUnderReview = userView{UserStatusUnderReview, UnderReviewMessage, ""}
 	viewClosed      = userView{UserStatusClosed, "Your application is closed. Please contact support for details.", ""}
 )
 

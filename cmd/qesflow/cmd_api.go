@@ -11,9 +11,7 @@ import (
 
 	"github.com/qesflow/qesflow/console"
 	"github.com/qesflow/qesflow/internal/httpserver"
-	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
-	"github.com/qesflow/qesflow/workflows"
 )
 
 const apiSummary = "run the onboarding API"
@@ -34,8 +32,7 @@ type apiFlags struct {
 	callTimeout   time.Duration
 	policy        *policyFlags
 	treezor       *apiTreezorFlags
-	temporal      *temporalFlags
-	log           *logFlags
+	clientFlags
 }
 
 func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
@@ -51,20 +48,15 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 		envHelp(`file with one "key:scopes" or "name:key:scopes" per line (# comments)`, "QESFLOW_API_KEYS_FILE"))
 	fs.BoolVar(&f.production, "production", envBool("QESFLOW_PRODUCTION", false),
 		envHelp("production mode: redirect URLs must be https", "QESFLOW_PRODUCTION"))
-	fs.StringVar(&f.taskQueue, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue),
-		envHelp("task queue of the onboarding workflow", "QESFLOW_TASK_QUEUE"))
+	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow")
 	fs.DurationVar(&f.updateTimeout, "update-timeout", envDuration("QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout),
 		envHelp("how long POST /v1/onboardings waits for the identification URL before answering 504", "QESFLOW_API_UPDATE_TIMEOUT"))
 	fs.DurationVar(&f.callTimeout, "call-timeout", envDuration("QESFLOW_API_CALL_TIMEOUT", starter.DefaultCallTimeout),
 		envHelp("timeout of status queries and signals", "QESFLOW_API_CALL_TIMEOUT"))
 	f.policy = addPolicyFlags(fs)
 	f.treezor = addAPITreezorFlags(fs)
-	f.temporal = addTemporalFlags(fs)
-	f.log = addLogFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	if err := f.temporal.validate(); err != nil {
+	f.clientFlags = addClientFlags(fs)
+	if err := f.parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.updateTimeout <= 0 || f.callTimeout <= 0 {
@@ -110,23 +102,14 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, err := f.log.build()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = logger.Sync() }()
-
-	reg := prometheus.NewRegistry()
-	opts := f.temporal.options(logger.Named("temporal"))
-	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
 	// Lazy: the API starts while Temporal is still unreachable, answers 503 and is not ready.
-	tc, err := temporalclient.DialLazy(opts)
+	parts, err := f.connect(ctx, connection{lazy: true, registry: prometheus.NewRegistry()})
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
+	defer parts.Close()
 
-	tz, err := f.treezor.client(logger)
+	tz, err := f.treezor.client(parts.Logger)
 	if err != nil {
 		return err
 	}
@@ -134,16 +117,12 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if tz != nil {
 		users = tz
 	}
-	handler, err := starter.New(starter.Config{
+	handler, err := parts.API(starter.Config{
 		Treezor:        users,
-		Temporal:       tc,
-		Namespace:      opts.Namespace,
 		TaskQueue:      f.taskQueue,
 		Keys:           starter.KeyScopes(keys),
 		ProductionMode: f.production,
 		Policy:         policy,
-		Logger:         logger.Named("api"),
-		Registry:       reg,
 		UpdateTimeout:  f.updateTimeout,
 		CallTimeout:    f.callTimeout,
 	})
@@ -151,28 +130,19 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	// The compliance console (/console/) serves the operators named in the compliance keys.
-	if con, err := console.New(console.Config{Temporal: tc, Namespace: opts.Namespace, TaskQueue: f.taskQueue,
-		Keys: keys, Logger: logger.Named("console")}); err == nil {
+	if con, err := console.New(console.Config{Temporal: parts.Client, Namespace: parts.Namespace, TaskQueue: f.taskQueue,
+		Keys: keys, Logger: parts.Logger.Named("console")}); err == nil {
 		handler = console.Mount(con, handler)
 	} else {
-		logger.Info("compliance console off", zap.String("why", err.Error()))
+		parts.Logger.Info("compliance console off", zap.String("why", err.Error()))
 	}
-	srv := httpserver.New(httpserver.Options{
+	srv := parts.HTTPServer(httpserver.Options{
 		Name:      "api",
 		Addr:      f.addr,
 		AdminAddr: f.adminAddr,
 		Handler:   handler,
-		Logger:    logger,
-		Ready:     namespaceReady(tc, opts.Namespace),
-		Registry:  reg,
 		// POST /v1/onboardings may wait up to the update timeout for the identification URL.
 		WriteTimeout: f.updateTimeout + 10*time.Second,
 	})
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	logger.Info("onboarding API started", zap.String("addr", srv.Addr()),
-		zap.String("temporal", opts.Address), zap.String("namespace", opts.Namespace),
-		zap.Int("apiKeys", len(keys)), zap.Bool("production", f.production))
-	return srv.Serve(ctx)
+	return parts.Serve(ctx, srv, "onboarding API started", zap.Int("apiKeys", len(keys)), zap.Bool("production", f.production))
 }

@@ -11,7 +11,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qesflow/qesflow/internal/httpserver"
-	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/webhookbridge"
 )
@@ -31,8 +30,7 @@ type bridgeFlags struct {
 	maxBody       int64
 	signalTimeout time.Duration
 	identGrace    time.Duration
-	temporal      *temporalFlags
-	log           *logFlags
+	clientFlags
 }
 
 func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
@@ -52,12 +50,8 @@ func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
 		envHelp("time allowed for Temporal to accept one webhook before answering 503", "QESFLOW_BRIDGE_SIGNAL_TIMEOUT"))
 	fs.DurationVar(&f.identGrace, "identification-grace", envDuration("QESFLOW_BRIDGE_IDENTIFICATION_GRACE", webhookbridge.DefaultIdentificationGrace),
 		envHelp("how long after its creation a QES webhook whose identification no running onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding", "QESFLOW_BRIDGE_IDENTIFICATION_GRACE"))
-	f.temporal = addTemporalFlags(fs)
-	f.log = addLogFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	if err := f.temporal.validate(); err != nil {
+	f.clientFlags = addClientFlags(fs)
+	if err := f.parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.identGrace <= 0 {
@@ -92,54 +86,26 @@ func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, err := f.log.build()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = logger.Sync() }()
 	secrets, err := f.secrets()
 	if err != nil {
 		return err
 	}
-
-	reg := prometheus.NewRegistry()
-	opts := f.temporal.options(logger.Named("temporal"))
-	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
 	// Lazy: the bridge starts while Temporal is still unreachable and answers 503 meanwhile.
-	tc, err := temporalclient.DialLazy(opts)
+	parts, err := f.connect(ctx, connection{lazy: true, registry: prometheus.NewRegistry()})
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
+	defer parts.Close()
 
-	handler, err := webhookbridge.New(webhookbridge.Config{
-		Secrets:       secrets,
-		Temporal:      tc,
-		Namespace:     opts.Namespace,
-		Logger:        logger.Named("bridge"),
-		Registry:      reg,
-		MaxBody:       f.maxBody,
-		SignalTimeout: f.signalTimeout,
-
+	handler, err := parts.Bridge(webhookbridge.Config{
+		Secrets:             secrets,
+		MaxBody:             f.maxBody,
+		SignalTimeout:       f.signalTimeout,
 		IdentificationGrace: f.identGrace,
 	})
 	if err != nil {
 		return err
 	}
-	srv := httpserver.New(httpserver.Options{
-		Name:      "bridge",
-		Addr:      f.addr,
-		AdminAddr: f.adminAddr,
-		Handler:   handler,
-		Logger:    logger,
-		Ready:     namespaceReady(tc, opts.Namespace),
-		Registry:  reg,
-	})
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	logger.Info("webhook bridge started", zap.String("addr", srv.Addr()),
-		zap.String("temporal", opts.Address), zap.String("namespace", opts.Namespace),
-		zap.Int("secrets", len(secrets)))
-	return srv.Serve(ctx)
+	srv := parts.HTTPServer(httpserver.Options{Name: "bridge", Addr: f.addr, AdminAddr: f.adminAddr, Handler: handler})
+	return parts.Serve(ctx, srv, "webhook bridge started", zap.Int("secrets", len(secrets)))
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/internal/clustersetup"
 	"github.com/qesflow/qesflow/internal/temporalclient"
@@ -80,18 +78,4 @@ func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "namespace %s is ready for qesflow\n", opts.Namespace)
 	return nil
-}
-
-// namespaceReady is the readiness check of the processes that need the namespace prepared
-// (worker, API, bridge): Temporal reachable, the namespace present and every search
-// attribute usable. Without them every onboarding start would fail.
-func namespaceReady(tc client.Client, namespace string) func(context.Context) error {
-	health := temporalclient.CheckHealth(tc)
-	want := workflows.SearchAttributeTypes()
-	return func(ctx context.Context) error {
-		if err := health(ctx); err != nil {
-			return err
-		}
-		return clustersetup.Check(ctx, tc, namespace, want)
-	}
 }

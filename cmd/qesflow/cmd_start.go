@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
-	"github.com/qesflow/qesflow/workflows"
 )
 
 const startSummary = "start an onboarding from the command line and print the identification URL"
@@ -26,8 +24,7 @@ type startFlags struct {
 	taskQueue                  string
 	timeout                    time.Duration
 	policy                     *policyFlags
-	temporal                   *temporalFlags
-	log                        *logFlags
+	clientFlags
 }
 
 func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
@@ -43,17 +40,12 @@ func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 		envHelp("start again although compliance rejected the last onboarding", "QESFLOW_START_OVERRIDE"))
 	fs.BoolVar(&f.production, "production", envBool("QESFLOW_PRODUCTION", false),
 		envHelp("production mode: the redirect URL must be https", "QESFLOW_PRODUCTION"))
-	fs.StringVar(&f.taskQueue, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue),
-		envHelp("task queue of the onboarding workflow", "QESFLOW_TASK_QUEUE"))
+	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow")
 	fs.DurationVar(&f.timeout, "update-timeout", envDuration("QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout),
 		envHelp("how long to wait for the identification URL", "QESFLOW_API_UPDATE_TIMEOUT"))
 	f.policy = addPolicyFlags(fs)
-	f.temporal = addTemporalFlags(fs)
-	f.log = addLogFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	if err := f.temporal.validate(); err != nil {
+	f.clientFlags = addClientFlags(fs)
+	if err := f.parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.user == "" {
@@ -77,25 +69,18 @@ func runStart(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	logger, err := f.log.build()
+	parts, err := f.connect(ctx, connection{})
 	if err != nil {
 		return err
 	}
-	defer func() { _ = logger.Sync() }()
-
-	opts := f.temporal.options(logger.Named("temporal"))
-	tc, err := temporalclient.Dial(ctx, opts)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer parts.Close()
 	svc, err := starter.NewService(starter.Config{
-		Temporal:       tc,
-		Namespace:      opts.Namespace,
+		Temporal:       parts.Client,
+		Namespace:      parts.Namespace,
 		TaskQueue:      f.taskQueue,
 		ProductionMode: f.production,
 		Policy:         policy,
-		Logger:         logger.Named("start"),
+		Logger:         parts.Logger.Named("start"),
 		UpdateTimeout:  f.timeout,
 	})
 	if err != nil {

@@ -17,12 +17,11 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/qesflow/qesflow/internal/assembly"
 	"github.com/qesflow/qesflow/internal/httpserver"
-	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/worker"
-	"github.com/qesflow/qesflow/workflows"
 )
 
 const workerSummary = "run the Temporal worker of the QES onboarding workflow"
@@ -46,8 +45,7 @@ type workerFlags struct {
 	stickyCacheSize                  int
 	stopTimeout                      time.Duration
 	metricsAddr                      string
-	temporal                         *temporalFlags
-	log                              *logFlags
+	clientFlags
 }
 
 func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
@@ -75,8 +73,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 		envHelp("timeout of one Treezor API call", "TREEZOR_TIMEOUT"))
 	fs.StringVar(&f.documentDir, "document-dir", envString("QESFLOW_DOCUMENT_DIR", "./.qesflow/documents"),
 		envHelp("directory the signed QES documents are downloaded to", "QESFLOW_DOCUMENT_DIR"))
-	fs.StringVar(&f.taskQueue, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue),
-		envHelp("task queue of the onboarding workflow and activities", "QESFLOW_TASK_QUEUE"))
+	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow and activities")
 	fs.IntVar(&f.workflowPollers, "workflow-task-pollers", envInt("QESFLOW_WORKFLOW_TASK_POLLERS", 0),
 		envHelp("concurrent workflow task pollers (0: SDK default)", "QESFLOW_WORKFLOW_TASK_POLLERS"))
 	fs.IntVar(&f.activityPollers, "activity-task-pollers", envInt("QESFLOW_ACTIVITY_TASK_POLLERS", 0),
@@ -91,12 +88,8 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 		envHelp("time running activities get to finish on shutdown", "QESFLOW_WORKER_STOP_TIMEOUT"))
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9090"),
 		envHelp("listen address of /healthz, /readyz and /metrics (empty: none)", "QESFLOW_WORKER_METRICS_ADDR"))
-	f.temporal = addTemporalFlags(fs)
-	f.log = addLogFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return nil, err
-	}
-	if err := f.temporal.validate(); err != nil {
+	f.clientFlags = addClientFlags(fs)
+	if err := f.parse(fs, args); err != nil {
 		return nil, err
 	}
 	return f, f.validate()
@@ -199,27 +192,19 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger, err := f.log.build()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = logger.Sync() }()
 	reg := prometheus.NewRegistry()
 	health := worker.NewTreezorHealth(reg)
 	tz, certs, err := f.treezorClient(health.Observe)
 	if err != nil {
 		return err
 	}
-
-	opts := f.temporal.options(logger.Named("temporal"))
-	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
-	tc, err := temporalclient.Dial(ctx, opts)
+	parts, err := f.connect(ctx, connection{registry: reg})
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-
-	w, err := worker.New(tc, worker.Options{
+	defer parts.Close()
+	logger := parts.Logger
+	w, err := parts.Worker(worker.Options{
 		TaskQueue:                              f.taskQueue,
 		MaxConcurrentWorkflowTaskPollers:       f.workflowPollers,
 		MaxConcurrentActivityTaskPollers:       f.activityPollers,
@@ -229,7 +214,6 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		StopTimeout:                            f.stopTimeout,
 		Treezor:                                tz,
 		DocumentDir:                            f.documentDir,
-		Logger:                                 logger.Named("worker"),
 	})
 	if err != nil {
 		return err
@@ -237,12 +221,10 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	if f.metricsAddr != "" {
-		srv := httpserver.New(httpserver.Options{
-			Name:     "worker",
-			Addr:     f.metricsAddr,
-			Logger:   logger,
-			Ready:    allReady(namespaceReady(tc, opts.Namespace), health.Ready),
-			Registry: reg,
+		srv := parts.HTTPServer(httpserver.Options{
+			Name:  "worker",
+			Addr:  f.metricsAddr,
+			Ready: assembly.AllReady(parts.NamespaceReady(), health.Ready),
 		})
 		if err := srv.Listen(); err != nil {
 			return err
@@ -255,18 +237,6 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	g.Go(func() error { return runUntilDone(gctx, w, logger) })
 	return g.Wait()
-}
-
-// allReady is ready when every check is.
-func allReady(checks ...func(context.Context) error) func(context.Context) error {
-	return func(ctx context.Context) error {
-		for _, check := range checks {
-			if err := check(ctx); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 }
 
 // runUntilDone runs w until ctx is done (then stops it gracefully) or a fatal worker error.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 
@@ -23,9 +24,12 @@ type temporalFlags struct {
 	tls                                   optionalBool
 	tlsCert, tlsKey, tlsCA, tlsServerName string
 	apiKey, apiKeyFile                    string
+	profileAPIKey                         string // from the client profile or TEMPORAL_API_KEY
 	allowPlaintext                        bool
+	profile, configFile                   string
 	codec                                 *codecKeyFlags
 	keyring                               *codec.Keyring // loaded by validate; nil: not encrypted
+	fs                                    *flag.FlagSet  // to tell flags given on the command line
 }
 
 // codecKeyFlags name the keyring that encrypts payloads: shared by every subcommand that
@@ -61,7 +65,11 @@ func (f *codecKeyFlags) load() (*codec.Keyring, error) {
 // addTemporalFlags registers the Temporal connection flags on fs. Secrets (the API key) are
 // read from the environment after parsing, so that --help never prints them.
 func addTemporalFlags(fs *flag.FlagSet) *temporalFlags {
-	f := &temporalFlags{}
+	f := &temporalFlags{fs: fs}
+	fs.StringVar(&f.profile, "profile", "",
+		envHelp("profile of the Temporal client configuration file, as the temporal CLI's --profile (default: default); its address, namespace, API key and TLS apply where no flag of this command sets them", "TEMPORAL_PROFILE"))
+	fs.StringVar(&f.configFile, "config-file", "",
+		envHelp("Temporal client configuration file (TOML), as the temporal CLI's (default: temporalio/temporal.toml in the user's configuration directory)", "TEMPORAL_CONFIG_FILE"))
 	fs.StringVar(&f.address, "temporal-address", envString("TEMPORAL_ADDRESS", temporalclient.DefaultAddress),
 		envHelp("Temporal frontend host:port", "TEMPORAL_ADDRESS"))
 	fs.StringVar(&f.namespace, "namespace", envString("TEMPORAL_NAMESPACE", temporalclient.DefaultNamespace),
@@ -99,7 +107,7 @@ func (f *temporalFlags) options(logger *zap.Logger) temporalclient.Options {
 		warnSecretFlag("TEMPORAL_API_KEY")
 	}
 	if apiKey == "" && f.apiKeyFile == "" {
-		apiKey = os.Getenv("TEMPORAL_API_KEY")
+		apiKey = f.profileAPIKey // the profile's, or TEMPORAL_API_KEY
 	}
 	var dc converter.DataConverter
 	if f.keyring != nil {
@@ -136,6 +144,9 @@ func (f *temporalFlags) validate() error {
 			return fmt.Errorf("TEMPORAL_TLS=%q: want true or false", f.tls.envRaw)
 		}
 	}
+	if err := f.applyProfile(); err != nil {
+		return err
+	}
 	if f.address == "" {
 		return errors.New("--temporal-address is empty")
 	}
@@ -148,6 +159,48 @@ func (f *temporalFlags) validate() error {
 			"(the same keys for every worker, bridge, API and start of the namespace), or --allow-plaintext for development")
 	}
 	f.keyring = keys
+	return nil
+}
+
+// applyProfile loads the Temporal client profile the temporal CLI would use (temporal.toml,
+// TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE, then the TEMPORAL_* variables on top, through the
+// SDK's envconfig) and takes each of its settings that no flag of the command line sets.
+func (f *temporalFlags) applyProfile() error {
+	prof, err := envconfig.LoadClientConfigProfile(envconfig.LoadClientConfigProfileOptions{
+		ConfigFilePath: f.configFile, ConfigFileProfile: f.profile,
+	})
+	if err != nil {
+		return fmt.Errorf("temporal client profile: %w", err)
+	}
+	given := map[string]bool{}
+	if f.fs != nil {
+		f.fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	}
+	take := func(name string, dst *string, v string) {
+		if v != "" && !given[name] {
+			*dst = v
+		}
+	}
+	take("temporal-address", &f.address, prof.Address)
+	take("namespace", &f.namespace, prof.Namespace)
+	if !given["api-key"] && !given["api-key-file"] && f.apiKeyFile == "" {
+		f.profileAPIKey = prof.APIKey
+	}
+	if t := prof.TLS; t != nil {
+		if len(t.ClientCertData) > 0 || len(t.ClientKeyData) > 0 || len(t.ServerCACertData) > 0 {
+			return errors.New("temporal client profile: inline TLS data is not supported; give client_cert_path, client_key_path and server_ca_cert_path")
+		}
+		if t.DisableHostVerification {
+			return errors.New("temporal client profile: disable_host_verification is not supported")
+		}
+		if !given["tls"] {
+			f.tls.value, f.tls.set = !t.Disabled, true
+		}
+		take("tls-cert", &f.tlsCert, t.ClientCertPath)
+		take("tls-key", &f.tlsKey, t.ClientKeyPath)
+		take("tls-ca", &f.tlsCA, t.ServerCACertPath)
+		take("tls-server-name", &f.tlsServerName, t.ServerName)
+	}
 	return nil
 }
 

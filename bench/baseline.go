@@ -1,0 +1,46 @@
+package bench
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/server/common/dynamicconfig"
+
+	"github.com/qesflow/qesflow/embedded"
+)
+
+// sqliteOwnPragmas are SQLite's own values of the pragmas embedded.DefaultSQLitePragmas tunes:
+// a rollback journal synced on every commit, no lock wait, automatic checkpoints, no log limit.
+var sqliteOwnPragmas = map[string]string{
+	"journal_mode":       "delete",
+	"synchronous":        "full",
+	"busy_timeout":       "0",
+	"wal_autocheckpoint": "1000",
+	"journal_size_limit": "-1",
+}
+
+// serverOwnDynamicConfig is go.temporal.io/server's own value of every setting
+// embedded.DefaultDynamicConfig tunes, read from the server's setting definitions; a tuned key
+// the bench does not know stays nil here (TestUntunedConfigUndoesEveryTuning catches it).
+func serverOwnDynamicConfig() map[string]any {
+	none := dynamicconfig.NewNoopCollection()
+	byKey := map[string]any{
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Get(none)(embedded.DefaultNamespace),
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key().String():          dynamicconfig.MatchingNumTaskqueueWritePartitions.Get(none)(embedded.DefaultNamespace, BareTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW),
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String():                 dynamicconfig.HistoryCacheHostLevelMaxSize.Get(none)(),
+	}
+	own := make(map[string]any, len(embedded.DefaultDynamicConfig))
+	for key := range embedded.DefaultDynamicConfig {
+		own[key] = byKey[dynamicconfig.MakeKey(key).String()]
+	}
+	return own
+}
+
+// untunedConfig is the baseline server of the bench: go.temporal.io/server as it configures a
+// SQLite file store by default, none of qesflow's tuning, in dataDir.
+func untunedConfig(dataDir string) embedded.Config {
+	return embedded.Config{
+		DataDir:              dataDir,
+		SQLitePragmas:        sqliteOwnPragmas,
+		DynamicConfig:        serverOwnDynamicConfig(),
+		AllVisibilityIndexes: true,
+	}
+}
