@@ -92,7 +92,7 @@ func buildBinary(t *testing.T, dir string) string {
 		t.Fatalf("the go tool is needed to build qesflow: %v", err)
 	}
 	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/qesflow/qesflow/cmd/qesflow")
-	cmd.Dir = ".."
+	cmd.Dir = "../.."
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build qesflow: %v\n%s", err, out)
 	}
