@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/qesflow/qesflow/internal/httpserver"
+	"github.com/qesflow/qesflow/internal/schemacheck"
 )
 
 // Test API keys, one per scope combination.
@@ -84,7 +85,7 @@ func startAPI(t *testing.T, tc client.Client, cfg Config) *apiHarness {
 		routes.Handle(rt.pattern(), http.NotFoundHandler())
 	}
 	// Every exchange is checked against openapi.json; a mismatch fails the test.
-	checked := schemaTransport{t: t, checker: apiSchema(t), next: http.DefaultTransport}
+	checked := schemacheck.Transport{T: t, Checker: apiSchema(t), Next: http.DefaultTransport}
 	return &apiHarness{
 		t:        t,
 		baseURL:  "http://" + srv.Addr(),

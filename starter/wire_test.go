@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/qesflow/qesflow/internal/schemacheck"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -60,7 +61,7 @@ func TestSchemaCheckerCatchesMismatch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := strings.Join(c.check(exchange(t, tc.method, tc.path, tc.reqBody, tc.status, tc.respBody)), "\n")
+			got := strings.Join(c.Check(exchange(t, tc.method, tc.path, tc.reqBody, tc.status, tc.respBody)), "\n")
 			if tc.wantErr == "" {
 				require.Empty(t, got)
 				return
@@ -76,13 +77,13 @@ func TestSchemaCheckerReadsOpenAPI31(t *testing.T) {
 	doc := `{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{"/x":{"get":{"responses":{"200":{
 	  "description":"ok","content":{"application/json":{"schema":{"type":"object","required":["a","k"],
 	  "properties":{"a":{"type":["string","null"]},"k":{"const":"fixed"}}}}}}}}}}}`
-	c, err := newSchemaChecker([]byte(doc))
+	c, err := schemacheck.New([]byte(doc))
 	require.NoError(t, err)
 	check := func(body string) string {
 		req := httptest.NewRequest("GET", "http://localhost/x", nil)
 		resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
 			Body: io.NopCloser(strings.NewReader(body)), Request: req}
-		return strings.Join(c.check(req, nil, resp, []byte(body)), "\n")
+		return strings.Join(c.Check(req, nil, resp, []byte(body)), "\n")
 	}
 	require.Empty(t, check(`{"a":null,"k":"fixed"}`))
 	require.NotEmpty(t, check(`{"a":1,"k":"fixed"}`), "type array")
@@ -218,7 +219,7 @@ func TestRequestShape(t *testing.T) {
 			require.Equal(t, tc.code, p["code"])
 			require.Empty(t, stub.take(), "a refused request reaches Temporal")
 			resp := rec.Result()
-			require.Empty(t, c.check(req, []byte(tc.body), resp, rec.Body.Bytes()))
+			require.Empty(t, c.Check(req, []byte(tc.body), resp, rec.Body.Bytes()))
 		})
 	}
 	// A JSON body, and an optional body left empty, still go through (to the stub's 503).

@@ -65,6 +65,12 @@ func TestIntegration(t *testing.T) {
 		require.Equal(t, workflows.StateCancelled, h.result(t, user).State)
 	})
 
+	t.Run("a FAILED onboarding is listed as a failed execution", func(t *testing.T) {
+		user := "int-failed"
+		play(t, h, byName["attempts-used-fails"], user)
+		requireListed(t, h, failedView, user) // the README's saved view
+	})
+
 	t.Run("fraud shows in the compliance queue", func(t *testing.T) {
 		user := "int-fraud"
 		sc := byName["fraud-clear"]
@@ -73,6 +79,7 @@ func TestIntegration(t *testing.T) {
 		h.qes(t, user, "qes.finalized", first.IdentificationID, "FRAUD_SUSPICION_CONFIRMED", 3207)
 		h.waitState(t, user, workflows.StateComplianceReview, 1)
 		requireListed(t, h, `QESState = 'COMPLIANCE_REVIEW'`, user)
+		requireListed(t, h, complianceQueueView, user) // the README's saved view
 		require.Equal(t, int64(3207), describeSearchAttributes(t, h, user)[workflows.SAQESReasonCode])
 
 		v, err := h.client.QueryWorkflow(ctxFor(t), workflows.WorkflowID(user), "", workflows.QueryUserStatus)
@@ -106,6 +113,12 @@ func describeSearchAttributes(t *testing.T, h *harness, user string) map[string]
 }
 
 // requireListed polls visibility (it may lag) until query lists the user's onboarding.
+// The README's saved views of the Temporal UI's workflow list (Operating it).
+const (
+	complianceQueueView = `ExecutionStatus = 'Running' AND QESState IN ('FRAUD_SUSPECTED', 'COMPLIANCE_REVIEW')`
+	failedView          = `ExecutionStatus = 'Failed' AND QESState = 'FAILED'`
+)
+
 func requireListed(t *testing.T, h *harness, query, user string) {
 	require.Eventually(t, func() bool {
 		resp, err := h.client.ListWorkflow(ctxFor(t), &workflowservice.ListWorkflowExecutionsRequest{Query: query})

@@ -10,8 +10,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/qesflow/qesflow/internal/schemacheck"
+	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -27,8 +30,15 @@ type apiClient struct {
 	internals []string       // bodies of the first 500 answers: the API could not classify an error
 }
 
-func newAPIClient(base, key string) *apiClient {
-	return &apiClient{base: base, key: key, http: &http.Client{Timeout: time.Minute}, retried: map[string]int{}}
+// newAPIClient sends every request through the schema-checking transport: an answer that
+// disagrees with starter/openapi.json fails t.
+func newAPIClient(t testing.TB, base, key string) *apiClient {
+	checker, err := schemacheck.New(starter.OpenAPIDocument())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: time.Minute, Transport: schemacheck.Transport{T: t, Checker: checker}}
+	return &apiClient{base: base, key: key, http: hc, retried: map[string]int{}}
 }
 
 // onboardingAnswer is the body of 200/201 answers to POST /v1/onboardings.

@@ -33,7 +33,7 @@ func TestChaosOnboardings(t *testing.T) {
 
 	began := time.Now()
 	stack := startChaosStack(t, seed)
-	api := newAPIClient(stack.apiURL, apiKey)
+	api := newAPIClient(t, stack.apiURL, apiKey)
 	flows := make([]*flow, n)
 	for i, s := range scripts {
 		flows[i] = &flow{userID: fmt.Sprintf("chaos-%04d", i), script: s}
