@@ -165,6 +165,9 @@ var AllowedSQLitePragmas = []string{
 //     bench with 5,000 onboardings parked: the whole process (server, API, bridge, simulator)
 //     used 399 MB instead of 528 MB; a workflow that wakes up after eviction is read back
 //     from the database once.
+//   - history.externalPayloadsEnabled=false: qesflow keeps every payload inline in the history
+//     (its codec encrypts them in place) and stores none in external storage, so the server
+//     need not walk every payload of every event batch it writes to count external ones.
 //
 // Not set on purpose: system.forceSearchAttributesCacheRefreshOnRead (which temporaltest
 // sets). With SQL visibility the custom search attributes are aliases kept in the namespace,
@@ -176,6 +179,7 @@ var DefaultDynamicConfig = map[string]any{
 	"frontend.namespaceRPS.visibility":     100,
 	"matching.numTaskqueueWritePartitions": 1,
 	"history.hostLevelCacheMaxSize":        2000,
+	"history.externalPayloadsEnabled":      false,
 }
 
 // persistenceKind is the store selected by a Config.
