@@ -27,16 +27,18 @@ import (
 const testWorkerEnv = "QESFLOW_BENCH_TEST_WORKER"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(testDevServerEnv) != "" {
-		if err := runTestDevServer(os.Args[1:]); err != nil {
-			fmt.Fprintln(os.Stderr, "test dev server:", err)
+	// The worker first: a worker process started by a test that set testDevServerEnv
+	// inherits it too.
+	if spec := os.Getenv(testWorkerEnv); spec != "" {
+		if err := runTestWorker(spec); err != nil {
+			fmt.Fprintln(os.Stderr, "test worker:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
-	if spec := os.Getenv(testWorkerEnv); spec != "" {
-		if err := runTestWorker(spec); err != nil {
-			fmt.Fprintln(os.Stderr, "test worker:", err)
+	if os.Getenv(testDevServerEnv) != "" {
+		if err := runTestDevServer(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "test dev server:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
