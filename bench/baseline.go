@@ -42,5 +42,6 @@ func untunedConfig(dataDir string) embedded.Config {
 		SQLitePragmas:        sqliteOwnPragmas,
 		DynamicConfig:        serverOwnDynamicConfig(),
 		AllVisibilityIndexes: true,
+		NoStatementCache:     true,
 	}
 }

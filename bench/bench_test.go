@@ -27,9 +27,18 @@ import (
 const testWorkerEnv = "QESFLOW_BENCH_TEST_WORKER"
 
 func TestMain(m *testing.M) {
+	// The worker first: a worker process started by a test that set testDevServerEnv
+	// inherits it too.
 	if spec := os.Getenv(testWorkerEnv); spec != "" {
 		if err := runTestWorker(spec); err != nil {
 			fmt.Fprintln(os.Stderr, "test worker:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if os.Getenv(testDevServerEnv) != "" {
+		if err := runTestDevServer(os.Args[1:]); err != nil {
+			fmt.Fprintln(os.Stderr, "test dev server:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -95,6 +104,11 @@ var wantMeasures = []string{
 	"tuned ÷ untuned server (bare flow)",
 	"full path ÷ bare flow (tuned server)",
 	"CPU per flow, bare ÷ full path (tuned server)",
+	"bare flow, official dev server " + PeerCLIVersion + " (SQLite file)",
+	"bare flow, official dev server " + PeerCLIVersion + " (in memory)",
+	"tuned embedded ÷ official dev server (file), bare flow",
+	"tuned embedded ÷ official dev server (memory), bare flow",
+	"full path ÷ official dev server (file) bare flow",
 	"raw SignalWorkflow calls",
 	"verified webhooks through the bridge",
 	"bridge ÷ raw SignalWorkflow",
@@ -111,9 +125,10 @@ var wantMeasures = []string{
 }
 
 // TestRunTinyReportsEveryFigure runs every section at a tiny size, with the scale section's
-// worker in a process of its own, and checks that the report has every figure and ratio. It
-// asserts nothing about speed.
+// worker in a process of its own and the peer segments against the test dev server, and
+// checks that the report has every figure and ratio. It asserts nothing about speed.
 func TestRunTinyReportsEveryFigure(t *testing.T) {
+	t.Setenv(testDevServerEnv, "1")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var fullProfile, bridgeProfile bytes.Buffer
@@ -124,6 +139,7 @@ func TestRunTinyReportsEveryFigure(t *testing.T) {
 		DataDir:          t.TempDir(),
 		WorkerCommand:    testWorkerCommand,
 		CommandLine:      "qesflow bench --tiny",
+		PeerCLI:          os.Args[0],
 		CPUProfile:       &fullProfile,
 		BridgeCPUProfile: &bridgeProfile,
 	})

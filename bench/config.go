@@ -47,6 +47,11 @@ type Config struct {
 	CompareCache int
 
 	SkipUntuned, SkipThroughput, SkipBridge, SkipScale bool
+	// SkipPeer leaves out the official dev server's segments of the throughput section.
+	SkipPeer bool
+	// PeerCLI is the official Temporal CLI binary whose `server start-dev` is the peer
+	// (PeerCLIVersion, built by scripts/build-temporal-cli.sh); empty: DefaultPeerCLI().
+	PeerCLI string
 
 	// DataDir holds one directory per server; it must be empty or missing.
 	DataDir string

@@ -44,6 +44,8 @@ type runner struct {
 	tuned   *stack
 	product *product // on tuned
 	untuned *stack
+	// The official dev server, its store in a SQLite file and in memory (throughput section).
+	peerFile, peerMemory *peer
 }
 
 func (r *runner) run(ctx context.Context) (err error) {
@@ -99,6 +101,7 @@ func (r *runner) progress(format string, args ...any) {
 const (
 	tunedDir   = "tuned"
 	untunedDir = "untuned"
+	peerDir    = "official-dev-server"
 )
 
 // freshDataDir creates dir and checks that it holds no server of an earlier run: the run
@@ -107,7 +110,7 @@ func freshDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	for _, sub := range []string{tunedDir, untunedDir} {
+	for _, sub := range []string{tunedDir, untunedDir, peerDir} {
 		if _, err := os.Stat(filepath.Join(dir, sub)); !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("data directory %s holds an earlier run (%s); use an empty one", dir, sub)
 		}

@@ -22,6 +22,11 @@ const (
 	targetBridgeOverRaw      = 0.9
 	targetBridgeP99Millis    = 50
 	targetParkedWorkerRSSMiB = 400
+	// Against the official dev server (the peer): the tuned bare flow on a file and in
+	// memory, and the full path against the peer's bare flow on a file.
+	targetTunedOverPeerFile   = 3.0
+	targetTunedOverPeerMemory = 1.2
+	targetFullOverPeerFile    = 5.0
 )
 
 // warmUpFlows is the number of unmeasured flows of each kind before the segments.
@@ -34,17 +39,21 @@ const (
 	bareUntuned flowKind = iota
 	bareTuned
 	fullPath
+	peerFile
+	peerMemory
 )
 
 func (k flowKind) String() string {
-	return [...]string{"bare flows, untuned server", "bare flows, tuned server", "full-path onboardings"}[k]
+	return [...]string{"bare flows, untuned server", "bare flows, tuned server", "full-path onboardings",
+		"bare flows, official dev server (SQLite file)", "bare flows, official dev server (in memory)"}[k]
 }
 
 // segmentOrder is a palindrome: every pair of kinds is measured symmetrically around the same
 // midpoint in time, so a machine that speeds up or slows down during the run biases no ratio.
 // It runs throughputRounds times: on a shared machine, whose speed also wanders back and
 // forth, more and shorter alternations average that out better than one long pair.
-var segmentOrder = []flowKind{bareUntuned, bareTuned, fullPath, fullPath, bareTuned, bareUntuned}
+var segmentOrder = []flowKind{bareUntuned, peerFile, peerMemory, bareTuned, fullPath,
+	fullPath, bareTuned, peerMemory, peerFile, bareUntuned}
 
 // throughputRounds is how many times segmentOrder runs; each kind's flows are split evenly
 // over its 2 × throughputRounds segments.
@@ -61,6 +70,9 @@ type flowDriver struct {
 	segs int // segments run so far
 	// completed counts the flows of this kind that visibility shows completed.
 	completed func(ctx context.Context) (int, error)
+	// otherCPU, when set, is the CPU used so far by a process other than this one that
+	// serves these flows (the official dev server); a segment counts its increase too.
+	otherCPU func() time.Duration
 }
 
 // settle waits until visibility shows want flows of d's kind completed: the server writes
@@ -101,6 +113,19 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 			r.untuned = nil
 		}()
 	}
+	if !r.cfg.SkipPeer {
+		if err := r.startPeers(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			for _, p := range []*peer{r.peerFile, r.peerMemory} {
+				if p != nil {
+					err = errors.Join(err, p.stop())
+				}
+			}
+			r.peerFile, r.peerMemory = nil, nil
+		}()
+	}
 	drivers := r.flowDrivers()
 	for _, d := range drivers {
 		// Connections, tokens, caches: not measured. Flows n… are not used by the segments.
@@ -135,6 +160,15 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 		drivers[bareUntuned] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
 			return runBareFlow(ctx, r.untuned.client, "u-"+strconv.Itoa(i))
 		}, completed: completedCounter(r.untuned.client, BareWorkflowName)}
+	}
+	for kind, p := range map[flowKind]*peer{peerFile: r.peerFile, peerMemory: r.peerMemory} {
+		if p == nil {
+			continue
+		}
+		prefix := map[flowKind]string{peerFile: "pf-", peerMemory: "pm-"}[kind]
+		drivers[kind] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
+			return runBareFlow(ctx, p.client, prefix+strconv.Itoa(i))
+		}, completed: completedCounter(p.client, BareWorkflowName), otherCPU: p.cpu}
 	}
 	return drivers
 }
@@ -173,6 +207,10 @@ func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flow
 		}
 	}
 	r.progress("segment %d: %d %s at concurrency %d", seg, n, kind, r.cfg.Concurrency)
+	var otherStart time.Duration
+	if d.otherCPU != nil {
+		otherStart = d.otherCPU()
+	}
 	st := closedLoop(ctx, d.next, n, r.cfg.Concurrency, d.run)
 	d.next += n
 	var settled time.Duration
@@ -184,6 +222,9 @@ func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flow
 		settled = time.Since(settleStart)
 		st.Elapsed += settled
 		st.CPU += processCPU() - settleCPU
+	}
+	if d.otherCPU != nil {
+		st.CPU += d.otherCPU() - otherStart
 	}
 	if profile != nil && d.segs == firstProfiled+1 {
 		pprof.StopCPUProfile()
@@ -222,9 +263,14 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 	sec.add(ratioRow("full path ÷ bare flow (tuned server)", full.PerSecond(), tuned.PerSecond(), targetFullPathOverBare))
 	sec.add(Row{Measure: "CPU per flow, bare ÷ full path (tuned server)",
 		Ratio: fmt.Sprintf("%.2f×", float64(tuned.CPUPer())/float64(max(full.CPUPer(), 1)))})
+	order := "untuned, tuned, full, full, tuned, untuned"
+	if r.peerFile != nil {
+		r.addPeerRows(sec, totals)
+		order = "untuned, official file, official memory, tuned, full, full, tuned, official memory, official file, untuned"
+	}
 	sec.note("concurrency %d; %d bare flows per server and %d onboardings, each in %d segments "+
-		"(order: untuned, tuned, full, full, tuned, untuned, %d times), after %d unmeasured warm-up flows each",
-		r.cfg.Concurrency, r.cfg.BaselineFlows, r.cfg.Flows, segmentsPerKind, throughputRounds, warmUpFlows)
+		"(order: %s, %d times; a server left out is skipped), after %d unmeasured warm-up flows each",
+		r.cfg.Concurrency, r.cfg.BaselineFlows, r.cfg.Flows, segmentsPerKind, order, throughputRounds, warmUpFlows)
 	sec.note("a bare flow: Update-With-Start waiting for the first activity, 4 signals, the second activity, " +
 		"1 more signal sent once it returned; an onboarding: POST /v1/onboardings, the user succeeds at the " +
 		"simulator, which sends qes.created, qes.processing, qes.finalized, document.create, then " +

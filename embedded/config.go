@@ -100,6 +100,10 @@ type Config struct {
 	// SQLite file store, for list filters qesflow and the Web UI do not use; by default a new
 	// store keeps only the indexes they query (see keptVisibilityIndexes).
 	AllVisibilityIndexes bool
+
+	// NoStatementCache runs the server's SQLite queries without qesflow's prepared-statement
+	// cache, each statement prepared anew as the server's SQLite plugin does by itself.
+	NoStatementCache bool
 }
 
 // DefaultSQLitePragmas apply to the SQLite file store (DataDir).
@@ -157,6 +161,9 @@ var AllowedSQLitePragmas = []string{
 //     most 2,000 workflows in memory instead of 128,000 (for an hour each). Onboardings wait
 //     for days; a server on a laptop should not hold every waiting one. A workflow that wakes
 //     up after eviction is read back from the database once.
+//   - history.externalPayloadsEnabled=false: qesflow keeps every payload inline in the history
+//     (its codec encrypts them in place) and stores none in external storage, so the server
+//     need not walk every payload of every event batch it writes to count external ones.
 //
 // Not set on purpose: system.forceSearchAttributesCacheRefreshOnRead (which temporaltest
 // sets). With SQL visibility the custom search attributes are aliases kept in the namespace,
@@ -168,6 +175,7 @@ var DefaultDynamicConfig = map[string]any{
 	"frontend.namespaceRPS.visibility":     100,
 	"matching.numTaskqueueWritePartitions": 1,
 	"history.hostLevelCacheMaxSize":        2000,
+	"history.externalPayloadsEnabled":      false,
 }
 
 // persistenceKind is the store selected by a Config.

@@ -28,6 +28,8 @@ type store struct {
 	// small, if any ("" otherwise).
 	walFile     string
 	checkpoints *checkpointer
+	// releaseStatements gives back the reference cacheStatements holds, if any.
+	releaseStatements func() error
 }
 
 // startCheckpoints starts the background checkpointer of a SQLite file store in WAL mode;
@@ -47,7 +49,11 @@ func (s *store) startCheckpoints(logger *zap.Logger) error {
 // release stops the checkpointer, with a last checkpoint that empties the write-ahead log
 // if the server has stopped, and unlocks the data directory.
 func (s *store) release(serverStopped bool) error {
-	return errors.Join(s.checkpoints.close(serverStopped), s.lock.release())
+	var errs []error
+	if s.releaseStatements != nil {
+		errs = append(errs, s.releaseStatements())
+	}
+	return errors.Join(append(errs, s.checkpoints.close(serverStopped), s.lock.release())...)
 }
 
 // openStore prepares the persistence cfg selects: locks and creates the SQLite file, or
@@ -68,7 +74,9 @@ func openStore(ctx context.Context, cfg Config, searchAttributes map[string]enum
 		if err := preRegisterNamespace(sqlCfg, ns); err != nil {
 			return nil, err
 		}
-		return &store{persistence: singleSQLStore(sqlCfg, shards)}, nil
+		st := &store{persistence: singleSQLStore(sqlCfg, shards)}
+		st.cacheStatements(cfg, sqlCfg, logger)
+		return st, nil
 	case postgres:
 		main, visibility, err := postgresStores(ctx, cfg.PostgresDSN, cfg.PostgresPassword, logger)
 		if err != nil {
@@ -79,7 +87,11 @@ func openStore(ctx context.Context, cfg Config, searchAttributes map[string]enum
 		p.DataStores[visibilityStoreName] = config.DataStore{SQL: visibility}
 		return &store{persistence: p}, nil
 	default:
-		return openSQLiteFile(cfg, shards, searchAttributes)
+		st, err := openSQLiteFile(cfg, shards, searchAttributes)
+		if err == nil {
+			st.cacheStatements(cfg, sqlCfgOf(st), logger)
+		}
+		return st, err
 	}
 }
 
@@ -119,4 +131,23 @@ func singleSQLStore(sqlCfg *config.SQL, shards int32) config.Persistence {
 		NumHistoryShards: shards,
 		DataStores:       map[string]config.DataStore{mainStoreName: {SQL: sqlCfg}},
 	}
+}
+
+// cacheStatements gives the server's SQLite connections a statement cache unless
+// cfg.NoStatementCache; a store the cache cannot reach runs without it, with a warning.
+func (s *store) cacheStatements(cfg Config, sqlCfg *config.SQL, logger log.Logger) {
+	if cfg.NoStatementCache {
+		return
+	}
+	release, err := cacheStatements(sqlCfg, logger)
+	if err != nil {
+		logger.Warn("SQLite statements are prepared anew for every query: " + err.Error())
+		return
+	}
+	s.releaseStatements = release
+}
+
+// sqlCfgOf is the SQL config of a single-database store.
+func sqlCfgOf(s *store) *config.SQL {
+	return s.persistence.DataStores[mainStoreName].SQL
 }

@@ -58,6 +58,10 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 		envHelp("sticky cache size of the worker that takes over the parked onboardings and completes them (the SDK default; the parking worker has the worker's default)", "QESFLOW_BENCH_COMPARE_CACHE"))
 	fs.BoolVar(&c.SkipUntuned, "skip-untuned", envBool("QESFLOW_BENCH_SKIP_UNTUNED", false),
 		envHelp("skip the untuned-server baseline", "QESFLOW_BENCH_SKIP_UNTUNED"))
+	fs.BoolVar(&c.SkipPeer, "skip-peer", envBool("QESFLOW_BENCH_SKIP_PEER", false),
+		envHelp("skip the official dev server baseline (temporal server start-dev, SQLite file and in memory)", "QESFLOW_BENCH_SKIP_PEER"))
+	fs.StringVar(&c.PeerCLI, "peer-cli", envString("QESFLOW_BENCH_PEER_CLI", ""),
+		envHelp("the official Temporal CLI "+bench.PeerCLIVersion+" binary whose dev server is the peer (empty: where scripts/build-temporal-cli.sh puts it, "+bench.DefaultPeerCLI()+")", "QESFLOW_BENCH_PEER_CLI"))
 	fs.BoolVar(&c.SkipThroughput, "skip-throughput", envBool("QESFLOW_BENCH_SKIP_THROUGHPUT", false),
 		envHelp("skip the throughput section (bare flows and full path)", "QESFLOW_BENCH_SKIP_THROUGHPUT"))
 	fs.BoolVar(&c.SkipBridge, "skip-bridge", envBool("QESFLOW_BENCH_SKIP_BRIDGE", false),
