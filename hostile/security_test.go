@@ -61,7 +61,7 @@ func TestPlaintextSignalRefused(t *testing.T) {
 	// An operator action meanwhile meets the failing workflow task: a retryable 503, not a 500.
 	resp := send(t, request{method: http.MethodPost, url: s.APIURL, rawPath: "/v1/onboardings/" + userID + "/cancel",
 		header: map[string]string{"Authorization": "Bearer " + s.Credentials.OnboardingKey, "Content-Type": "application/json"},
-		body: []byte(`{}`)})
+		body:   []byte(`{}`)})
 	require.Equal(t, http.StatusServiceUnavailable, resp.status, "%s", resp.body)
 	require.Contains(t, string(resp.body), "repeat the call")
 }
