@@ -57,6 +57,13 @@ func TestPlaintextSignalRefused(t *testing.T) {
 	require.Equal(t, baseState, searchAttribute(t, s, userID, workflows.SAQESState), "the forged signal moved the onboarding")
 	require.Equal(t, historyCount{signals: 1, updates: 1}, historyCounts(t, s, userID))
 	require.Equal(t, baseline.State, workflows.State(strings.Trim(baseState, `"`)))
+
+	// An operator action meanwhile meets the failing workflow task: a retryable 503, not a 500.
+	resp := send(t, request{method: http.MethodPost, url: s.APIURL, rawPath: "/v1/onboardings/" + userID + "/cancel",
+		header: map[string]string{"Authorization": "Bearer " + s.Credentials.OnboardingKey, "Content-Type": "application/json"},
+		body:   []byte(`{}`)})
+	require.Equal(t, http.StatusServiceUnavailable, resp.status, "%s", resp.body)
+	require.Contains(t, string(resp.body), "repeat the call")
 }
 
 // workflowTaskFailure is the error of the last failed workflow task of the onboarding,
