@@ -26,6 +26,7 @@ func serverOwnDynamicConfig() map[string]any {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Get(none)(embedded.DefaultNamespace),
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key().String():          dynamicconfig.MatchingNumTaskqueueWritePartitions.Get(none)(embedded.DefaultNamespace, BareTaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW),
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String():                 dynamicconfig.HistoryCacheHostLevelMaxSize.Get(none)(),
+		dynamicconfig.ExternalPayloadsEnabled.Key().String():                      dynamicconfig.ExternalPayloadsEnabled.Get(none)(embedded.DefaultNamespace),
 	}
 	own := make(map[string]any, len(embedded.DefaultDynamicConfig))
 	for key := range embedded.DefaultDynamicConfig {
