@@ -56,6 +56,10 @@ type Options struct {
 	// MaxDocumentSize bounds one downloaded document (0: the activities' default).
 	MaxDocumentSize int64
 
+	// Events delivers the outbound events to the onboarding backend (nil: none are sent;
+	// the workflow still records them as done).
+	Events activities.EventSender
+
 	// Interceptors run around every workflow and activity (none by default).
 	Interceptors []interceptor.WorkerInterceptor
 	// Logger receives the worker's own logs (the SDK logs through the client's logger).
@@ -90,6 +94,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		Treezor:         o.Treezor,
 		Store:           o.documentStore(),
 		MaxDocumentSize: o.MaxDocumentSize,
+		Events:          o.Events,
 	})
 	o.Logger.Info("worker configured", zap.String("taskQueue", o.TaskQueue),
 		zap.Int("workflowTaskPollers", o.MaxConcurrentWorkflowTaskPollers),

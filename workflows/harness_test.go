@@ -458,7 +458,7 @@ func succeed(t *testing.T, h *harness, user, ident string, attempt int) {
 // workflow (TestRecordHistories records them, TestReplay replays the recordings).
 func scenarios() []scenario {
 	on := true
-	return []scenario{
+	return append([]scenario{
 		{
 			name:  "success",
 			input: baseInput,
@@ -693,7 +693,7 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateCompletedValidated,
 		},
-	}
+	}, eventScenarios()...)
 }
 
 // play runs one scenario for user to its end and returns the first run id.

@@ -97,6 +97,7 @@ func (o *onboarding) begin(carry *Snapshot) {
 // of events the task applied.
 func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 	o.published = startedWith(ctx)
+	o.startOutbound(ctx)
 	for !o.st.State.Terminal() {
 		if o.act == nil && o.continueAsNewDue(ctx) && workflow.AllHandlersFinished(ctx) {
 			o.drainWebhooks()
@@ -112,6 +113,7 @@ func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 		if !sel.HasPending() {
 			o.armTimer(ctx)
 			if o.publishDue() {
+				o.emitEvent()
 				o.publish(ctx)
 			}
 		}
@@ -148,6 +150,9 @@ func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	}
 	o.applyBuffered() // webhooks held for an initiation the end interrupted: recorded as ended
 	o.drainWebhooks()
+	if err := o.awaitEvents(ctx); err != nil {
+		return Result{}, err
+	}
 	o.publish(ctx)
 	o.logger.Info("Onboarding ended", "state", string(o.st.State), "attempts", o.st.Attempt)
 	return o.result(), nil

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/qesflow/qesflow/activities"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/starter"
@@ -46,6 +47,7 @@ type workerFlags struct {
 	stickyCacheSize                  int
 	stopTimeout                      time.Duration
 	metricsAddr                      string
+	events                           *eventFlags
 	temporal                         *temporalFlags
 	log                              *logFlags
 }
@@ -91,6 +93,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 		envHelp("time running activities get to finish on shutdown", "QESFLOW_WORKER_STOP_TIMEOUT"))
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9090"),
 		envHelp("listen address of /healthz, /readyz and /metrics (empty: none)", "QESFLOW_WORKER_METRICS_ADDR"))
+	f.events = addEventFlags(fs)
 	f.temporal = addTemporalFlags(fs)
 	f.log = addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -210,6 +213,13 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var events activities.EventSender
+	if sender, err := f.events.sender(reg); err != nil {
+		return err
+	} else if sender != nil {
+		events = sender // a nil *Sender must not become a non-nil interface
+		logger.Info("outbound events enabled", zap.Strings("endpoints", sender.Endpoints()))
+	}
 
 	opts := f.temporal.options(logger.Named("temporal"))
 	opts.MetricsHandler = temporalclient.NewPrometheusMetricsHandler(reg)
@@ -229,6 +239,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		StopTimeout:                            f.stopTimeout,
 		Treezor:                                tz,
 		DocumentDir:                            f.documentDir,
+		Events:                                 events,
 		Logger:                                 logger.Named("worker"),
 	})
 	if err != nil {

@@ -1,0 +1,111 @@
+package workflows_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/qesflow/qesflow/activities"
+	"github.com/qesflow/qesflow/internal/testenv"
+	"github.com/qesflow/qesflow/outbound"
+	"github.com/qesflow/qesflow/outbound/outboundtest"
+	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/workflows"
+)
+
+// TestEventsReachAReceiverThatWasDown: on a real Temporal server, with real HTTP and real
+// signatures, the backend is down (503) while the user goes through the identification;
+// the onboarding does not wait for it, continues as new with the events still queued, and
+// the worker is restarted. Once the backend is back it gets every event, in order, each
+// with the same webhook id on every retry, verified by the Standard Webhooks library.
+func TestEventsReachAReceiverThatWasDown(t *testing.T) {
+	ts := testenv.NewTemporal(t)
+	fake := newFakeTreezor(t)
+	tz, err := treezor.NewClient(treezor.Config{BaseURL: fake.srv.URL, ClientID: "client-id", ClientSecret: "client-secret"})
+	require.NoError(t, err)
+	secret := outboundtest.Secret("e2e-events")
+	rcv := outboundtest.NewReceiver(t, secret)
+	rcv.SetStatus(http.StatusServiceUnavailable)
+	secrets, err := outbound.ParseSecrets(secret)
+	require.NoError(t, err)
+	sender, err := outbound.NewSender(outbound.Config{Endpoints: []outbound.Endpoint{{Name: "backend", URL: rcv.URL}}, Secrets: secrets})
+	require.NoError(t, err)
+	acts := &activities.Activities{Treezor: tz, Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: sender}
+	h := &harness{client: ts.GetDefaultClient(), treezor: fake, acts: acts}
+
+	const queue = "events-e2e"
+	startWorker := func() worker.Worker {
+		w := worker.New(h.client, queue, worker.Options{})
+		w.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+		w.RegisterActivity(acts)
+		require.NoError(t, w.Start())
+		return w
+	}
+	w := startWorker()
+	user := "events-e2e"
+	in := baseInput(user)
+	in.Policy = &workflows.PolicyOverride{ContinueAsNewAfter: 40}
+	_, err = h.client.ExecuteWorkflow(ctxFor(t), client.StartWorkflowOptions{
+		ID: workflows.WorkflowID(user), TaskQueue: queue, TypedSearchAttributes: workflows.StartSearchAttributes(user),
+	}, workflows.WorkflowName, in)
+	require.NoError(t, err)
+	first := h.identificationURL(t, user)
+
+	// The user goes on while every delivery fails: the onboarding reaches the KYC review
+	// and keeps its events queued.
+	for range 8 {
+		h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0) // duplicates grow the history
+	}
+	h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+	h.document(t, user, "doc-"+first.IdentificationID)
+	st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+	require.NotNil(t, st.Events)
+	require.Zero(t, st.Events.Delivered)
+	require.Equal(t, 2, st.Events.Pending, "started and under_review wait for the backend")
+	require.Eventually(t, func() bool { return h.status(t, user).ContinuedAsNewCnt >= 1 }, 30*time.Second, 50*time.Millisecond,
+		"the run continues as new with events pending")
+	require.Eventually(t, func() bool { return len(rcv.All()) >= 3 }, 30*time.Second, 50*time.Millisecond, "retries reach the receiver")
+
+	// A worker restart during the outage.
+	w.Stop()
+	w = startWorker()
+	t.Cleanup(w.Stop)
+
+	h.kyc(t, user, "VALIDATED")
+	h.waitState(t, user, workflows.StateCompletedValidated, 1)
+	rcv.SetStatus(http.StatusNoContent)
+	r := h.result(t, user)
+	require.Equal(t, workflows.StateCompletedValidated, r.State)
+
+	require.Empty(t, rcv.Failures())
+	got := rcv.Accepted()
+	require.Len(t, got, 3)
+	for i, want := range []string{outbound.TypeStarted, outbound.TypeUnderReview, outbound.TypeCompleted} {
+		require.Equal(t, want, got[i].Event.Type)
+		require.Equal(t, i+1, got[i].Event.Data.Sequence)
+	}
+	require.Equal(t, first.IdentificationURL, got[0].Event.Data.IdentificationURL)
+	// Every attempt of an event carried the id of its sequence; nothing was accepted out of order.
+	ids := map[int]string{}
+	attempts := map[int]int{}
+	last := 0
+	for _, d := range rcv.All() {
+		seq := d.Event.Data.Sequence
+		if id, ok := ids[seq]; ok {
+			require.Equal(t, id, d.ID, "event %d kept its webhook id", seq)
+		}
+		ids[seq] = d.ID
+		attempts[seq]++
+		if d.Status < 300 {
+			require.GreaterOrEqual(t, seq, last, "accepted in order")
+			last = seq
+		}
+	}
+	require.GreaterOrEqual(t, attempts[1], 3, "the first event was retried during the outage")
+	t.Logf("deliveries: %d requests, attempts per event %v", len(rcv.All()), attempts)
+}
