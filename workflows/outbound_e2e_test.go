@@ -2,10 +2,12 @@ package workflows_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -67,6 +69,14 @@ func TestEventsReachAReceiverThatWasDown(t *testing.T) {
 	require.NotNil(t, st.Events)
 	require.Zero(t, st.Events.Delivered)
 	require.Equal(t, 2, st.Events.Pending, "started and under_review wait for the backend")
+	// The Temporal UI shows the delivery state in the run's current details.
+	require.Eventually(t, func() bool {
+		v, err := h.client.QueryWorkflow(ctxFor(t), workflows.WorkflowID(user), "", "__temporal_workflow_metadata")
+		require.NoError(t, err)
+		var md sdkpb.WorkflowMetadata
+		require.NoError(t, v.Get(&md))
+		return strings.Contains(md.GetCurrentDetails(), "events: 0 delivered, 2 pending")
+	}, 30*time.Second, 50*time.Millisecond, "the UI's details show the pending events")
 	require.Eventually(t, func() bool { return h.status(t, user).ContinuedAsNewCnt >= 1 }, 30*time.Second, 50*time.Millisecond,
 		"the run continues as new with events pending")
 	require.Eventually(t, func() bool { return len(rcv.All()) >= 3 }, 30*time.Second, 50*time.Millisecond, "retries reach the receiver")
