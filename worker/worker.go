@@ -56,8 +56,8 @@ type Options struct {
 	// MaxDocumentSize bounds one downloaded document (0: the activities' default).
 	MaxDocumentSize int64
 
-	// Events delivers the outbound events to the onboarding backend (nil: none are sent;
-	// the workflow still records them as done).
+	// Events delivers the outbound events to the onboarding backend (nil: the onboardings
+	// this worker starts queue no event and schedule no delivery).
 	Events activities.EventSender
 
 	// Interceptors run around every workflow and activity (none by default).
@@ -89,7 +89,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		WorkerStopTimeout:                      o.StopTimeout,
 		Interceptors:                           o.Interceptors,
 	})
-	w.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: o.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterActivity(&activities.Activities{
 		Treezor:         o.Treezor,
 		Store:           o.documentStore(),

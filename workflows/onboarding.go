@@ -14,6 +14,7 @@ import (
 // change st; the main loop reacts to what they changed.
 type onboarding struct {
 	in     Input
+	cfg    Config
 	policy PolicyOverride
 	st     Snapshot
 	seen   map[string]struct{} // index of st.Seen
@@ -37,7 +38,18 @@ type onboarding struct {
 // (see the package documentation). Business outcomes end it with a Result; an error
 // means invalid input.
 func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
+	return runOnboarding(ctx, in, Config{})
+}
+
+// NewOnboarding is QESOnboarding on a worker with this configuration: register it under
+// WorkflowName.
+func NewOnboarding(cfg Config) func(workflow.Context, Input) (Result, error) {
+	return func(ctx workflow.Context, in Input) (Result, error) { return runOnboarding(ctx, in, cfg) }
+}
+
+func runOnboarding(ctx workflow.Context, in Input, cfg Config) (Result, error) {
 	o := newOnboarding(ctx, in)
+	o.cfg = cfg
 	if err := o.registerQueries(ctx); err != nil {
 		return Result{}, fmt.Errorf("register queries: %w", err)
 	}

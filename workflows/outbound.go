@@ -26,9 +26,19 @@ const KindEvent = "event"
 // (and counted), so a receiver gone for months cannot grow the carried state without bound.
 const MaxPendingEvents = 200
 
+// Config is what the workflow needs of its worker's configuration. A run reads it once,
+// through a recorded side effect, so a replay on a differently configured worker agrees.
+type Config struct {
+	// Events is set when the worker has at least one event endpoint.
+	Events bool
+}
+
 // OutboundState is the delivery state of the onboarding's outbound events, carried by
 // continue-as-new with the rest of the Snapshot.
 type OutboundState struct {
+	// Off is set when the onboarding's first run found no event endpoint on its worker:
+	// nothing is queued and no delivery is scheduled, in this run and the ones it continues as.
+	Off bool `json:"off,omitempty"`
 	// Seq is the sequence number of the last event queued (events are numbered from 1).
 	Seq int `json:"seq"`
 	// Pending are the events not delivered yet, oldest first; the first is in flight.
@@ -62,16 +72,27 @@ type EventDelivery struct {
 }
 
 // outboundOn reports whether this run delivers outbound events (see ChangeOutboundEvents).
-func (o *onboarding) outboundOn() bool { return o.st.Outbound != nil }
+func (o *onboarding) outboundOn() bool { return o.st.Outbound != nil && !o.st.Outbound.Off }
 
-// startOutbound decides, once per run, whether the run delivers events, and starts the
-// coroutine that delivers the queue in order. The onboarding never waits for it.
+// startOutbound decides whether the run delivers events, and starts the coroutine that
+// delivers the queue in order. The onboarding never waits for it. The worker's
+// configuration is read once per onboarding, by a side effect in its first run (one marker
+// event); the runs it continues as carry the decision in the Snapshot.
 func (o *onboarding) startOutbound(ctx workflow.Context) {
 	if workflow.GetVersion(ctx, ChangeOutboundEvents, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
 	if o.st.Outbound == nil {
-		o.st.Outbound = &OutboundState{}
+		var on bool
+		cfg := o.cfg
+		if err := workflow.SideEffect(ctx, func(workflow.Context) any { return cfg.Events }).Get(&on); err != nil {
+			// Unreachable for a bool: a run that cannot tell sends no events.
+			o.logger.Error("Reading the event configuration failed; no events are sent", "error", err)
+		}
+		o.st.Outbound = &OutboundState{Off: !on}
+	}
+	if o.st.Outbound.Off {
+		return
 	}
 	workflow.Go(ctx, o.deliverEvents)
 }
@@ -230,7 +251,7 @@ func (o *onboarding) awaitEvents(ctx workflow.Context) error {
 // eventDelivery is the delivery state of the status view (nil when the run sends none).
 func (o *onboarding) eventDelivery() *EventDelivery {
 	ob := o.st.Outbound
-	if ob == nil {
+	if !o.outboundOn() {
 		return nil
 	}
 	return &EventDelivery{Queued: ob.Seq, Delivered: ob.Delivered, Pending: len(ob.Pending),
@@ -240,7 +261,7 @@ func (o *onboarding) eventDelivery() *EventDelivery {
 // eventDetails is the delivery part of the UI summary.
 func (o *onboarding) eventDetails() string {
 	ob := o.st.Outbound
-	if ob == nil || ob.Seq == 0 {
+	if !o.outboundOn() || ob.Seq == 0 {
 		return ""
 	}
 	d := " — events: " + strconv.Itoa(ob.Delivered) + " delivered, " + strconv.Itoa(len(ob.Pending)) + " pending"

@@ -43,7 +43,7 @@ func TestEventsReachAReceiverThatWasDown(t *testing.T) {
 	const queue = "events-e2e"
 	startWorker := func() worker.Worker {
 		w := worker.New(h.client, queue, worker.Options{})
-		w.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+		w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: true}), workflow.RegisterOptions{Name: workflows.WorkflowName})
 		w.RegisterActivity(acts)
 		require.NoError(t, w.Start())
 		return w

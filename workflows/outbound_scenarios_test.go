@@ -11,8 +11,7 @@ import (
 )
 
 // eventScenarios are the recorded paths of runs that deliver outbound events (change
-// workflows.ChangeOutboundEvents): the recorder's worker has no endpoint, so each event is
-// an activity that completes at once.
+// workflows.ChangeOutboundEvents): the recorder's worker delivers to a loopback receiver.
 func eventScenarios() []scenario {
 	return []scenario{
 		{

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -22,6 +25,7 @@ import (
 // eventEnv is the test environment with the real DeliverEvent activity posting to a
 // loopback receiver that verifies with the Standard Webhooks library.
 func eventEnv(t *testing.T, api *fakeAPI) (*testsuite.TestWorkflowEnvironment, *outboundtest.Receiver) {
+	t.Helper()
 	secret := outboundtest.Secret("workflow-events")
 	rcv := outboundtest.NewReceiver(t, secret)
 	secrets, err := outbound.ParseSecrets(secret)
@@ -31,7 +35,7 @@ func eventEnv(t *testing.T, api *fakeAPI) (*testsuite.TestWorkflowEnvironment, *
 	var ts testsuite.WorkflowTestSuite
 	ts.SetLogger(testLogger())
 	env := ts.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(QESOnboarding, workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterWorkflowWithOptions(NewOnboarding(Config{Events: true}), workflow.RegisterOptions{Name: WorkflowName})
 	env.RegisterActivity(&activities.Activities{Treezor: api, Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: sender})
 	env.SetTestTimeout(20 * time.Second)
 	// The deadlock detector measures wall time; a loaded machine can take over a second.
@@ -45,7 +49,7 @@ func eventRun(t *testing.T, in Input, steps func(env *testsuite.TestWorkflowEnvi
 	api := newFakeAPI()
 	env, rcv := eventEnv(t, api)
 	steps(env, api)
-	env.ExecuteWorkflow(QESOnboarding, in)
+	env.ExecuteWorkflow(WorkflowName, in)
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	v, err := env.QueryWorkflow(QueryStatus)
@@ -197,7 +201,7 @@ func TestEndpointGoneStopsDeliveries(t *testing.T) {
 	rcv.SetStatus(http.StatusGone)
 	signalAt(env, time.Minute, created("ident-1"))
 	env.RegisterDelayedCallback(func() { sendAction(t, env, UpdateCancel, CancelRequest{Reason: "user"}, nil) }, time.Hour)
-	env.ExecuteWorkflow(QESOnboarding, input())
+	env.ExecuteWorkflow(WorkflowName, input())
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	v, err := env.QueryWorkflow(QueryStatus)
@@ -211,4 +215,50 @@ func TestEndpointGoneStopsDeliveries(t *testing.T) {
 	require.Zero(t, st.Events.Delivered)
 	require.Zero(t, st.Events.Pending)
 	require.True(t, hasNote(notes(st, ""), "endpoint backend answered 410 Gone"))
+}
+
+// TestEventsOffWithoutEndpoint: on a worker with no event endpoint, an onboarding queues
+// no event and schedules no delivery, and the status view shows no delivery state; the
+// decision is one recorded side effect, carried across continue-as-new.
+func TestEventsOffWithoutEndpoint(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		events bool
+		want   int
+	}{{"no endpoint", false, 0}, {"an endpoint", true, 3}} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI()
+			var ts testsuite.WorkflowTestSuite
+			ts.SetLogger(testLogger())
+			env := ts.NewTestWorkflowEnvironment()
+			env.RegisterWorkflowWithOptions(NewOnboarding(Config{Events: tc.events}), workflow.RegisterOptions{Name: WorkflowName})
+			env.RegisterActivity(&activities.Activities{Treezor: api, Store: activities.FSDocumentStore{Dir: t.TempDir()}})
+			env.SetTestTimeout(20 * time.Second)
+			env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+			deliveries := 0
+			env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+				if info.ActivityType.Name == activities.DeliverEventName {
+					deliveries++
+				}
+			})
+			signalAt(env, time.Minute, created("ident-1"))
+			signalAt(env, 2*time.Minute, success("ident-1"), documentCreated("doc-ident-1"))
+			env.RegisterDelayedCallback(func() { api.sawReview(treezor.KYCReviewValidated) }, time.Hour-time.Second)
+			signalAt(env, time.Hour, kycReview(treezor.KYCReviewValidated))
+			env.ExecuteWorkflow(WorkflowName, input())
+			require.True(t, env.IsWorkflowCompleted())
+			require.NoError(t, env.GetWorkflowError())
+			require.Equal(t, tc.want, deliveries)
+			v, err := env.QueryWorkflow(QueryStatus)
+			require.NoError(t, err)
+			var st Status
+			require.NoError(t, v.Get(&st))
+			require.Equal(t, StateCompletedValidated, st.State)
+			if tc.events {
+				require.Equal(t, 3, st.Events.Queued)
+			} else {
+				require.Nil(t, st.Events)
+			}
+		})
+	}
 }
