@@ -90,6 +90,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		Interceptors:                           o.Interceptors,
 	})
 	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: o.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 	w.RegisterActivity(&activities.Activities{
 		Treezor:         o.Treezor,
 		Store:           o.documentStore(),

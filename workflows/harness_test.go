@@ -222,6 +222,7 @@ func newHarnessWith(t *testing.T, events activities.EventSender) *harness {
 	acts := &activities.Activities{Treezor: tz, Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: events}
 	ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) {
 		r.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+		r.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 		r.RegisterActivity(acts)
 	})
 	return &harness{client: ts.GetDefaultClient(), treezor: fake, acts: acts}
@@ -240,6 +241,7 @@ func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testi
 	send(t, h, in.UserID)
 	w := worker.New(h.client, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: h.acts.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 	w.RegisterActivity(h.acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)

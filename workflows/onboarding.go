@@ -29,9 +29,11 @@ type onboarding struct {
 	shownDetails string
 	// acted is set by an accepted operator action until the next publish: the state it
 	// led to is published at once, whatever is in flight.
-	acted  bool
-	now    func() time.Time
-	logger log.Logger
+	acted bool
+	// handingOff is set once the ended run hands its events to QESEventDelivery.
+	handingOff bool
+	now        func() time.Time
+	logger     log.Logger
 }
 
 // QESOnboarding takes one Treezor user through QES identification and the KYC review
@@ -162,9 +164,8 @@ func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	}
 	o.applyBuffered() // webhooks held for an initiation the end interrupted: recorded as ended
 	o.drainWebhooks()
-	if err := o.awaitEvents(ctx); err != nil {
-		return Result{}, err
-	}
+	o.handOffEvents(ctx)
+	o.drainWebhooks() // webhooks that arrived while the delivery workflow started
 	o.publish(ctx)
 	o.logger.Info("Onboarding ended", "state", string(o.st.State), "attempts", o.st.Attempt)
 	return o.result(), nil

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -56,6 +57,8 @@ type OutboundState struct {
 	Undelivered int `json:"undelivered,omitempty"`
 	// Gone are the endpoints that answered 410 Gone: they get no further event.
 	Gone []string `json:"gone,omitempty"`
+	// HandedOff counts the events the ended run left to its QESEventDelivery workflow.
+	HandedOff int `json:"handedOff,omitempty"`
 }
 
 // EventDelivery is the delivery state shown in the status view.
@@ -69,6 +72,9 @@ type EventDelivery struct {
 	Undelivered   int    `json:"undelivered,omitempty"`
 	// Gone are the endpoints that answered 410 Gone and get no further event.
 	Gone []string `json:"gone,omitempty"`
+	// HandedOff counts the events the ended run left to its QESEventDelivery workflow
+	// (its id is EventDeliveryID of the run).
+	HandedOff int `json:"handedOff,omitempty"`
 }
 
 // outboundOn reports whether this run delivers outbound events (see ChangeOutboundEvents).
@@ -169,11 +175,11 @@ func eventID(userID string, seq int) string {
 	return "msg_" + hex.EncodeToString(sum[:16])
 }
 
-// eventDeliveryOptions retry a delivery with backoff for the whole EventRetryWindow.
-func (o *onboarding) eventDeliveryOptions() workflow.ActivityOptions {
+// eventDeliveryOptions retry a delivery with backoff for the whole retry window.
+func eventDeliveryOptions(window time.Duration) workflow.ActivityOptions {
 	return workflow.ActivityOptions{
 		StartToCloseTimeout:    2 * time.Minute,
-		ScheduleToCloseTimeout: o.policy.EventRetryWindow,
+		ScheduleToCloseTimeout: window,
 		HeartbeatTimeout:       time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
@@ -186,17 +192,17 @@ func (o *onboarding) eventDeliveryOptions() workflow.ActivityOptions {
 // deliverEvents is the coroutine that delivers the queue, one event at a time, in order.
 func (o *onboarding) deliverEvents(ctx workflow.Context) {
 	for {
-		if err := workflow.Await(ctx, func() bool { return len(o.st.Outbound.Pending) > 0 }); err != nil {
-			return
+		if err := workflow.Await(ctx, func() bool { return len(o.st.Outbound.Pending) > 0 || o.handingOff }); err != nil || o.handingOff {
+			return // once the run hands its queue over, it schedules no further delivery
 		}
 		msg := o.st.Outbound.Pending[0]
-		actx := workflow.WithActivityOptions(ctx, o.eventDeliveryOptions())
+		actx := workflow.WithActivityOptions(ctx, eventDeliveryOptions(o.policy.EventRetryWindow))
 		var res activities.DeliverEventResult
 		err := workflow.ExecuteActivity(actx, activities.DeliverEventName,
 			activities.DeliverEventInput{Message: msg, Skip: slices.Clone(o.st.Outbound.Gone)}).Get(ctx, &res)
 		var canceled *temporal.CanceledError
-		if errors.As(err, &canceled) {
-			return
+		if errors.As(err, &canceled) || o.handingOff {
+			return // the queue, this event included, belongs to the delivery workflow
 		}
 		o.delivered(msg, res, err)
 	}
@@ -230,22 +236,41 @@ func (o *onboarding) delivered(msg outbound.Message, res activities.DeliverEvent
 	}
 }
 
-// awaitEvents lets the queued events go out after the onboarding ended: the run ends when
-// the queue is empty. Webhooks that arrive meanwhile are recorded as ended.
-func (o *onboarding) awaitEvents(ctx workflow.Context) error {
+// handOffEvents ends the onboarding without waiting for its events: the last event is
+// queued, and the events not delivered yet go to a QESEventDelivery workflow that outlives
+// this run (ParentClosePolicy ABANDON), with the same webhook ids in the same order. A new
+// onboarding of the user then starts at once instead of joining a run that waits for its
+// backend. The delivery in flight, if any, is sent again by the child with its webhook id.
+func (o *onboarding) handOffEvents(ctx workflow.Context) {
 	if !o.outboundOn() {
-		return nil
+		return
 	}
 	o.emitEvent()
-	for len(o.st.Outbound.Pending) > 0 {
-		if err := workflow.Await(ctx, func() bool {
-			return len(o.st.Outbound.Pending) == 0 || o.webhooks.Len() > 0
-		}); err != nil {
-			return err
-		}
-		o.drainWebhooks()
+	ob := o.st.Outbound
+	if len(ob.Pending) == 0 {
+		return
 	}
-	return nil
+	o.handingOff = true
+	id := EventDeliveryID(o.in.UserID, workflow.GetInfo(ctx).WorkflowExecution.RunID)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        id,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+	})
+	in := EventDeliveryInput{Messages: slices.Clone(ob.Pending), Gone: slices.Clone(ob.Gone), RetryWindow: o.policy.EventRetryWindow}
+	// The child must have started before this run ends, or its start could be lost.
+	err := workflow.ExecuteChildWorkflow(cctx, EventDeliveryWorkflowName, in).GetChildWorkflowExecution().Get(ctx, nil)
+	if err != nil {
+		ob.Undelivered += len(ob.Pending)
+		o.record(TimelineEntry{Kind: KindEvent, State: o.st.State,
+			Note: strconv.Itoa(len(ob.Pending)) + " events not handed to their delivery workflow: " + failureText(err)})
+		o.logger.Error("Events not handed to their delivery workflow", "events", len(ob.Pending), "error", err)
+		ob.Pending = nil
+		return
+	}
+	ob.HandedOff += len(ob.Pending)
+	ob.Pending = nil
+	o.record(TimelineEntry{Kind: KindEvent, State: o.st.State,
+		Note: strconv.Itoa(len(in.Messages)) + " events handed to delivery workflow " + id})
 }
 
 // eventDelivery is the delivery state of the status view (nil when the run sends none).
@@ -255,7 +280,7 @@ func (o *onboarding) eventDelivery() *EventDelivery {
 		return nil
 	}
 	return &EventDelivery{Queued: ob.Seq, Delivered: ob.Delivered, Pending: len(ob.Pending),
-		LastDelivered: ob.LastDelivered, Undelivered: ob.Undelivered, Gone: slices.Clone(ob.Gone)}
+		LastDelivered: ob.LastDelivered, Undelivered: ob.Undelivered, Gone: slices.Clone(ob.Gone), HandedOff: ob.HandedOff}
 }
 
 // eventDetails is the delivery part of the UI summary.

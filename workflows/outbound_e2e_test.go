@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -23,8 +24,10 @@ import (
 // TestEventsReachAReceiverThatWasDown: on a real Temporal server, with real HTTP and real
 // signatures, the backend is down (503) while the user goes through the identification;
 // the onboarding does not wait for it, continues as new with the events still queued, and
-// the worker is restarted. Once the backend is back it gets every event, in order, each
-// with the same webhook id on every retry, verified by the Standard Webhooks library.
+// the worker is restarted. The backend is still down when the onboarding ends: the run
+// ends at once and hands its events to a QESEventDelivery workflow. Once the backend is
+// back it gets every event, in order, each with the same webhook id on every retry,
+// verified by the Standard Webhooks library.
 func TestEventsReachAReceiverThatWasDown(t *testing.T) {
 	ts := testenv.NewTemporal(t)
 	fake := newFakeTreezor(t)
@@ -44,6 +47,7 @@ func TestEventsReachAReceiverThatWasDown(t *testing.T) {
 	startWorker := func() worker.Worker {
 		w := worker.New(h.client, queue, worker.Options{})
 		w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: true}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+		w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 		w.RegisterActivity(acts)
 		require.NoError(t, w.Start())
 		return w
@@ -88,9 +92,28 @@ func TestEventsReachAReceiverThatWasDown(t *testing.T) {
 
 	h.kyc(t, user, "VALIDATED")
 	h.waitState(t, user, workflows.StateCompletedValidated, 1)
-	rcv.SetStatus(http.StatusNoContent)
+	// The backend is still down when the onboarding ends: the run ends at once and hands
+	// its three events to a delivery workflow that outlives it.
 	r := h.result(t, user)
 	require.Equal(t, workflows.StateCompletedValidated, r.State)
+	desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.GetWorkflowExecutionInfo().GetStatus())
+	st = h.status(t, user)
+	require.Equal(t, 3, st.Events.HandedOff)
+	require.Zero(t, st.Events.Pending)
+	require.Zero(t, st.Events.Delivered)
+	deliveryID := workflows.EventDeliveryID(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId())
+	child, err := h.client.DescribeWorkflowExecution(ctxFor(t), deliveryID, "")
+	require.NoError(t, err)
+	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, child.GetWorkflowExecutionInfo().GetStatus(), "the delivery workflow waits for the backend")
+	require.Empty(t, rcv.Accepted())
+
+	// The backend comes back: the delivery workflow gets the events through and ends.
+	rcv.SetStatus(http.StatusNoContent)
+	var delivered workflows.EventDeliveryResult
+	require.NoError(t, h.client.GetWorkflow(ctxFor(t), deliveryID, "").Get(ctxFor(t), &delivered))
+	require.Equal(t, workflows.EventDeliveryResult{Delivered: 3}, delivered)
 
 	require.Empty(t, rcv.Failures())
 	got := rcv.Accepted()
