@@ -27,4 +27,6 @@ type Activities struct {
 	Store DocumentStore
 	// MaxDocumentSize bounds one downloaded document (0: DefaultMaxDocumentSize).
 	MaxDocumentSize int64
+	// Events delivers the outbound events (nil: no endpoint configured).
+	Events EventSender
 }

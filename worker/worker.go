@@ -54,6 +54,10 @@ type Options struct {
 	// MaxDocumentSize bounds one downloaded document (0: the activities' default).
 	MaxDocumentSize int64
 
+	// Events delivers the outbound events to the onboarding backend (nil: the onboardings
+	// this worker starts queue no event and schedule no delivery).
+	Events activities.EventSender
+
 	// Interceptors run around every workflow and activity (none by default).
 	Interceptors []interceptor.WorkerInterceptor
 	// Logger receives the worker's own logs (the SDK logs through the client's logger).
@@ -83,11 +87,13 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		WorkerStopTimeout:                      o.StopTimeout,
 		Interceptors:                           o.Interceptors,
 	})
-	w.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: o.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 	w.RegisterActivity(&activities.Activities{
 		Treezor:         o.Treezor,
 		Store:           o.documentStore(),
 		MaxDocumentSize: o.MaxDocumentSize,
+		Events:          o.Events,
 	})
 	o.Logger.Info("worker configured", zap.String("taskQueue", o.TaskQueue),
 		zap.Int("workflowTaskPollers", o.MaxConcurrentWorkflowTaskPollers),

@@ -117,6 +117,9 @@ type PolicyOverride struct {
 	// ContinueAsNewAfter is the history length (events) after which the workflow continues
 	// as new, carrying its state (default 5,000; the server's suggestion is honoured too).
 	ContinueAsNewAfter int `json:"continueAsNewAfter,omitempty"`
+	// EventRetryWindow bounds how long one outbound event is retried while its receiver
+	// fails (default 3 days); the next events wait behind it, in order.
+	EventRetryWindow time.Duration `json:"eventRetryWindow,omitempty"`
 }
 
 // Input starts one onboarding.
@@ -252,6 +255,8 @@ type Status struct {
 	DocumentDownloads []DocumentDownload `json:"documentDownloads,omitempty"`
 	// TimelineDropped counts the oldest timeline entries dropped to keep it bounded.
 	TimelineDropped int `json:"timelineDropped,omitempty"`
+	// Events is the delivery state of the outbound events (absent when none are sent).
+	Events *EventDelivery `json:"events,omitempty"`
 }
 
 // DocumentDownload is one QES document announced by document.create.

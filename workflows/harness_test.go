@@ -219,14 +219,18 @@ type harness struct {
 	seq     int
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness on a worker that delivers outbound events with events.
+func newHarnessWith(t *testing.T, events activities.EventSender) *harness {
 	ts := testenv.NewTemporal(t)
 	fake := newFakeTreezor(t)
 	tz, err := treezor.NewClient(treezor.Config{BaseURL: fake.srv.URL, ClientID: "client-id", ClientSecret: "client-secret"})
 	require.NoError(t, err)
-	acts := &activities.Activities{Treezor: tz, Store: activities.FSDocumentStore{Dir: t.TempDir()}}
+	acts := &activities.Activities{Treezor: tz, Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: events}
 	ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) {
-		r.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+		r.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+		r.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 		r.RegisterActivity(acts)
 	})
 	return &harness{client: ts.GetDefaultClient(), treezor: fake, acts: acts}
@@ -244,7 +248,8 @@ func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testi
 	require.NoError(t, err)
 	send(t, h, in.UserID)
 	w := worker.New(h.client, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: h.acts.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 	w.RegisterActivity(h.acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
@@ -470,7 +475,7 @@ func succeed(t *testing.T, h *harness, user, ident string, attempt int) {
 // workflow (TestRecordHistories records them, TestReplay replays the recordings).
 func scenarios() []scenario {
 	on := true
-	return []scenario{
+	return append([]scenario{
 		{
 			name:  "success",
 			input: baseInput,
@@ -795,7 +800,7 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateCompletedValidated,
 		},
-	}
+	}, eventScenarios()...)
 }
 
 // waitVisible waits until visibility shows a workflow matching query.

@@ -42,6 +42,7 @@ func FailedResult(err error) (Result, bool) {
 // change st; the main loop reacts to what they changed.
 type onboarding struct {
 	in     Input
+	cfg    Config
 	policy Policy
 	st     Snapshot
 	seen   map[string]struct{} // index of st.Seen
@@ -59,6 +60,8 @@ type onboarding struct {
 	acted bool
 	// payinWallets and identificationIDs are the gates of versions.go.
 	payinWallets, identificationIDs bool
+	// handingOff is set once the ended run hands its events to QESEventDelivery.
+	handingOff bool
 
 	metrics client.MetricsHandler // business metrics (metrics.go)
 	now     func() time.Time
@@ -70,7 +73,18 @@ type onboarding struct {
 // means invalid input or, from ChangeFailedRunFails on, an onboarding that ended FAILED
 // (its Result in the error's details).
 func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
+	return runOnboarding(ctx, in, Config{})
+}
+
+// NewOnboarding is QESOnboarding on a worker with this configuration: register it under
+// WorkflowName.
+func NewOnboarding(cfg Config) func(workflow.Context, Input) (Result, error) {
+	return func(ctx workflow.Context, in Input) (Result, error) { return runOnboarding(ctx, in, cfg) }
+}
+
+func runOnboarding(ctx workflow.Context, in Input, cfg Config) (Result, error) {
 	o := newOnboarding(ctx, in)
+	o.cfg = cfg
 	if err := o.registerQueries(ctx); err != nil {
 		return Result{}, fmt.Errorf("register queries: %w", err)
 	}
@@ -146,6 +160,7 @@ func (o *onboarding) begin(carry *Snapshot) {
 // of events the task applied.
 func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 	o.published = startedWith(ctx)
+	o.startOutbound(ctx)
 	for !o.st.State.Terminal() {
 		if o.act == nil && o.continueAsNewDue(ctx) && workflow.AllHandlersFinished(ctx) && !o.actedInThisTask(ctx) {
 			o.drainWebhooks()
@@ -161,6 +176,7 @@ func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 		if !sel.HasPending() {
 			o.armTimer(ctx)
 			if o.publishDue() {
+				o.emitEvent()
 				o.publish(ctx)
 			}
 		}
@@ -197,6 +213,8 @@ func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	}
 	o.applyBuffered() // webhooks held for an initiation the end interrupted: recorded as ended
 	o.drainWebhooks()
+	o.handOffEvents(ctx)
+	o.drainWebhooks() // webhooks that arrived while the delivery workflow started
 	o.publish(ctx)
 	o.logger.Info("Onboarding ended", "state", string(o.st.State), "attempts", o.st.Attempt)
 	res := o.result()

@@ -21,6 +21,7 @@ const (
 	DefaultDocumentWaitWindow = 10 * time.Minute
 	DefaultTreezorRetryWindow = 24 * time.Hour
 	DefaultContinueAsNewAfter = 5000
+	DefaultEventRetryWindow   = 3 * 24 * time.Hour
 	// MaxRetryBackoff caps the doubling backoff between attempts.
 	MaxRetryBackoff = 24 * time.Hour
 )
@@ -41,6 +42,7 @@ const (
 //   - DownloadDocuments off; DocumentWaitWindow 10 min to wait for document.create;
 //   - TreezorRetryWindow 24 h of retries while Treezor is unavailable;
 //   - ContinueAsNewAfter 5,000 history events;
+//   - EventRetryWindow 3 days of retries of one outbound event;
 //   - ReasonPolicies none: the treezor reason catalog decides.
 func DefaultPolicy() Policy {
 	off := false
@@ -56,6 +58,7 @@ func DefaultPolicy() Policy {
 		DocumentWaitWindow: DefaultDocumentWaitWindow,
 		TreezorRetryWindow: DefaultTreezorRetryWindow,
 		ContinueAsNewAfter: DefaultContinueAsNewAfter,
+		EventRetryWindow:   DefaultEventRetryWindow,
 	}
 }
 
@@ -79,6 +82,7 @@ func resolvePolicy(o *PolicyOverride) Policy {
 	setDuration(&p.DocumentWaitWindow, o.DocumentWaitWindow)
 	setDuration(&p.TreezorRetryWindow, o.TreezorRetryWindow)
 	setInt(&p.ContinueAsNewAfter, o.ContinueAsNewAfter)
+	setDuration(&p.EventRetryWindow, o.EventRetryWindow)
 	if o.DownloadDocuments != nil {
 		on := *o.DownloadDocuments
 		p.DownloadDocuments = &on
@@ -120,6 +124,7 @@ func (o *PolicyOverride) validate() error {
 		{"providerTimeout", o.ProviderTimeout}, {"sepaTimeout", o.SEPATimeout},
 		{"kycReviewTimeout", o.KYCReviewTimeout}, {"complianceTimeout", o.ComplianceTimeout},
 		{"documentWaitWindow", o.DocumentWaitWindow}, {"treezorRetryWindow", o.TreezorRetryWindow},
+		{"eventRetryWindow", o.EventRetryWindow},
 	}
 	for _, d := range durations {
 		if d.d < 0 {

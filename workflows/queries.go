@@ -41,6 +41,7 @@ func (o *onboarding) status() Status {
 		ProviderResult:    o.st.ProviderResult,
 		DocumentDownloads: slices.Clone(o.st.Documents),
 		TimelineDropped:   o.st.TimelineDropped,
+		Events:            o.eventDelivery(),
 	}
 	if s.Timeline == nil {
 		s.Timeline = []TimelineEntry{}

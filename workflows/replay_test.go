@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/qesflow/qesflow/outbound"
+	"github.com/qesflow/qesflow/outbound/outboundtest"
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -124,7 +126,15 @@ func TestRecordHistories(t *testing.T) {
 	for _, e := range entries {
 		recorded[e.file] = true
 	}
-	h := newHarness(t)
+	// The recorder's worker delivers events to a loopback receiver that accepts them, so the
+	// scenarios of the outbound-events change record their deliveries.
+	secret := outboundtest.Secret("record")
+	rcv := outboundtest.NewReceiver(t, secret)
+	secrets, err := outbound.ParseSecrets(secret)
+	require.NoError(t, err)
+	sender, err := outbound.NewSender(outbound.Config{Endpoints: []outbound.Endpoint{{Name: "backend", URL: rcv.URL}}, Secrets: secrets})
+	require.NoError(t, err)
+	h := newHarnessWith(t, sender)
 	for _, sc := range scenarios() {
 		if recorded[sc.name+".json"] || recorded[sc.name+"-run1.json"] {
 			continue

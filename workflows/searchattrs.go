@@ -196,5 +196,5 @@ func (o *onboarding) details() string {
 	if o.st.Escalated {
 		d += " — compliance decision overdue"
 	}
-	return d
+	return d + o.eventDetails()
 }

@@ -94,6 +94,9 @@ type Snapshot struct {
 	Timeline        []TimelineEntry `json:"timeline,omitempty"`
 	TimelineDropped int             `json:"timelineDropped,omitempty"`
 
+	// Outbound is the delivery state of the outbound events (nil or Off: the run sends none).
+	Outbound *OutboundState `json:"outbound,omitempty"`
+
 	// Note explains a terminal state (Result.Note).
 	Note           string    `json:"note,omitempty"`
 	ContinuedAsNew int       `json:"continuedAsNew,omitempty"`

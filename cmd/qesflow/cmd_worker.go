@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/qesflow/qesflow/activities"
 	"github.com/qesflow/qesflow/internal/assembly"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/starter"
@@ -45,6 +46,7 @@ type workerFlags struct {
 	stickyCacheSize                  int
 	stopTimeout                      time.Duration
 	metricsAddr                      string
+	events                           *eventFlags
 	clientFlags
 }
 
@@ -88,6 +90,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 		envHelp("time running activities get to finish on shutdown", "QESFLOW_WORKER_STOP_TIMEOUT"))
 	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9090"),
 		envHelp("listen address of /healthz, /readyz and /metrics (empty: none)", "QESFLOW_WORKER_METRICS_ADDR"))
+	f.events = addEventFlags(fs)
 	f.clientFlags = addClientFlags(fs)
 	if err := f.parse(fs, args); err != nil {
 		return nil, err
@@ -204,6 +207,13 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer parts.Close()
 	logger := parts.Logger
+	var events activities.EventSender
+	if sender, err := f.events.sender(reg); err != nil {
+		return err
+	} else if sender != nil {
+		events = sender // a nil *Sender must not become a non-nil interface
+		logger.Info("outbound events enabled", zap.Strings("endpoints", sender.Endpoints()))
+	}
 	w, err := parts.Worker(worker.Options{
 		TaskQueue:                              f.taskQueue,
 		MaxConcurrentWorkflowTaskPollers:       f.workflowPollers,
@@ -214,6 +224,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		StopTimeout:                            f.stopTimeout,
 		Treezor:                                tz,
 		DocumentDir:                            f.documentDir,
+		Events:                                 events,
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ type policyFlags struct {
 	retryBackoff, userTimeout, providerTimeout       time.Duration
 	sepaTimeout, kycReviewTimeout, complianceTimeout time.Duration
 	documentWaitWindow, treezorRetryWindow           time.Duration
+	eventRetryWindow                                 time.Duration
 	downloadDocuments                                optionalBool
 	reasonPolicies                                   string
 }
@@ -41,6 +42,7 @@ func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
 		{&f.complianceTimeout, "compliance-timeout", "QESFLOW_COMPLIANCE_TIMEOUT", "time before a pending compliance decision is escalated", workflows.DefaultComplianceTimeout},
 		{&f.documentWaitWindow, "document-wait-window", "QESFLOW_DOCUMENT_WAIT_WINDOW", "how long to wait for document.create after a success", workflows.DefaultDocumentWaitWindow},
 		{&f.treezorRetryWindow, "treezor-retry-window", "QESFLOW_TREEZOR_RETRY_WINDOW", "how long Treezor calls are retried while Treezor is unavailable", workflows.DefaultTreezorRetryWindow},
+		{&f.eventRetryWindow, "event-retry-window", "QESFLOW_EVENT_RETRY_WINDOW", "how long one outbound event is retried while its receiver fails (later events wait behind it)", workflows.DefaultEventRetryWindow},
 	}
 	for _, d := range durations {
 		fs.DurationVar(d.dst, d.name, envDuration(d.env, 0),
@@ -75,6 +77,7 @@ func (f *policyFlags) override() (*workflows.PolicyOverride, error) {
 		ComplianceTimeout:  f.complianceTimeout,
 		DocumentWaitWindow: f.documentWaitWindow,
 		TreezorRetryWindow: f.treezorRetryWindow,
+		EventRetryWindow:   f.eventRetryWindow,
 	}
 	if f.downloadDocuments.set {
 		on := f.downloadDocuments.value
@@ -100,5 +103,5 @@ func isZeroPolicy(p workflows.PolicyOverride) bool {
 	return p.MaxAttempts == 0 && p.RetryBackoff == 0 && p.UserTimeout == 0 && p.ProviderTimeout == 0 &&
 		p.SEPATimeout == 0 && p.KYCReviewTimeout == 0 && p.ComplianceTimeout == 0 &&
 		p.DocumentWaitWindow == 0 && p.TreezorRetryWindow == 0 && p.DownloadDocuments == nil &&
-		len(p.ReasonPolicies) == 0 && p.ContinueAsNewAfter == 0
+		len(p.ReasonPolicies) == 0 && p.ContinueAsNewAfter == 0 && p.EventRetryWindow == 0
 }

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/qesflow/qesflow/outbound"
+)
+
+// eventFlags configure the outbound events of the worker: where they go and the
+// Standard Webhooks secrets that sign them.
+type eventFlags struct {
+	endpoints            string
+	secrets, secretsFile string
+	timeout              time.Duration
+	allowHTTP            bool
+}
+
+func addEventFlags(fs *flag.FlagSet) *eventFlags {
+	f := &eventFlags{}
+	fs.StringVar(&f.endpoints, "events-endpoints", envString("QESFLOW_EVENTS_ENDPOINTS", ""),
+		envHelp(`endpoints of the onboarding backend that receive the signed onboarding events, "name=https://…" comma-separated (empty: no events)`, "QESFLOW_EVENTS_ENDPOINTS"))
+	fs.StringVar(&f.secrets, "events-secrets", "",
+		envHelp("Standard Webhooks signing secrets (whsec_…), comma-separated; each delivery is signed with every one, so list the old and the new one during a rotation; prefer the environment or a file", "QESFLOW_EVENTS_SECRETS"))
+	fs.StringVar(&f.secretsFile, "events-secrets-file", envString("QESFLOW_EVENTS_SECRETS_FILE", ""),
+		envHelp("file holding the events signing secrets", "QESFLOW_EVENTS_SECRETS_FILE"))
+	fs.DurationVar(&f.timeout, "events-timeout", envDuration("QESFLOW_EVENTS_TIMEOUT", outbound.DefaultTimeout),
+		envHelp("timeout of one event delivery request", "QESFLOW_EVENTS_TIMEOUT"))
+	fs.BoolVar(&f.allowHTTP, "events-allow-http", envBool("QESFLOW_EVENTS_ALLOW_HTTP", false),
+		envHelp("accept http:// event endpoints on other hosts than loopback (events carry the identification URL)", "QESFLOW_EVENTS_ALLOW_HTTP"))
+	return f
+}
+
+// sender builds the events sender; nil without endpoints. Deliveries are counted in reg.
+func (f *eventFlags) sender(reg prometheus.Registerer) (*outbound.Sender, error) {
+	if f.endpoints == "" {
+		return nil, nil
+	}
+	eps, err := outbound.ParseEndpoints(f.endpoints)
+	if err != nil {
+		return nil, fmt.Errorf("--events-endpoints: %w", err)
+	}
+	for _, ep := range eps {
+		if err := requireHTTPS(ep.URL, f.allowHTTP); err != nil {
+			return nil, fmt.Errorf("--events-endpoints %s: use https:// (or --events-allow-http)", ep.Name)
+		}
+	}
+	raw, err := secretValue(f.secrets, "QESFLOW_EVENTS_SECRETS", f.secretsFile)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := outbound.ParseSecrets(raw)
+	if err != nil {
+		return nil, fmt.Errorf("QESFLOW_EVENTS_SECRETS: %w", err)
+	}
+	if len(secrets) == 0 {
+		return nil, errors.New("--events-endpoints needs a signing secret (QESFLOW_EVENTS_SECRETS or --events-secrets-file)")
+	}
+	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qesflow_event_deliveries_total",
+		Help: "Outbound event delivery requests by endpoint and outcome (delivered, failed, gone).",
+	}, []string{"endpoint", "outcome"})
+	if reg != nil {
+		if err := reg.Register(deliveries); err != nil {
+			return nil, err
+		}
+	}
+	return outbound.NewSender(outbound.Config{Endpoints: eps, Secrets: secrets, Timeout: f.timeout,
+		Observe: func(ep, outcome string) { deliveries.WithLabelValues(ep, outcome).Inc() }})
+}
