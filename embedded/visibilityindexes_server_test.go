@@ -63,9 +63,11 @@ func TestNewDataDirKeepsOnlyQueriedVisibilityIndexes(t *testing.T) {
 	// The kept indexes: the server's and those of the columns the attributes are mapped to.
 	want := slices.Clone(serverVisibilityIndexes)
 	for column := range aliases {
-		want = append(want, customColumnIndex(t, column))
+		if index := customColumnIndex(t, column); index != "" {
+			want = append(want, index)
+		}
 	}
-	require.Len(t, want, len(serverVisibilityIndexes)+len(workflows.SearchAttributeTypes()))
+	require.Len(t, aliases, len(workflows.SearchAttributeTypes()))
 	indexes, objects := visibilitySchema(t, dir)
 	require.ElementsMatch(t, want, indexes)
 	require.Subset(t, objects, visibilityFTS)
@@ -146,6 +148,9 @@ func customColumnIndex(t *testing.T, column string) string {
 	t.Helper()
 	m := regexp.MustCompile(`^([A-Za-z]+)(\d\d)$`).FindStringSubmatch(column)
 	require.NotNil(t, m, "column %q", column)
+	if m[1] == "KeywordList" {
+		return "" // keyword lists are searched through the fts5 table, not a b-tree index
+	}
 	return fmt.Sprintf("by_%s_%s", strings.ToLower(m[1]), m[2])
 }
 
