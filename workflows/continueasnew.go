@@ -14,7 +14,7 @@ func (o *onboarding) continueAsNewDue(ctx workflow.Context) bool {
 // (a signal arrived meanwhile), it would fail the task and drop the action with it, after
 // the caller's action was applied in memory.
 func (o *onboarding) actedInThisTask(ctx workflow.Context) bool {
-	return o.acted && workflow.GetVersion(ctx, changeNoContinueAfterAction, workflow.DefaultVersion, 1) == 1
+	return o.acted && o.release // changeNoContinueAfterAction
 }
 
 // continueAsNew ends this run and starts the next with the whole state in Input.Carry.

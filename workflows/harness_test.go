@@ -668,7 +668,7 @@ func scenarios() []scenario {
 			want: workflows.StateFailed,
 		},
 		{
-			// From ChangeFailedRunFails on, a FAILED onboarding fails the execution.
+			// From ChangeRelease on, a FAILED onboarding fails the execution.
 			name:   "initiation-refused-fails",
 			refuse: true,
 			input:  baseInput,
@@ -850,7 +850,7 @@ func play(t *testing.T, h *harness, sc scenario, user string) (string, workflows
 }
 
 // requireExecutionStatus checks how Temporal lists the ended run: failed for an onboarding
-// that ended FAILED, completed for every business outcome (ChangeFailedRunFails).
+// that ended FAILED, completed for every business outcome (ChangeRelease).
 func requireExecutionStatus(t *testing.T, h *harness, user string, state workflows.State) {
 	t.Helper()
 	want := enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED

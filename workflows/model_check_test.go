@@ -460,7 +460,7 @@ func (r *modelRun) observeCarry(next Input) {
 func (r *modelRun) finalCheck(runErr error) {
 	where := "after the end"
 	var res Result
-	failed, isFailed := FailedResult(runErr) // a FAILED onboarding fails the execution (ChangeFailedRunFails)
+	failed, isFailed := FailedResult(runErr) // a FAILED onboarding fails the execution (ChangeRelease)
 	if isFailed {
 		runErr = nil
 	}

@@ -12,10 +12,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// ChangeFailedRunFails is the version gate of ending a FAILED onboarding as a failed
-// execution instead of a completed one (runs recorded before it still complete).
-const ChangeFailedRunFails = "failed-run-fails"
-
 // failedRunError is how a run whose onboarding ended FAILED ends: a non-retryable
 // application error (the workflow has no retry policy, and another run would not help)
 // whose message names no user data and whose details carry the Result.
@@ -24,7 +20,7 @@ func failedRunError(res Result) error {
 }
 
 // FailedResult returns the Result carried by the error of a run that ended FAILED (from
-// ChangeFailedRunFails on), and whether err is such an error.
+// ChangeRelease on), and whether err is such an error.
 func FailedResult(err error) (Result, bool) {
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != ErrTypeOnboardingFailed || !appErr.HasDetails() {
@@ -60,6 +56,7 @@ type onboarding struct {
 	acted bool
 	// payinWallets and identificationIDs are the gates of versions.go.
 	payinWallets, identificationIDs bool
+	release                         bool // ChangeRelease (versions.go)
 	// handingOff is set once the ended run hands its events to QESEventDelivery.
 	handingOff bool
 
@@ -70,7 +67,7 @@ type onboarding struct {
 
 // QESOnboarding takes one Treezor user through QES identification and the KYC review
 // (see the package documentation). Business outcomes end it with a Result; an error
-// means invalid input or, from ChangeFailedRunFails on, an onboarding that ended FAILED
+// means invalid input or, from ChangeRelease on, an onboarding that ended FAILED
 // (its Result in the error's details).
 func QESOnboarding(ctx workflow.Context, in Input) (Result, error) {
 	return runOnboarding(ctx, in, Config{})
@@ -91,7 +88,8 @@ func runOnboarding(ctx workflow.Context, in Input, cfg Config) (Result, error) {
 	// The update handlers are registered once the state is in place: an update delivered
 	// with the first task (one sent again after a continue-as-new) acts on the carried
 	// state instead of being overwritten by it.
-	stateFirst := workflow.GetVersion(ctx, changeStateBeforeUpdates, workflow.DefaultVersion, 1) == 1
+	o.readRelease(ctx)
+	stateFirst := o.release // changeStateBeforeUpdates
 	if !stateFirst {
 		if err := o.registerUpdates(ctx); err != nil {
 			return Result{}, fmt.Errorf("register updates: %w", err)
@@ -102,7 +100,6 @@ func runOnboarding(ctx workflow.Context, in Input, cfg Config) (Result, error) {
 		o.st.State, o.st.Note = StateFailed, "invalid input"
 		return Result{}, invalidInputError(err)
 	}
-	o.versions(ctx)
 	if in.Carry == nil {
 		o.metrics.Counter(MetricStarted).Inc(1)
 	}
@@ -218,7 +215,7 @@ func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	o.publish(ctx)
 	o.logger.Info("Onboarding ended", "state", string(o.st.State), "attempts", o.st.Attempt)
 	res := o.result()
-	if res.State == StateFailed && workflow.GetVersion(ctx, ChangeFailedRunFails, workflow.DefaultVersion, 1) >= 1 {
+	if res.State == StateFailed && o.release { // changeFailedRunFails
 		return Result{}, failedRunError(res)
 	}
 	return res, nil

@@ -16,10 +16,6 @@ import (
 	"github.com/qesflow/qesflow/outbound"
 )
 
-// ChangeOutboundEvents gates the delivery of outbound events (issue 19): runs recorded
-// before it take the DefaultVersion branch and issue the commands they always did.
-const ChangeOutboundEvents = "outbound-events"
-
 // KindEvent is the timeline kind of an outbound event that could not be delivered.
 const KindEvent = "event"
 
@@ -77,7 +73,7 @@ type EventDelivery struct {
 	HandedOff int `json:"handedOff,omitempty"`
 }
 
-// outboundOn reports whether this run delivers outbound events (see ChangeOutboundEvents).
+// outboundOn reports whether this run delivers outbound events (see changeOutboundEvents).
 func (o *onboarding) outboundOn() bool { return o.st.Outbound != nil && !o.st.Outbound.Off }
 
 // startOutbound decides whether the run delivers events, and starts the coroutine that
@@ -85,7 +81,7 @@ func (o *onboarding) outboundOn() bool { return o.st.Outbound != nil && !o.st.Ou
 // configuration is read once per onboarding, by a side effect in its first run (one marker
 // event); the runs it continues as carry the decision in the Snapshot.
 func (o *onboarding) startOutbound(ctx workflow.Context) {
-	if workflow.GetVersion(ctx, ChangeOutboundEvents, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !o.release { // changeOutboundEvents
 		return
 	}
 	if o.st.Outbound == nil {

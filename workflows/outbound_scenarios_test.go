@@ -11,7 +11,7 @@ import (
 )
 
 // eventScenarios are the recorded paths of runs that deliver outbound events (change
-// workflows.ChangeOutboundEvents): the recorder's worker delivers to a loopback receiver.
+// workflows.ChangeRelease): the recorder's worker delivers to a loopback receiver.
 func eventScenarios() []scenario {
 	return []scenario{
 		{

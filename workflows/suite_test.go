@@ -196,7 +196,7 @@ func (s *OnboardingSuite) run(in Input) Result {
 }
 
 // runResult is the Result an ended run left: its value, or, for an onboarding that ended
-// FAILED, the details of the error the execution failed with (ChangeFailedRunFails).
+// FAILED, the details of the error the execution failed with (ChangeRelease).
 func runResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) Result {
 	t.Helper()
 	if err := env.GetWorkflowError(); err != nil {

@@ -2,8 +2,14 @@ package workflows
 
 import "go.temporal.io/sdk/workflow"
 
-// Change ids of workflow.GetVersion gates (each a change to the commands the workflow
-// issues; the histories recorded before it replay at workflow.DefaultVersion).
+// ChangeRelease is the version gate of the changes made together in this release to the
+// commands the workflow issues: state-before-updates, no-continue-after-action,
+// sepa-payin-wallets, identification-ids-attribute, failed-run-fails and outbound-events
+// below. One marker at the start of each run reads them all; the histories recorded before
+// it replay at workflow.DefaultVersion, with none of them.
+const ChangeRelease = "release-2026-12"
+
+// The changes ChangeRelease gates.
 const (
 	// changeStateBeforeUpdates: the update handlers are registered after the state is
 	// set up, so an operator action delivered with a run's first task (one that reached a
@@ -20,10 +26,17 @@ const (
 	// changeIdentificationIDs: every identification id of the run is published
 	// (QESIdentificationIds), so a late QES webhook without userId still routes.
 	changeIdentificationIDs = "identification-ids-attribute"
+	// changeFailedRunFails: an onboarding that ends FAILED fails the execution, with its
+	// Result in the error's details (FailedResult).
+	changeFailedRunFails = "failed-run-fails"
+	// changeOutboundEvents: the run delivers outbound events (outbound.go) when its worker
+	// has an endpoint.
+	changeOutboundEvents = "outbound-events"
 )
 
-// versions reads the gates once, at the start of the run.
-func (o *onboarding) versions(ctx workflow.Context) {
-	o.payinWallets = workflow.GetVersion(ctx, changeSEPAPayinWallets, workflow.DefaultVersion, 1) >= 1
-	o.identificationIDs = workflow.GetVersion(ctx, changeIdentificationIDs, workflow.DefaultVersion, 1) >= 1
+// readRelease reads ChangeRelease, once, before anything that depends on it (the update
+// handlers' registration does).
+func (o *onboarding) readRelease(ctx workflow.Context) {
+	o.release = workflow.GetVersion(ctx, ChangeRelease, workflow.DefaultVersion, 1) >= 1
+	o.payinWallets, o.identificationIDs = o.release, o.release
 }
