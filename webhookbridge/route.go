@@ -151,8 +151,10 @@ func (b *bridge) unavailable(err error, d *delivery) outcome {
 }
 
 // lookupByIdentification finds the running onboarding whose QESIdentificationId search
-// attribute is id, or whose QESIdentificationIds (every identification of the run) has it. Visibility lags behind the workflow by a moment, so an empty answer is
-// retried LookupAttempts times before giving up ("", "", nil).
+// attribute is id, or whose QESIdentificationIds (every identification of the run) has it.
+// Visibility lags behind the workflow by a moment, so an empty answer is retried
+// LookupAttempts times, then an onboarding that has ended is looked for, before giving up
+// ("", "", nil).
 func (b *bridge) lookupByIdentification(ctx context.Context, id string) (workflowID, userID string, err error) {
 	query := fmt.Sprintf("(%s = '%s' OR %s = '%s') AND ExecutionStatus = 'Running'",
 		workflows.SAQESIdentificationID, id, workflows.SAQESIdentificationIDs, id)
@@ -173,7 +175,7 @@ func (b *bridge) lookupByIdentification(ctx context.Context, id string) (workflo
 			return execs[0].GetExecution().GetWorkflowId(), userIDAttribute(execs[0].GetSearchAttributes().GetIndexedFields()), nil
 		}
 		if attempt >= b.cfg.LookupAttempts {
-			return "", "", nil
+			return b.lookupEndedByIdentification(ctx, id)
 		}
 		select {
 		case <-ctx.Done():
@@ -181,6 +183,25 @@ func (b *bridge) lookupByIdentification(ctx context.Context, id string) (workflo
 		case <-time.After(b.cfg.LookupInterval):
 		}
 	}
+}
+
+// lookupEndedByIdentification finds an onboarding of any status that had identification id:
+// a late webhook for an onboarding that has ended goes to that workflow id, whose current run
+// records it (or which answers that it ended), instead of waiting out the grace.
+func (b *bridge) lookupEndedByIdentification(ctx context.Context, id string) (workflowID, userID string, err error) {
+	resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: b.cfg.Namespace,
+		PageSize:  1,
+		Query: fmt.Sprintf("%s = '%s' OR %s = '%s'",
+			workflows.SAQESIdentificationID, id, workflows.SAQESIdentificationIDs, id),
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("find ended onboarding by identification %s: %w", id, err)
+	}
+	if execs := resp.GetExecutions(); len(execs) > 0 {
+		return execs[0].GetExecution().GetWorkflowId(), userIDAttribute(execs[0].GetSearchAttributes().GetIndexedFields()), nil
+	}
+	return "", "", nil
 }
 
 // userIDAttribute decodes the TreezorUserId search attribute, or "".

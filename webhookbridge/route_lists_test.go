@@ -108,3 +108,54 @@ func TestRoutedByKeywordLists(t *testing.T) {
 		})
 	}
 }
+
+// TestLateQESEventOfAnEndedOnboarding: a QES webhook without userId for an identification
+// of an onboarding that has ended is answered at once (no onboarding to signal), instead of
+// 503 for the whole identification grace, which would keep Treezor redelivering it.
+func TestLateQESEventOfAnEndedOnboarding(t *testing.T) {
+	const secret = "whsec-ended-identification-route-test"
+	ts := testenv.NewTemporal(t)
+	c := ts.GetDefaultClient()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	in := workflows.Input{UserID: "ended-owner-1", Country: "FR"}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.WorkflowID(in.UserID), TaskQueue: "no-worker",
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SAKeyQESIdentificationIDs.ValueSet([]string{"ident-ended-1"}),
+			workflows.SAKeyTreezorUserID.ValueSet(in.UserID)),
+	}, workflows.WorkflowName, in)
+	require.NoError(t, err)
+	require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), run.GetRunID(), "ended for the test"))
+	require.Eventually(t, func() bool {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf("%s = 'ident-ended-1' AND ExecutionStatus = 'Terminated'", workflows.SAQESIdentificationIDs)})
+		return err == nil && len(resp.GetExecutions()) == 1
+	}, 30*time.Second, 50*time.Millisecond, "visibility shows the ended run")
+
+	h, err := webhookbridge.New(webhookbridge.Config{Secrets: []string{secret}, Temporal: c,
+		IdentificationGrace: time.Hour})
+	require.NoError(t, err)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	raw, err := json.Marshal(map[string]any{"qes": map[string]any{"identificationId": "ident-ended-1", "result": "CANCELED"}})
+	require.NoError(t, err)
+	sig, err := treezor.Sign(secret, raw)
+	require.NoError(t, err)
+	body, err := treezor.EncodeEnvelope(&treezor.Envelope{
+		Webhook: treezor.EventQESFinalized, WebhookID: "5a1f0c2e-5b6d-4c7e-8f90-a1b2c3d4e5f0", CreatedAt: time.Now().UTC(),
+		Object: "qes", ObjectID: "ident-ended-1", ObjectPayload: raw, Signature: sig,
+	})
+	require.NoError(t, err)
+	resp, err := http.Post(srv.URL+webhookbridge.Path, "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var ans struct {
+		Status string `json:"status"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ans))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "answered at once, not redelivered for the grace")
+	require.Equal(t, webhookbridge.OutcomeNoOnboarding, ans.Status)
+}

@@ -28,6 +28,7 @@ type apiClient struct {
 	calls     int            // requests sent
 	retried   map[string]int // retried answers by route and status (0: transport error)
 	internals []string       // bodies of the first 500 answers: the API could not classify an error
+	conflicts map[string]string // the last 409 answer accepted, by path (the chaos report shows it)
 }
 
 // newAPIClient sends every request through the schema-checking transport: an answer that
@@ -119,6 +120,14 @@ func (c *apiClient) call(ctx context.Context, method, path string, body any, acc
 		status, data, err := c.once(ctx, method, path, payload)
 		switch {
 		case err == nil && slices.Contains(accept, status):
+			if status == http.StatusConflict {
+				c.mu.Lock()
+				if c.conflicts == nil {
+					c.conflicts = map[string]string{}
+				}
+				c.conflicts[path] = string(data)
+				c.mu.Unlock()
+			}
 			return status, data, nil
 		case err == nil && status < 500:
 			return status, data, fmt.Errorf("%s %s: unexpected status %d: %s", method, path, status, data)
@@ -195,4 +204,11 @@ func routeOf(methodPath string) string {
 		parts[3] = "{userId}"
 	}
 	return strings.Join(parts, "/")
+}
+
+// lastConflict is the last 409 answer accepted for path, or "".
+func (c *apiClient) lastConflict(path string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.conflicts[path]
 }

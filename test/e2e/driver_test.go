@@ -175,7 +175,8 @@ func (d *driver) resend(ctx context.Context, userID string, from workflows.State
 			for _, e := range st.Timeline {
 				fmt.Fprintf(&b, "\n  %s %s %s %s %s %s", e.Time.Format("15:04:05.000"), e.Kind, e.EventType, e.IdentificationID, e.State, e.Note)
 			}
-			d.logf("chaos: DEBUG %s of %s not in effect (state %s attempt %d):%s", action, userID, st.State, st.Attempt, b.String())
+			d.logf("chaos: %s of %s not in effect (state %s attempt %d; last 409 accepted: %s):%s", action, userID, st.State, st.Attempt,
+				d.api.lastConflict("/v1/onboardings/"+userID+"/"+action), b.String())
 		}
 		d.api.countRetry(http.MethodPost+" /v1/onboardings/"+userID+"/"+action+" (still in "+string(from)+": resent)", 0, nil)
 	}
