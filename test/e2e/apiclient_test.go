@@ -25,9 +25,9 @@ type apiClient struct {
 	http      *http.Client
 
 	mu        sync.Mutex
-	calls     int            // requests sent
-	retried   map[string]int // retried answers by route and status (0: transport error)
-	internals []string       // bodies of the first 500 answers: the API could not classify an error
+	calls     int               // requests sent
+	retried   map[string]int    // retried answers by route and status (0: transport error)
+	internals []string          // bodies of the first 500 answers: the API could not classify an error
 	conflicts map[string]string // the last 409 answer accepted, by path (the chaos report shows it)
 }
 
