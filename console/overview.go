@@ -22,8 +22,8 @@ var allStates = []workflows.State{
 	workflows.StateKYCReviewOverdue, workflows.StateRetryScheduled, workflows.StateWaitingForUser,
 	workflows.StateUserDataIncomplete, workflows.StateUserUnknown, workflows.StateFraudSuspected,
 	workflows.StateComplianceReview, workflows.StateCompletedValidated, workflows.StateCompletedRefused,
-	workflows.StateDeclined, workflows.StateRejected, workflows.StateExpired, workflows.StateCancelled,
-	workflows.StateCanceled, workflows.StateAborted, workflows.StateFailed,
+	workflows.StateDeclined, workflows.StateRejected, workflows.StateExpired, workflows.StateOperatorCancelled,
+	workflows.StateProviderCanceled, workflows.StateAborted, workflows.StateFailed,
 }
 
 // funnelStages are the steps of the funnel, each with the states that have passed it.

@@ -235,12 +235,12 @@ func TestOnboardingAPI(t *testing.T) {
 		var ack actionResponse
 		r.decode(t, &ack)
 		require.Equal(t, workflows.UserStatusCancelled, ack.State)
-		require.Equal(t, workflows.StateCancelled, env.waitClosed(userID).State)
+		require.Equal(t, workflows.StateOperatorCancelled, env.waitClosed(userID).State)
 
 		us, _ := env.userStatus(userID)
 		require.Equal(t, workflows.UserStatusCancelled, us.Status)
 		require.True(t, us.Final)
-		require.Equal(t, workflows.StateCancelled, env.details(userID).State, "queries work on a closed run")
+		require.Equal(t, workflows.StateOperatorCancelled, env.details(userID).State, "queries work on a closed run")
 
 		for _, c := range []struct{ path, key, body string }{
 			{"/restart", keyOnboarding, ``},
@@ -255,7 +255,7 @@ func TestOnboardingAPI(t *testing.T) {
 			require.Equal(t, "The onboarding was cancelled; start a new one with POST /v1/onboardings.", p.Detail, "our words, not Temporal's")
 			want := workflows.UserStatusCancelled
 			if c.key == keyCompliance {
-				want = string(workflows.StateCancelled)
+				want = string(workflows.StateOperatorCancelled)
 			}
 			require.Equal(t, want, p.State)
 		}

@@ -24,7 +24,7 @@ func TestClosedProblemInOurWords(t *testing.T) {
 		{workflows.StateDeclined, "is closed", "declined or is not eligible", workflows.UserStatusClosed},
 		{workflows.StateFailed, "is closed", "has failed", workflows.UserStatusClosed},
 		{workflows.StateExpired, "has expired", "has expired", workflows.UserStatusExpired},
-		{workflows.StateCancelled, "was cancelled", "was cancelled", workflows.UserStatusCancelled},
+		{workflows.StateOperatorCancelled, "was cancelled", "was cancelled", workflows.UserStatusCancelled},
 	} {
 		t.Run(string(tc.end), func(t *testing.T) {
 			res := workflows.Result{UserID: "42", State: tc.end, Attempts: 1}

@@ -210,7 +210,7 @@ func TestEndpointGoneStopsDeliveries(t *testing.T) {
 	require.NoError(t, err)
 	var st Status
 	require.NoError(t, v.Get(&st))
-	require.Equal(t, StateCancelled, st.State)
+	require.Equal(t, StateOperatorCancelled, st.State)
 	require.Len(t, rcv.All(), 1, "only the first event reached the gone endpoint")
 	require.Equal(t, []string{"backend"}, st.Events.Gone)
 	require.Equal(t, 3, st.Events.Queued)
