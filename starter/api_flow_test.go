@@ -203,12 +203,12 @@ func TestOnboardingAPI(t *testing.T) {
 		var ack actionResponse
 		r.decode(t, &ack)
 		require.Equal(t, workflows.UserStatusCancelled, ack.State)
-		require.Equal(t, workflows.StateCancelled, env.waitClosed(userID).State)
+		require.Equal(t, workflows.StateOperatorCancelled, env.waitClosed(userID).State)
 
 		us, _ := env.userStatus(userID)
 		require.Equal(t, workflows.UserStatusCancelled, us.Status)
 		require.True(t, us.Final)
-		require.Equal(t, workflows.StateCancelled, env.details(userID).State, "queries work on a closed run")
+		require.Equal(t, workflows.StateOperatorCancelled, env.details(userID).State, "queries work on a closed run")
 
 		for _, c := range []struct{ path, key, body string }{
 			{"/restart", keyOnboarding, ``},

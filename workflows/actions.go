@@ -101,7 +101,7 @@ func (o *onboarding) applyCancel(req CancelRequest) {
 	if r := strings.TrimSpace(req.Reason); r != "" {
 		note += ": " + r
 	}
-	o.finish(StateCancelled, note)
+	o.finish(StateOperatorCancelled, note)
 }
 
 // complianceRefusal: a decision applies under compliance review only, and must be

@@ -161,13 +161,13 @@ func (o *onboarding) initiated(ctx workflow.Context, f workflow.Future) {
 		_ = appErr.Details(&fields)
 		o.st.InitError = &InitError{Type: ErrTypeUserDataIncomplete, Message: "user data incomplete", MissingFields: fields}
 		o.enter(StateUserDataIncomplete, "Treezor needs more user data before a QES")
-		o.wait(o.policy.UserTimeout)
+		o.setDeadline(o.policy.UserTimeout)
 		o.applyBuffered()
 	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeTreezorUserUnknown:
 		o.treezorUp(activities.InitiateQESName)
 		o.st.InitError = &InitError{Type: ErrTypeTreezorUserUnknown, Message: "Treezor does not know the user"}
 		o.enter(StateUserUnknown, "Treezor does not know the user: waiting for a restart")
-		o.wait(o.policy.UserTimeout)
+		o.setDeadline(o.policy.UserTimeout)
 		o.applyBuffered()
 	default:
 		o.treezorUp(activities.InitiateQESName)

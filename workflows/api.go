@@ -62,7 +62,7 @@ const (
 	StateCompletedValidated State = "COMPLETED_VALIDATED"
 	StateCompletedRefused   State = "COMPLETED_REFUSED"
 	StateAborted            State = "ABORTED"
-	StateCanceled           State = "CANCELED"
+	StateProviderCanceled   State = "CANCELED"
 	StateRetryScheduled     State = "RETRY_SCHEDULED"
 	StateWaitingForUser     State = "WAITING_FOR_USER"
 	StateDeclined           State = "DECLINED"
@@ -72,17 +72,17 @@ const (
 	StateUserDataIncomplete State = "USER_DATA_INCOMPLETE"
 	// StateUserUnknown: Treezor does not know the user (404); a restart tries again once
 	// the onboarding system has created or fixed the user.
-	StateUserUnknown State = "USER_UNKNOWN"
-	StateExpired     State = "EXPIRED"
-	StateCancelled   State = "CANCELLED"
-	StateFailed      State = "FAILED" // max attempts reached
+	StateUserUnknown       State = "USER_UNKNOWN"
+	StateExpired           State = "EXPIRED"
+	StateOperatorCancelled State = "CANCELLED"
+	StateFailed            State = "FAILED" // max attempts reached
 )
 
 // Terminal reports whether the workflow ends in this state.
 func (s State) Terminal() bool {
 	switch s {
 	case StateCompletedValidated, StateCompletedRefused, StateDeclined, StateRejected,
-		StateExpired, StateCancelled, StateFailed:
+		StateExpired, StateOperatorCancelled, StateFailed:
 		return true
 	}
 	return false

@@ -24,11 +24,11 @@ func (s *OnboardingSuite) TestEndedOnboardingNeverAnswersTheURLUpdate() {
 		Return(activities.InitiateQESOutput{IdentificationID: "ident-1", IdentificationURL: urlForIdent(testUser, "ident-1")}, nil)
 	ans := s.requestURL(time.Minute)
 	s.action(2*time.Minute, UpdateCancel, CancelRequest{})
-	s.Equal(StateCancelled, s.run(input()).State)
+	s.Equal(StateOperatorCancelled, s.run(input()).State)
 	s.Require().True(ans.done)
 	s.Empty(ans.result.State, "no state is answered")
 	appErr := applicationError(s.T(), ans.err, ErrTypeNotAvailable)
-	s.NotContains(appErr.Error(), string(StateCancelled), "the error does not name the end state")
+	s.NotContains(appErr.Error(), string(StateOperatorCancelled), "the error does not name the end state")
 }
 
 // TestURLAnswerOfEveryEndState (defect 1): whatever the end state, the update's answer
@@ -234,7 +234,7 @@ func (s *OnboardingSuite) TestReplayedVerdictChangesNothing() {
 		s.True(hasNote(notes(st, ""), "KYC review at Treezor: PENDING"))
 	})
 	s.action(7*time.Minute, UpdateCancel, CancelRequest{})
-	s.Equal(StateCancelled, s.run(input()).State)
+	s.Equal(StateOperatorCancelled, s.run(input()).State)
 }
 
 // TestPayloadHashDeduplicates (issue 22): two deliveries of one signed payload under
@@ -302,7 +302,7 @@ func (s *OnboardingSuite) TestVerdictOfAnEarlierOnboardingIsADuplicate() {
 	})
 	s.action(7*time.Minute, UpdateCancel, CancelRequest{})
 	r := s.run(input(func(in *Input) { in.PriorWebhooks = []string{refused.PayloadHash} }))
-	s.Equal(StateCancelled, r.State)
+	s.Equal(StateOperatorCancelled, r.State)
 	s.Contains(r.AppliedHashes, refused.PayloadHash, "handed on to the next onboarding")
 }
 

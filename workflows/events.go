@@ -188,10 +188,10 @@ func (o *onboarding) applyQES(ev treezor.Event) {
 	switch ev.Type {
 	case treezor.EventQESCreated:
 		o.enter(StateInProgress, "the user completed the provider's steps")
-		o.wait(o.policy.ProviderTimeout)
+		o.setDeadline(o.policy.ProviderTimeout)
 	case treezor.EventQESProcessing:
 		o.enter(StateProviderReview, "the provider is reviewing")
-		o.wait(o.policy.ProviderTimeout)
+		o.setDeadline(o.policy.ProviderTimeout)
 	case treezor.EventQESAborted:
 		if unknownResult(ev) {
 			o.unknownResult(ev)
@@ -232,7 +232,7 @@ func (o *onboarding) unknownResult(ev treezor.Event) {
 	o.st.Reason, o.st.ProviderResult = nil, ev.Result
 	o.st.Escalated, o.st.Escalations = false, 0
 	o.enter(StateComplianceReview, "unknown provider result "+strconv.Quote(ev.Result)+": waiting for a compliance decision")
-	o.wait(o.policy.ComplianceTimeout)
+	o.setDeadline(o.policy.ComplianceTimeout)
 }
 
 // finalized branches on the result of qes.finalized (not fraud: see onQES).
@@ -242,13 +242,13 @@ func (o *onboarding) finalized(ev treezor.Event) {
 		o.succeeded()
 	case treezor.ResultClassPending:
 		o.enter(StateProviderReview, "the provider's review is pending")
-		o.wait(o.policy.ProviderTimeout)
+		o.setDeadline(o.policy.ProviderTimeout)
 	default: // canceled, aborted, unknown: the reason decides
 		if unknownResult(ev) {
 			o.unknownResult(ev)
 			return
 		}
-		o.applyReason(StateCanceled, o.policy.reason(ev.ReasonCode))
+		o.applyReason(StateProviderCanceled, o.policy.reason(ev.ReasonCode))
 	}
 }
 

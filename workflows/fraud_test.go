@@ -83,9 +83,9 @@ func (s *OnboardingSuite) TestComplianceDecisionOutsideReviewIsRefused() {
 		applicationError(s.T(), unknown.rejected, ErrTypeNotApplicable)
 	})
 	cancel := s.action(6*time.Minute, UpdateCancel, CancelRequest{})
-	s.Equal(StateCancelled, s.run(input()).State)
+	s.Equal(StateOperatorCancelled, s.run(input()).State)
 	s.Require().NoError(cancel.err)
-	s.Equal(StateCancelled, cancel.result.State)
+	s.Equal(StateOperatorCancelled, cancel.result.State)
 	s.Equal(UserStatusCancelled, cancel.result.User.Status)
 }
 
@@ -184,9 +184,9 @@ func TestUserStatusNeverRevealsFraud(t *testing.T) {
 func TestEveryStateHasAUserView(t *testing.T) {
 	all := []State{StateInitiating, StateAwaitingUser, StateInProgress, StateProviderReview, StateSuccess,
 		StateAwaitingSEPA, StateDocuments, StateKYCReviewPending, StateKYCReviewOverdue, StateCompletedValidated,
-		StateCompletedRefused, StateAborted, StateCanceled, StateRetryScheduled, StateWaitingForUser, StateDeclined,
+		StateCompletedRefused, StateAborted, StateProviderCanceled, StateRetryScheduled, StateWaitingForUser, StateDeclined,
 		StateRejected, StateFraudSuspected, StateComplianceReview, StateUserDataIncomplete, StateExpired,
-		StateCancelled, StateFailed}
+		StateOperatorCancelled, StateFailed}
 	for _, s := range all {
 		v, ok := userViews[s]
 		require.True(t, ok, "state %s has no user view", s)

@@ -658,7 +658,7 @@ func scenarios() []scenario {
 				require.NoError(t, err)
 				h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{Reason: "operator"})
 			},
-			want: workflows.StateCancelled,
+			want: workflows.StateOperatorCancelled,
 		},
 		{
 			name:  "cancel",
@@ -669,7 +669,7 @@ func scenarios() []scenario {
 				h.waitState(t, user, workflows.StateInProgress, 1)
 				h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{Reason: "operator"})
 			},
-			want: workflows.StateCancelled,
+			want: workflows.StateOperatorCancelled,
 		},
 		{
 			name:  "continue-as-new",

@@ -60,7 +60,7 @@ func TestIntegration(t *testing.T) {
 		qes, _ := h.treezor.calls(user)
 		require.Len(t, qes, 1, "never a second identification")
 		h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{})
-		require.Equal(t, workflows.StateCancelled, h.result(t, user).State)
+		require.Equal(t, workflows.StateOperatorCancelled, h.result(t, user).State)
 	})
 
 	t.Run("fraud shows in the compliance queue", func(t *testing.T) {

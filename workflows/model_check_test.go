@@ -138,7 +138,7 @@ func (r *modelRun) checkUserView(obs *modelObservation) {
 // (modelAlwaysReachable).
 var modelStateRank = map[State]int{
 	StateInitiating: 0, StateUserDataIncomplete: 1, StateAwaitingUser: 1, StateInProgress: 2, StateProviderReview: 3,
-	StateAborted: 4, StateCanceled: 4, StateSuccess: 4, StateFraudSuspected: 4,
+	StateAborted: 4, StateProviderCanceled: 4, StateSuccess: 4, StateFraudSuspected: 4,
 	StateComplianceReview: 5, StateRetryScheduled: 5, StateWaitingForUser: 5,
 	StateAwaitingSEPA: 6, StateDocuments: 7, StateKYCReviewPending: 8, StateKYCReviewOverdue: 9,
 }

@@ -209,7 +209,7 @@ func (s *OnboardingSuite) TestIdentificationURLWithoutCurrentIdentification() {
 }
 
 func (s *OnboardingSuite) TestIdentificationURLValidatorRejectsAfterTheEnd() {
-	for _, state := range []State{StateExpired, StateCompletedValidated, StateCancelled, StateRejected} {
+	for _, state := range []State{StateExpired, StateCompletedValidated, StateOperatorCancelled, StateRejected} {
 		o := &onboarding{st: Snapshot{State: state}}
 		err := o.validateIdentificationURL(nil)
 		applicationError(s.T(), err, ErrTypeNotAvailable)
@@ -255,7 +255,7 @@ func (s *OnboardingSuite) TestSearchAttributesFollowTheState() {
 func (s *OnboardingSuite) TestCancelFromAwaitingUser() {
 	s.action(time.Minute, UpdateCancel, CancelRequest{Reason: "duplicate account"})
 	r := s.run(input())
-	s.Equal(StateCancelled, r.State)
+	s.Equal(StateOperatorCancelled, r.State)
 	s.Equal("cancelled by an operator: duplicate account", r.Note)
 	s.Equal(time.Minute, s.elapsed())
 	s.Equal(UserStatusCancelled, s.userStatus().Status)
@@ -266,7 +266,7 @@ func (s *OnboardingSuite) TestCancelWhileInitiatingStopsTheActivity() {
 		Return(activities.InitiateQESOutput{IdentificationID: "ident-1", IdentificationURL: "x"}, nil).After(time.Hour)
 	s.action(time.Minute, UpdateCancel, CancelRequest{})
 	r := s.run(input())
-	s.Equal(StateCancelled, r.State)
+	s.Equal(StateOperatorCancelled, r.State)
 	s.Less(s.elapsed(), time.Hour)
 }
 
@@ -275,7 +275,7 @@ func (s *OnboardingSuite) TestCancelDuringComplianceReview() {
 	s.expectState(2*time.Minute, StateComplianceReview)
 	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
 	r := s.run(input())
-	s.Equal(StateCancelled, r.State)
+	s.Equal(StateOperatorCancelled, r.State)
 }
 
 func (s *OnboardingSuite) TestInitiationRefusedEndsFailed() {
@@ -319,7 +319,7 @@ func (s *OnboardingSuite) TestTreezorOutageNeverEndsTheOnboarding() {
 	})
 	s.action(outage+time.Hour, UpdateCancel, CancelRequest{})
 	r := s.run(input(func(in *Input) { policy(in).TreezorRetryWindow = time.Hour }))
-	s.Equal(StateCancelled, r.State)
+	s.Equal(StateOperatorCancelled, r.State)
 	s.True(ans.done)
 	s.Require().NoError(ans.err)
 	s.Equal("ident-1", ans.result.IdentificationID)
@@ -345,5 +345,5 @@ func (s *OnboardingSuite) TestUnknownAndForeignEventsAreRecordedOnly() {
 		s.True(hasNote(notes(st, noID.WebhookID), NoteNoID))
 	})
 	s.action(3*time.Minute, UpdateCancel, CancelRequest{})
-	s.Equal(StateCancelled, s.run(input()).State)
+	s.Equal(StateOperatorCancelled, s.run(input()).State)
 }

@@ -41,7 +41,7 @@ func (s *OnboardingSuite) TestRetryNowStartsAtOnce() {
 	s.check(time.Minute+time.Second, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
 		s.Equal(2, st.Attempt)
-		s.Contains(states(st), StateCanceled)
+		s.Contains(states(st), StateProviderCanceled)
 		s.NotContains(states(st), StateRetryScheduled)
 	})
 	s.action(2*time.Minute, UpdateCancel, CancelRequest{})

@@ -31,7 +31,7 @@ func (o *onboarding) enter(s State, note string) {
 }
 
 // wait sets the deadline of the current state d from now.
-func (o *onboarding) wait(d time.Duration) { o.st.Deadline = o.now().Add(d) }
+func (o *onboarding) setDeadline(d time.Duration) { o.st.Deadline = o.now().Add(d) }
 
 // finish ends the onboarding in terminal state s; note explains it in the Result.
 func (o *onboarding) finish(s State, note string) {
@@ -71,7 +71,7 @@ func (o *onboarding) retry(policy treezor.Policy) {
 	}
 	backoff := o.policy.backoff(o.st.Attempt + 1)
 	o.enter(StateRetryScheduled, "new attempt in "+backoff.String()+" ("+string(policy)+")")
-	o.wait(backoff)
+	o.setDeadline(backoff)
 }
 
 // issued records the identification InitiateQES returned and replays the webhooks that
@@ -82,7 +82,7 @@ func (o *onboarding) issued(id, url string) {
 		o.st.Identifications = append(o.st.Identifications, id)
 	}
 	o.enter(StateAwaitingUser, "identification issued")
-	o.wait(o.policy.UserTimeout)
+	o.setDeadline(o.policy.UserTimeout)
 	o.applyBuffered()
 }
 
@@ -102,17 +102,17 @@ func (o *onboarding) advance() {
 	case countryRequiresSEPA(o.country()) && !o.st.SEPAValidated:
 		o.st.PayinCheckDue = o.in.WalletID != ""
 		o.enter(StateAwaitingSEPA, "waiting for a validated SEPA payin")
-		o.wait(o.policy.SEPATimeout)
+		o.setDeadline(o.policy.SEPATimeout)
 	case !o.st.DocumentsDone:
 		o.st.WindowOver = false
 		o.enter(StateDocuments, "waiting for the QES documents")
-		o.wait(o.policy.DocumentWaitWindow)
+		o.setDeadline(o.policy.DocumentWaitWindow)
 		o.documentsSettled()
 	default:
 		o.st.KYCRequested, o.st.KYCCheckDue = false, false
 		o.st.KYCRequests++
 		o.enter(StateKYCReviewPending, "requesting the KYC review")
-		o.wait(o.policy.KYCReviewTimeout)
+		o.setDeadline(o.policy.KYCReviewTimeout)
 	}
 }
 
@@ -142,7 +142,7 @@ func (o *onboarding) applyReason(transient State, r treezor.Reason) {
 			return
 		}
 		o.enter(StateWaitingForUser, "waiting for the user's data to be corrected and a restart")
-		o.wait(o.policy.UserTimeout)
+		o.setDeadline(o.policy.UserTimeout)
 	default: // RETRY_INVITE, RETRY_NOW, RETRY_NEW_DOCUMENT
 		o.retry(r.Policy)
 	}
@@ -153,7 +153,7 @@ func (o *onboarding) suspectFraud(note string) {
 	o.enter(StateFraudSuspected, note)
 	o.st.Escalated, o.st.Escalations = false, 0
 	o.enter(StateComplianceReview, "waiting for a compliance decision")
-	o.wait(o.policy.ComplianceTimeout)
+	o.setDeadline(o.policy.ComplianceTimeout)
 }
 
 func reasonInfo(r treezor.Reason) *ReasonInfo {

@@ -103,13 +103,13 @@ func (o *onboarding) onDeadline() {
 			o.record(TimelineEntry{Kind: KindState, State: s, Note: "still no KYC decision: asking Treezor again"})
 		}
 		o.st.KYCCheckDue = true
-		o.wait(o.policy.KYCReviewTimeout)
+		o.setDeadline(o.policy.KYCReviewTimeout)
 	case StateComplianceReview:
 		o.st.Escalated = true
 		o.st.Escalations++
 		o.record(TimelineEntry{Kind: KindState, State: s, Note: "no compliance decision within " +
 			(time.Duration(o.st.Escalations) * o.policy.ComplianceTimeout).String() + ": escalated (" +
 			strconv.Itoa(o.st.Escalations) + "), still waiting"})
-		o.wait(o.policy.ComplianceTimeout)
+		o.setDeadline(o.policy.ComplianceTimeout)
 	}
 }

@@ -48,7 +48,7 @@ var userViews = map[State]userView{
 	StateProviderReview:     viewUnderReview,
 	StateSuccess:            viewUnderReview,
 	StateAborted:            viewUnderReview,
-	StateCanceled:           viewUnderReview,
+	StateProviderCanceled:   viewUnderReview,
 	StateFraudSuspected:     viewUnderReview,
 	StateComplianceReview:   viewUnderReview,
 	StateDocuments:          viewUnderReview,
@@ -64,7 +64,7 @@ var userViews = map[State]userView{
 	StateDeclined:           viewClosed,
 	StateFailed:             viewClosed,
 	StateExpired:            {UserStatusExpired, "Your identification has expired. Please start again.", ""},
-	StateCancelled:          {UserStatusCancelled, "Your onboarding was cancelled.", ""},
+	StateOperatorCancelled:  {UserStatusCancelled, "Your onboarding was cancelled.", ""},
 }
 
 // userStatus is the end-user-safe view: no reason code, reason message or fraud hint.
