@@ -197,6 +197,11 @@ func (o *onboarding) listen(ctx workflow.Context, sel workflow.Selector) {
 		sel.AddFuture(a.future, func(f workflow.Future) {
 			o.act = nil
 			a.done(ctx, f)
+			if o.release {
+				// DOCUMENTS entered while this activity ran (a payin webhook during the
+				// wallet lookup) could not settle then: it settles now.
+				o.documentsSettled()
+			}
 		})
 	}
 }

@@ -230,9 +230,28 @@ func (d *driver) decideKYC(ctx context.Context, userID string, decision treezors
 		return err == nil, err
 	})
 	if err != nil {
+		d.logTimeline(userID, "no KYC review to decide")
 		return fmt.Errorf("decide the KYC review: %w", err)
 	}
 	return nil
+}
+
+// logTimeline logs the onboarding's timeline, for a flow that did not go as its script says.
+func (d *driver) logTimeline(userID, why string) {
+	if d.logf == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := d.api.details(ctx, userID)
+	if err != nil {
+		return
+	}
+	var b strings.Builder
+	for _, e := range st.Timeline {
+		fmt.Fprintf(&b, "\n  %s %s %s %s %s %s", e.Time.Format("15:04:05.000"), e.Kind, e.EventType, e.IdentificationID, e.State, e.Note)
+	}
+	d.logf("chaos: %s: %s (state %s attempt %d):%s", userID, why, st.State, st.Attempt, b.String())
 }
 
 // waitTerminal polls the API until the onboarding reached a terminal state.
