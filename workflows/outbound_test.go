@@ -52,7 +52,10 @@ func eventRun(t *testing.T, in Input, steps func(env *testsuite.TestWorkflowEnvi
 	steps(env, api)
 	env.ExecuteWorkflow(WorkflowName, in)
 	require.True(t, env.IsWorkflowCompleted())
-	require.NoError(t, env.GetWorkflowError())
+	if err := env.GetWorkflowError(); err != nil {
+		_, failed := FailedResult(err) // an onboarding that ended FAILED fails the execution
+		require.True(t, failed, "%v", err)
+	}
 	v, err := env.QueryWorkflow(QueryStatus)
 	require.NoError(t, err)
 	var st Status
@@ -183,7 +186,11 @@ func TestEventsNeverShowFraud(t *testing.T) {
 				}
 				require.Equal(t, want, eventTypes(got))
 				for _, d := range got {
-					b, err := json.Marshal(d.Event)
+					// The type and data, not the timestamp: its digits may spell the reason code.
+					b, err := json.Marshal(struct {
+						Type string
+						Data outbound.Data
+					}{d.Event.Type, d.Event.Data})
 					require.NoError(t, err)
 					body := strings.ToLower(string(b))
 					for _, word := range []string{"fraud", "complian", "reject", "suspic", strconv.Itoa(code), strings.ToLower(r.Message)} {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,13 +139,20 @@ func (p *process) status() string {
 	return fmt.Sprintf("exited: %v", p.waitErr)
 }
 
-// freePort returns a TCP port on loopback that was free a moment ago.
+// freePort returns a TCP port on loopback that was free a moment ago, chosen below Linux's
+// ephemeral range (32768–60999): a port the kernel hands out to another process's outgoing or
+// port-0 socket between this check and the child's bind would fail the child's start.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	for range 200 {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return port
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t.Fatal("find a free port: 200 tries below the ephemeral range failed")
+	return 0
 }
