@@ -1,18 +1,14 @@
 package webhookbridge_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -50,34 +46,11 @@ func TestPayinsAreRoutedByWallet(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	payload, err := json.Marshal(map[string]any{"payins": []any{map[string]any{
-		"payinId": "payin-9", "userId": "0", "walletId": "wallet-77", "payinStatus": "VALIDATED", "paymentMethodId": "20"}}})
-	require.NoError(t, err)
-	sig, err := treezor.Sign(secret, payload)
-	require.NoError(t, err)
-	body, err := treezor.EncodeEnvelope(&treezor.Envelope{
-		Webhook: treezor.EventPayinUpdate, WebhookID: "wh-payin-9", CreatedAt: time.Now().UTC(),
-		Object: "payin", ObjectID: "payin-9", ObjectPayload: payload, Signature: sig,
-	})
-	require.NoError(t, err)
-	resp, err := http.Post(srv.URL+webhookbridge.Path, "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var ans struct {
-		Status string `json:"status"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ans))
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, webhookbridge.OutcomeSignalled, ans.Status)
-
-	iter := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	signalled := false
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		require.NoError(t, err)
-		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.SignalWebhook {
-			signalled = strings.Contains(a.GetInput().String(), "wallet-77")
-		}
-	}
+	status, outcome := postSigned(t, srv.URL, secret, treezor.EventPayinUpdate, "wh-payin-9", "payin", "payin-9",
+		map[string]any{"payins": []any{map[string]any{
+			"payinId": "payin-9", "userId": "0", "walletId": "wallet-77", "payinStatus": "VALIDATED", "paymentMethodId": "20"}}})
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, webhookbridge.OutcomeSignalled, outcome)
+	signalled := signalledWith(ctx, t, c, run, "wallet-77")
 	require.True(t, signalled, "the payin reached the wallet's onboarding")
 }

@@ -1,18 +1,14 @@
 package webhookbridge_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -76,34 +72,11 @@ func TestRoutedByKeywordLists(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			raw, err := json.Marshal(tt.payload)
-			require.NoError(t, err)
-			sig, err := treezor.Sign(secret, raw)
-			require.NoError(t, err)
-			body, err := treezor.EncodeEnvelope(&treezor.Envelope{
-				Webhook: tt.typ, WebhookID: fmt.Sprintf("3f8c1a2e-5b6d-4c7e-8f90-a1b2c3d4e5f%d", i), CreatedAt: time.Now().UTC(),
-				Object: tt.object, ObjectID: tt.marker, ObjectPayload: raw, Signature: sig,
-			})
-			require.NoError(t, err)
-			resp, err := http.Post(srv.URL+webhookbridge.Path, "application/json", bytes.NewReader(body))
-			require.NoError(t, err)
-			defer resp.Body.Close()
-			var ans struct {
-				Status string `json:"status"`
-			}
-			require.NoError(t, json.NewDecoder(resp.Body).Decode(&ans))
-			require.Equal(t, http.StatusOK, resp.StatusCode)
-			require.Equal(t, webhookbridge.OutcomeSignalled, ans.Status)
-
-			iter := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-			signalled := false
-			for iter.HasNext() {
-				ev, err := iter.Next()
-				require.NoError(t, err)
-				if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.SignalWebhook {
-					signalled = signalled || strings.Contains(a.GetInput().String(), tt.marker)
-				}
-			}
+			status, outcome := postSigned(t, srv.URL, secret, tt.typ, fmt.Sprintf("3f8c1a2e-5b6d-4c7e-8f90-a1b2c3d4e5f%d", i),
+				tt.object, tt.marker, tt.payload)
+			require.Equal(t, http.StatusOK, status)
+			require.Equal(t, webhookbridge.OutcomeSignalled, outcome)
+			signalled := signalledWith(ctx, t, c, run, tt.marker)
 			require.True(t, signalled, "the webhook reached the onboarding")
 		})
 	}
@@ -140,22 +113,8 @@ func TestLateQESEventOfAnEndedOnboarding(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 
-	raw, err := json.Marshal(map[string]any{"qes": map[string]any{"identificationId": "ident-ended-1", "result": "CANCELED"}})
-	require.NoError(t, err)
-	sig, err := treezor.Sign(secret, raw)
-	require.NoError(t, err)
-	body, err := treezor.EncodeEnvelope(&treezor.Envelope{
-		Webhook: treezor.EventQESFinalized, WebhookID: "5a1f0c2e-5b6d-4c7e-8f90-a1b2c3d4e5f0", CreatedAt: time.Now().UTC(),
-		Object: "qes", ObjectID: "ident-ended-1", ObjectPayload: raw, Signature: sig,
-	})
-	require.NoError(t, err)
-	resp, err := http.Post(srv.URL+webhookbridge.Path, "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var ans struct {
-		Status string `json:"status"`
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&ans))
-	require.Equal(t, http.StatusOK, resp.StatusCode, "answered at once, not redelivered for the grace")
-	require.Equal(t, webhookbridge.OutcomeNoOnboarding, ans.Status)
+	status, outcome := postSigned(t, srv.URL, secret, treezor.EventQESFinalized, "5a1f0c2e-5b6d-4c7e-8f90-a1b2c3d4e5f0",
+		"qes", "ident-ended-1", map[string]any{"qes": map[string]any{"identificationId": "ident-ended-1", "result": "CANCELED"}})
+	require.Equal(t, http.StatusOK, status, "answered at once, not redelivered for the grace")
+	require.Equal(t, webhookbridge.OutcomeNoOnboarding, outcome)
 }
