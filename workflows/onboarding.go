@@ -56,7 +56,8 @@ type onboarding struct {
 	acted bool
 	// payinWallets and identificationIDs are the gates of versions.go.
 	payinWallets, identificationIDs bool
-	release                         bool // ChangeRelease (versions.go)
+	release                         bool // ChangeRelease at releaseDecember or later (versions.go)
+	followUp                        bool // ChangeRelease at releaseFollowUp (versions.go)
 	// handingOff is set once the ended run hands its events to QESEventDelivery.
 	handingOff bool
 

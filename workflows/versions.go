@@ -34,9 +34,23 @@ const (
 	changeOutboundEvents = "outbound-events"
 )
 
+// followUpChanges: the changes of releaseFollowUp (o.followUp). Each change to the commands a run issues from
+// here on is named here and gated on o.followUp.
+const ()
+
+// The versions of ChangeRelease. A later set of changes raises the maximum instead of adding
+// a marker: a run records one version, and every change up to it is on.
+const (
+	// releaseDecember is the first set of changes, listed above.
+	releaseDecember workflow.Version = 1
+	// releaseFollowUp is the second set: the changes listed in followUpChanges.
+	releaseFollowUp workflow.Version = 2
+)
+
 // readRelease reads ChangeRelease, once, before anything that depends on it (the update
 // handlers' registration does).
 func (o *onboarding) readRelease(ctx workflow.Context) {
-	o.release = workflow.GetVersion(ctx, ChangeRelease, workflow.DefaultVersion, 1) >= 1
+	v := workflow.GetVersion(ctx, ChangeRelease, workflow.DefaultVersion, releaseFollowUp)
+	o.release, o.followUp = v >= releaseDecember, v >= releaseFollowUp
 	o.payinWallets, o.identificationIDs = o.release, o.release
 }
