@@ -1,7 +1,6 @@
 package activities
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -24,31 +23,20 @@ import (
 // the download starts, not how long the body takes. Progress is heartbeated.
 func TestDownloadLargeDocumentOverSlowLink(t *testing.T) {
 	const size = 20 << 20
-	sim := treezorsim.New(treezorsim.Config{
+	sim := startTreezor(t, treezorsim.Config{
 		DownloadsEnabled: true, DocumentSize: size, FileBytesPerSecond: 3 << 20,
 		DocumentURLTTL: time.Second, DocumentsPerSuccess: 1,
-	}, nil)
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	t.Cleanup(sim.Close)
-	sim.CreateUser(treezorsim.User{UserID: "42", Firstname: "Ada", Lastname: "Lovelace", Email: "ada@example.com", Country: "FR", Phone: "+33612345678"})
-	api, err := treezor.NewClient(treezor.Config{
-		BaseURL: srv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret, Timeout: 3 * time.Second,
 	})
-	require.NoError(t, err)
-	ident, err := api.InitiateQES(context.Background(), "42", "", "")
-	require.NoError(t, err)
-	require.NoError(t, sim.Act(ident.IdentificationID, treezorsim.Success()))
-	snap, ok := sim.Identification(ident.IdentificationID)
-	require.True(t, ok)
-	want, _ := sim.DocumentContent(snap.Documents[0])
+	api := sim.Client(t, func(c *treezor.Config) { c.Timeout = 3 * time.Second })
+	docID := signedDocument(t, sim)
+	want, _ := sim.DocumentContent(docID)
 	require.GreaterOrEqual(t, len(want), size)
 
 	var heartbeats atomic.Int32
 	env := activityEnv(&Activities{Treezor: api, Store: FSDocumentStore{Dir: t.TempDir()}})
 	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { heartbeats.Add(1) })
 	start := time.Now()
-	val, err := env.ExecuteActivity(DownloadQESDocumentName, DownloadInput{UserID: "42", DocumentID: snap.Documents[0]})
+	val, err := env.ExecuteActivity(DownloadQESDocumentName, DownloadInput{UserID: "42", DocumentID: docID})
 	require.NoError(t, err)
 	took := time.Since(start)
 	var out DownloadOutput
@@ -63,17 +51,23 @@ func TestDownloadLargeDocumentOverSlowLink(t *testing.T) {
 // TestDownloadStallFailsRetryably: a transfer that stops sending fails after the client's
 // timeout with a retryable error (the retry fetches a fresh URL).
 func TestDownloadStallFailsRetryably(t *testing.T) {
-	f := newFakeTreezor(t)
-	f.api["GET /v1/documents/doc-7/download"] = func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"url": f.srv.URL + "/presigned/doc-7"})
-	}
-	f.api["GET /presigned/doc-7"] = func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "1000")
-		_, _ = w.Write([]byte("%PDF-"))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done() // then nothing
-	}
-	api, err := treezor.NewClient(treezor.Config{BaseURL: f.srv.URL, ClientID: "id", ClientSecret: "secret", Timeout: 300 * time.Millisecond})
+	// Raw server: a body that stops mid-way is a byte-level answer; the simulator always ends its bodies.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/oauth/token":
+			_, _ = w.Write([]byte(`{"token_type":"Bearer","expires_in":3600,"access_token":"tok"}`))
+		case "/v1/documents/doc-7/download":
+			_, _ = w.Write([]byte(`{"url":"http://` + r.Host + `/presigned/doc-7"}`))
+		default:
+			w.Header().Set("Content-Length", "1000")
+			_, _ = w.Write([]byte("%PDF-"))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // then nothing
+		}
+	}))
+	t.Cleanup(srv.Close)
+	api, err := treezor.NewClient(treezor.Config{BaseURL: srv.URL, ClientID: "id", ClientSecret: "secret", Timeout: 300 * time.Millisecond})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	env := activityEnv(&Activities{Treezor: api, Store: FSDocumentStore{Dir: dir}})

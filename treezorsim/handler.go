@@ -5,6 +5,12 @@ import (
 	"strconv"
 )
 
+// Patterns of the token endpoint and of the storage behind presigned URLs.
+const (
+	tokenRoute = "POST /oauth/token"
+	fileRoute  = "GET /files/{documentId}" // the storage behind presigned URLs
+)
+
 // Handler returns the simulator's HTTP handler:
 //
 //	POST /oauth/token                          client credentials → bearer token
@@ -22,15 +28,16 @@ import (
 //	GET  /sim/users/{userId}                   the user's simulator state (no PII)
 //	GET  /sim/stats                            counters
 //
+// The token endpoint, the /v1 calls and the presigned files answer the RouteFault set on their pattern, if any.
 // /v1 calls need a bearer token (read_write for writes, read_only for reads: read_write
 // alone cannot read) and are subject to the API fault chaos. With Config.ClientCAFile the
 // whole listener requires a client certificate (mutual TLS).
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /oauth/token", s.handleToken)
+	mux.Handle(tokenRoute, s.withRouteFault(tokenRoute, http.HandlerFunc(s.handleToken)))
 
 	api := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.withFaults(s.requireScope(h)))
+		mux.Handle(pattern, s.withRouteFault(pattern, s.withFaults(s.requireScope(h))))
 	}
 	api("POST /v1/users", s.handleCreateUser)
 	api("GET /v1/users/{userId}", s.handleGetUser)
@@ -41,7 +48,7 @@ func (s *Simulator) Handler() http.Handler {
 	api("GET /v1/documents/{documentId}/download", s.handleDocumentDownload)
 	api("GET /v1/payins", s.handleListPayins)
 	api("GET /v1/wallets", s.handleListWallets)
-	mux.HandleFunc("GET /files/{documentId}", s.handleFile)
+	mux.Handle(fileRoute, s.withRouteFault(fileRoute, http.HandlerFunc(s.handleFile)))
 
 	mux.HandleFunc("GET /identifications/{id}", s.handleIdentificationPage)
 	mux.HandleFunc("POST /identifications/{id}/actions", s.handleIdentificationForm)

@@ -54,6 +54,8 @@ type Simulator struct {
 	deliveries map[string][]Delivery
 	decisions  []decisionRecord // recent KYC decisions, for the desk
 	counters   counters
+
+	routeFaults map[string]RouteFault // by Handler pattern (SetRouteFault)
 }
 
 // New returns a simulator. Invalid settings are clamped or defaulted (see Config.Validate).
@@ -105,26 +107,27 @@ func newSimulator(cfg Config, logger *zap.Logger) *Simulator {
 	ctx, cancel := context.WithCancel(context.Background())
 	rng := mrand.New(mrand.NewPCG(uint64(seed), uint64(seed)^0x9e3779b97f4a7c15))
 	s := &Simulator{
-		cfg:        cfg,
-		log:        logger,
-		presignKey: randomBytes(32),
-		client:     httpclient.New(0, cfg.WebhookTimeout),
-		ctx:        ctx,
-		cancel:     cancel,
-		rng:        rng,
-		chaos:      cfg.Chaos().normalized(),
-		variants:   cfg.Webhooks.normalized(),
-		receivers:  parseReceivers(cfg.WebhookURL),
-		nextNumID:  1_000_000 + rng.Int64N(8_000_000),
-		tokens:     map[string]token{},
-		users:      map[string]*user{},
-		idents:     map[string]*identification{},
-		documents:  map[string]*document{},
-		accessTags: map[accessTagKey]storedAnswer{},
-		queues:     map[string][]outgoing{},
-		active:     map[string]bool{},
-		deliveries: map[string][]Delivery{},
-		counters:   newCounters(),
+		cfg:         cfg,
+		log:         logger,
+		presignKey:  randomBytes(32),
+		client:      httpclient.New(0, cfg.WebhookTimeout),
+		ctx:         ctx,
+		cancel:      cancel,
+		rng:         rng,
+		chaos:       cfg.Chaos().normalized(),
+		variants:    cfg.Webhooks.normalized(),
+		receivers:   parseReceivers(cfg.WebhookURL),
+		nextNumID:   1_000_000 + rng.Int64N(8_000_000),
+		tokens:      map[string]token{},
+		routeFaults: map[string]RouteFault{},
+		users:       map[string]*user{},
+		idents:      map[string]*identification{},
+		documents:   map[string]*document{},
+		accessTags:  map[accessTagKey]storedAnswer{},
+		queues:      map[string][]outgoing{},
+		active:      map[string]bool{},
+		deliveries:  map[string][]Delivery{},
+		counters:    newCounters(),
 	}
 	s.busy.init()
 	return s
