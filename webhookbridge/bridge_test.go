@@ -41,7 +41,7 @@ func (nopTemporal) ListWorkflow(context.Context, *workflowservice.ListWorkflowEx
 func TestBridge(t *testing.T) {
 	ts := testenv.NewTemporal(t)
 	c := ts.GetDefaultClient()
-	tz := newFakeTreezor(t)
+	tz := startTreezor(t)
 	startWorker(t, c, tz)
 	b := startBridge(t, c, tz)
 
@@ -186,7 +186,7 @@ func testDuplicate(t *testing.T, b *bridgeUnderTest) {
 	require.Equal(t, first.State, second.State)
 	require.Equal(t, first.Attempt, second.Attempt)
 	require.Equal(t, first.IdentificationID, second.IdentificationID)
-	require.Len(t, b.treezor.identificationsOf(user), 2, "the duplicate started no further identification")
+	require.Len(t, b.treezor.Identifications(user), 2, "the duplicate started no further identification")
 }
 
 func countWebhook(s workflows.Status, id string) int {

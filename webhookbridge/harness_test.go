@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/treezorsim/simtest"
 	"github.com/qesflow/qesflow/webhookbridge"
 	"github.com/qesflow/qesflow/worker"
 	"github.com/qesflow/qesflow/workflows"
@@ -38,28 +38,33 @@ type bridgeUnderTest struct {
 	url     string
 	reg     *prometheus.Registry
 	logs    *observer.ObservedLogs
-	treezor *fakeTreezor
+	treezor *simtest.Server // nil: the test creates its users itself
 }
 
-// startWorker runs the real worker (workflow and activities) against the fake Treezor.
-func startWorker(t *testing.T, c client.Client, tz *fakeTreezor) {
+// startTreezor serves the Treezor simulator; it delivers no webhook (the tests post their
+// own, signed with the bridge's secrets).
+func startTreezor(t *testing.T) *simtest.Server {
 	t.Helper()
-	api, err := treezor.NewClient(treezor.Config{BaseURL: tz.URL, ClientID: "test", ClientSecret: "test-secret"})
-	require.NoError(t, err)
-	w, err := worker.New(c, worker.Options{Treezor: api, DocumentDir: t.TempDir(), StopTimeout: 5 * time.Second})
+	return simtest.Start(t, treezorsim.Config{DownloadsEnabled: true})
+}
+
+// startWorker runs the real worker (workflow and activities) against the simulator.
+func startWorker(t *testing.T, c client.Client, tz *simtest.Server) {
+	t.Helper()
+	w, err := worker.New(c, worker.Options{Treezor: tz.Client(t), DocumentDir: t.TempDir(), StopTimeout: 5 * time.Second})
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 }
 
 // startBridge serves the bridge for c on a free loopback port until the test ends.
-func startBridge(t *testing.T, c client.Client, tz *fakeTreezor) *bridgeUnderTest {
+func startBridge(t *testing.T, c client.Client, tz *simtest.Server) *bridgeUnderTest {
 	t.Helper()
 	return startBridgeWith(t, c, tz, retiredSecret, testSecret)
 }
 
 // startBridgeWith is startBridge with the given webhook secrets.
-func startBridgeWith(t *testing.T, c client.Client, tz *fakeTreezor, secrets ...string) *bridgeUnderTest {
+func startBridgeWith(t *testing.T, c client.Client, tz *simtest.Server, secrets ...string) *bridgeUnderTest {
 	t.Helper()
 	core, logs := observer.New(zap.DebugLevel)
 	logger := zap.New(core)
@@ -86,10 +91,13 @@ func startBridgeWith(t *testing.T, c client.Client, tz *fakeTreezor, secrets ...
 	return &bridgeUnderTest{t: t, c: c, url: "http://" + srv.Addr(), reg: reg, logs: logs, treezor: tz}
 }
 
-// startOnboarding starts the onboarding of user and waits until it awaits the user, with the
-// identification id the fake Treezor handed out.
+// startOnboarding creates user at Treezor, starts its onboarding and waits until it awaits
+// the user, with the identification id Treezor handed out.
 func (b *bridgeUnderTest) startOnboarding(user string) workflows.Status {
 	b.t.Helper()
+	if b.treezor != nil {
+		b.treezor.User(user)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -259,12 +267,4 @@ func timelineHas(s workflows.Status, webhookID string) bool {
 		}
 	}
 	return false
-}
-
-// serveSimulator serves the Treezor simulator over loopback HTTP until the test ends.
-func serveSimulator(t *testing.T, sim *treezorsim.Simulator) string {
-	t.Helper()
-	srv := httptest.NewServer(sim.Handler())
-	t.Cleanup(srv.Close)
-	return srv.URL
 }

@@ -49,7 +49,7 @@ func TestTemporalDownAnswers503ThenRedeliveryReachesWorkflow(t *testing.T) {
 	c, err := temporalclient.Dial(ctx, temporalclient.Options{Address: srv.FrontendAddress(), Namespace: srv.Namespace()})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
-	tz := newFakeTreezor(t)
+	tz := startTreezor(t)
 	startWorker(t, c, tz)
 	b := startBridge(t, c, tz)
 

@@ -8,13 +8,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
-	"go.uber.org/zap"
 
 	"github.com/qesflow/qesflow/internal/testenv"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/treezorsim/simtest"
 	"github.com/qesflow/qesflow/webhookbridge"
-	"github.com/qesflow/qesflow/worker"
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -49,16 +48,8 @@ func runSimulatorFlow(t *testing.T, cfg treezorsim.Config) *bridgeUnderTest {
 	ts := testenv.NewTemporal(t)
 	c := ts.GetDefaultClient()
 
-	sim := treezorsim.New(cfg, zap.NewNop())
-	t.Cleanup(sim.Close)
-	simURL := serveSimulator(t, sim)
-
-	api, err := treezor.NewClient(treezor.Config{BaseURL: simURL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret})
-	require.NoError(t, err)
-	w, err := worker.New(c, worker.Options{Treezor: api, DocumentDir: t.TempDir(), StopTimeout: 5 * time.Second})
-	require.NoError(t, err)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	sim := simtest.Start(t, cfg)
+	startWorker(t, c, sim)
 	b := startBridge(t, c, nil)
 	sim.SetWebhookURL(b.url + webhookbridge.Path)
 
