@@ -19,16 +19,11 @@ type apiTreezorFlags struct {
 
 func addAPITreezorFlags(fs *flag.FlagSet) *apiTreezorFlags {
 	f := &apiTreezorFlags{}
-	fs.StringVar(&f.baseURL, "treezor-base-url", envString("TREEZOR_BASE_URL", ""),
-		envHelp("Treezor API base URL: with it, a start for a user with no visible onboarding first reads the user's kycReview (GET /v1/users/{userId}) and answers 409 for a validated user, whatever retention deleted; without it, no such check", "TREEZOR_BASE_URL"))
-	fs.StringVar(&f.clientID, "treezor-client-id", envString("TREEZOR_CLIENT_ID", ""),
-		envHelp("Treezor OAuth client id (with --treezor-base-url)", "TREEZOR_CLIENT_ID"))
-	fs.StringVar(&f.secret, "treezor-client-secret", "",
-		envHelp("Treezor OAuth client secret; prefer the environment or a file", "TREEZOR_CLIENT_SECRET"))
-	fs.StringVar(&f.secretFile, "treezor-client-secret-file", envString("TREEZOR_CLIENT_SECRET_FILE", ""),
-		envHelp("file holding the Treezor OAuth client secret", "TREEZOR_CLIENT_SECRET_FILE"))
-	fs.StringVar(&f.scopes, "treezor-scopes", envString("TREEZOR_SCOPES", "read_only"),
-		envHelp("OAuth scopes of the API's Treezor client, comma- or space-separated", "TREEZOR_SCOPES"))
+	envVar(fs, &f.baseURL, "treezor-base-url", "TREEZOR_BASE_URL", "", "Treezor API base URL: with it, a start for a user with no visible onboarding first reads the user's kycReview (GET /v1/users/{userId}) and answers 409 for a validated user, whatever retention deleted; without it, no such check")
+	envVar(fs, &f.clientID, "treezor-client-id", "TREEZOR_CLIENT_ID", "", "Treezor OAuth client id (with --treezor-base-url)")
+	unsetEnvVar(fs, &f.secret, "treezor-client-secret", "TREEZOR_CLIENT_SECRET", "Treezor OAuth client secret; prefer the environment or a file")
+	envVar(fs, &f.secretFile, "treezor-client-secret-file", "TREEZOR_CLIENT_SECRET_FILE", "", "file holding the Treezor OAuth client secret")
+	envVar(fs, &f.scopes, "treezor-scopes", "TREEZOR_SCOPES", "read_only", "OAuth scopes of the API's Treezor client, comma- or space-separated")
 	return f
 }
 

@@ -54,5 +54,5 @@ func (c clientFlags) connect(ctx context.Context, how connection) (*assembly.Par
 
 // addTaskQueueFlag registers --task-queue, the queue of the onboarding workflow.
 func addTaskQueueFlag(fs *flag.FlagSet, p *string, usage string) {
-	fs.StringVar(p, "task-queue", envString("QESFLOW_TASK_QUEUE", workflows.TaskQueue), envHelp(usage, "QESFLOW_TASK_QUEUE"))
+	envVar(fs, p, "task-queue", "QESFLOW_TASK_QUEUE", workflows.TaskQueue, usage)
 }

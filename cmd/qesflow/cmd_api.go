@@ -38,21 +38,14 @@ type apiFlags struct {
 func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	fs := newFlagSet("api", apiSummary, stderr)
 	f := &apiFlags{}
-	fs.StringVar(&f.addr, "addr", envString("QESFLOW_API_ADDR", ":8080"),
-		envHelp("listen address of the API (/v1/onboardings, /openapi.json, /healthz)", "QESFLOW_API_ADDR"))
-	fs.StringVar(&f.adminAddr, "admin-addr", envString("QESFLOW_API_ADMIN_ADDR", "127.0.0.1:9080"),
-		envHelp("listen address of /readyz and /metrics (and /healthz), kept off the clients' port; empty: on --addr", "QESFLOW_API_ADMIN_ADDR"))
-	fs.StringVar(&f.apiKeys, "api-keys", "",
-		envHelp(`API keys and scopes, "key1:onboarding,alice:key2:compliance,key3:onboarding+compliance" (a name before the key lets its holder sign in to /console/); prefer the environment or a file`, "QESFLOW_API_KEYS"))
-	fs.StringVar(&f.apiKeysFile, "api-keys-file", envString("QESFLOW_API_KEYS_FILE", ""),
-		envHelp(`file with one "key:scopes" or "name:key:scopes" per line (# comments)`, "QESFLOW_API_KEYS_FILE"))
-	fs.BoolVar(&f.production, "production", envBool("QESFLOW_PRODUCTION", false),
-		envHelp("production mode: redirect URLs must be https", "QESFLOW_PRODUCTION"))
+	envVar(fs, &f.addr, "addr", "QESFLOW_API_ADDR", ":8080", "listen address of the API (/v1/onboardings, /openapi.json, /healthz)")
+	envVar(fs, &f.adminAddr, "admin-addr", "QESFLOW_API_ADMIN_ADDR", "127.0.0.1:9080", "listen address of /readyz and /metrics (and /healthz), kept off the clients' port; empty: on --addr")
+	unsetEnvVar(fs, &f.apiKeys, "api-keys", "QESFLOW_API_KEYS", `API keys and scopes, "key1:onboarding,alice:key2:compliance,key3:onboarding+compliance" (a name before the key lets its holder sign in to /console/); prefer the environment or a file`)
+	envVar(fs, &f.apiKeysFile, "api-keys-file", "QESFLOW_API_KEYS_FILE", "", `file with one "key:scopes" or "name:key:scopes" per line (# comments)`)
+	envVar(fs, &f.production, "production", "QESFLOW_PRODUCTION", false, "production mode: redirect URLs must be https")
 	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow")
-	fs.DurationVar(&f.updateTimeout, "update-timeout", envDuration("QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout),
-		envHelp("how long POST /v1/onboardings waits for the identification URL before answering 504", "QESFLOW_API_UPDATE_TIMEOUT"))
-	fs.DurationVar(&f.callTimeout, "call-timeout", envDuration("QESFLOW_API_CALL_TIMEOUT", starter.DefaultCallTimeout),
-		envHelp("timeout of status queries and signals", "QESFLOW_API_CALL_TIMEOUT"))
+	envVar(fs, &f.updateTimeout, "update-timeout", "QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout, "how long POST /v1/onboardings waits for the identification URL before answering 504")
+	envVar(fs, &f.callTimeout, "call-timeout", "QESFLOW_API_CALL_TIMEOUT", starter.DefaultCallTimeout, "timeout of status queries and signals")
 	f.policy = addPolicyFlags(fs)
 	f.treezor = addAPITreezorFlags(fs)
 	f.clientFlags = addClientFlags(fs)

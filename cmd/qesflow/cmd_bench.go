@@ -40,48 +40,27 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs := newFlagSet("bench", benchSummary, stderr)
 	f := &benchFlags{}
 	c := &f.cfg
-	fs.IntVar(&c.Flows, "flows", envInt("QESFLOW_BENCH_FLOWS", bench.DefaultFlows),
-		envHelp("complete onboardings through the full path", "QESFLOW_BENCH_FLOWS"))
-	fs.IntVar(&c.BaselineFlows, "baseline-flows", envInt("QESFLOW_BENCH_BASELINE_FLOWS", bench.DefaultBaselineFlows),
-		envHelp("bare flows (2 activities, 5 signals) on each of the tuned and the untuned server", "QESFLOW_BENCH_BASELINE_FLOWS"))
-	fs.IntVar(&c.Concurrency, "concurrency", envInt("QESFLOW_BENCH_CONCURRENCY", bench.DefaultConcurrency),
-		envHelp("flows, webhooks or signals in flight at once", "QESFLOW_BENCH_CONCURRENCY"))
-	fs.IntVar(&c.BridgeWebhooks, "bridge-webhooks", envInt("QESFLOW_BENCH_BRIDGE_WEBHOOKS", bench.DefaultBridgeWebhooks),
-		envHelp("webhooks (and raw signals) of the bridge throughput test; the latency test sends 20 s worth at --bridge-rate", "QESFLOW_BENCH_BRIDGE_WEBHOOKS"))
-	fs.IntVar(&c.BridgeRate, "bridge-rate", envInt("QESFLOW_BENCH_BRIDGE_RATE", bench.DefaultBridgeRate),
-		envHelp("webhooks per second of the bridge latency test", "QESFLOW_BENCH_BRIDGE_RATE"))
-	fs.IntVar(&c.BridgeWorkflows, "bridge-workflows", envInt("QESFLOW_BENCH_BRIDGE_WORKFLOWS", bench.DefaultBridgeWorkflows),
-		envHelp("running workflows the bridge test's webhooks go to", "QESFLOW_BENCH_BRIDGE_WORKFLOWS"))
-	fs.IntVar(&c.Parked, "parked", envInt("QESFLOW_BENCH_PARKED", bench.DefaultParked),
-		envHelp("onboardings parked at AWAITING_USER, then completed", "QESFLOW_BENCH_PARKED"))
-	fs.IntVar(&c.CompareCache, "compare-cache", envInt("QESFLOW_BENCH_COMPARE_CACHE", bench.DefaultCompareCache),
-		envHelp("sticky cache size of the worker that takes over the parked onboardings and completes them (the SDK default; the parking worker has the worker's default)", "QESFLOW_BENCH_COMPARE_CACHE"))
-	fs.BoolVar(&c.SkipUntuned, "skip-untuned", envBool("QESFLOW_BENCH_SKIP_UNTUNED", false),
-		envHelp("skip the untuned-server baseline", "QESFLOW_BENCH_SKIP_UNTUNED"))
-	fs.BoolVar(&c.SkipPeer, "skip-peer", envBool("QESFLOW_BENCH_SKIP_PEER", false),
-		envHelp("skip the official dev server baseline (temporal server start-dev, SQLite file and in memory)", "QESFLOW_BENCH_SKIP_PEER"))
-	fs.StringVar(&c.PeerCLI, "peer-cli", envString("QESFLOW_BENCH_PEER_CLI", ""),
-		envHelp("the official Temporal CLI "+bench.PeerCLIVersion+" binary whose dev server is the peer (empty: where scripts/build-temporal-cli.sh puts it, "+bench.DefaultPeerCLI()+")", "QESFLOW_BENCH_PEER_CLI"))
-	fs.BoolVar(&c.SkipThroughput, "skip-throughput", envBool("QESFLOW_BENCH_SKIP_THROUGHPUT", false),
-		envHelp("skip the throughput section (bare flows and full path)", "QESFLOW_BENCH_SKIP_THROUGHPUT"))
-	fs.BoolVar(&c.SkipBridge, "skip-bridge", envBool("QESFLOW_BENCH_SKIP_BRIDGE", false),
-		envHelp("skip the webhook bridge section", "QESFLOW_BENCH_SKIP_BRIDGE"))
-	fs.BoolVar(&c.SkipScale, "skip-scale", envBool("QESFLOW_BENCH_SKIP_SCALE", false),
-		envHelp("skip the parked-onboardings section", "QESFLOW_BENCH_SKIP_SCALE"))
-	fs.StringVar(&f.out, "out", envString("QESFLOW_BENCH_OUT", "docs/benchmarks.md"),
-		envHelp("markdown report to write (empty: standard output only)", "QESFLOW_BENCH_OUT"))
-	fs.StringVar(&f.dataDir, "data-dir", envString("QESFLOW_BENCH_DATA_DIR", ""),
-		envHelp("empty directory for the servers' SQLite files, worker and product logs, kept afterwards (empty: a temporary directory, removed)", "QESFLOW_BENCH_DATA_DIR"))
-	fs.StringVar(&f.cpuProfile, "cpuprofile", envString("QESFLOW_BENCH_CPUPROFILE", ""),
-		envHelp("write a CPU profile of the first two full-path segments to this file (go tool pprof)", "QESFLOW_BENCH_CPUPROFILE"))
-	fs.StringVar(&f.bareCPUProfile, "cpuprofile-bare", envString("QESFLOW_BENCH_CPUPROFILE_BARE", ""),
-		envHelp("write a CPU profile of two bare-flow segments on the tuned server to this file, to compare with --cpuprofile", "QESFLOW_BENCH_CPUPROFILE_BARE"))
-	fs.StringVar(&f.bridgeCPUProfile, "cpuprofile-bridge", envString("QESFLOW_BENCH_CPUPROFILE_BRIDGE", ""),
-		envHelp("write a CPU profile of two segments of webhooks through the bridge to this file (go tool pprof)", "QESFLOW_BENCH_CPUPROFILE_BRIDGE"))
-	fs.StringVar(&c.Note, "note", envString("QESFLOW_BENCH_NOTE", ""),
-		envHelp("a line for the report about the conditions of the run, e.g. what else the machine was running", "QESFLOW_BENCH_NOTE"))
-	fs.StringVar(&f.logLevel, "log-level", envString("QESFLOW_LOG_LEVEL", "info"),
-		envHelp("level of the product's logs, written as JSON to <data-dir>/bench.log (they are part of the cost)", "QESFLOW_LOG_LEVEL"))
+	envVar(fs, &c.Flows, "flows", "QESFLOW_BENCH_FLOWS", bench.DefaultFlows, "complete onboardings through the full path")
+	envVar(fs, &c.BaselineFlows, "baseline-flows", "QESFLOW_BENCH_BASELINE_FLOWS", bench.DefaultBaselineFlows, "bare flows (2 activities, 5 signals) on each of the tuned and the untuned server")
+	envVar(fs, &c.Concurrency, "concurrency", "QESFLOW_BENCH_CONCURRENCY", bench.DefaultConcurrency, "flows, webhooks or signals in flight at once")
+	envVar(fs, &c.BridgeWebhooks, "bridge-webhooks", "QESFLOW_BENCH_BRIDGE_WEBHOOKS", bench.DefaultBridgeWebhooks, "webhooks (and raw signals) of the bridge throughput test; the latency test sends 20 s worth at --bridge-rate")
+	envVar(fs, &c.BridgeRate, "bridge-rate", "QESFLOW_BENCH_BRIDGE_RATE", bench.DefaultBridgeRate, "webhooks per second of the bridge latency test")
+	envVar(fs, &c.BridgeWorkflows, "bridge-workflows", "QESFLOW_BENCH_BRIDGE_WORKFLOWS", bench.DefaultBridgeWorkflows, "running workflows the bridge test's webhooks go to")
+	envVar(fs, &c.Parked, "parked", "QESFLOW_BENCH_PARKED", bench.DefaultParked, "onboardings parked at AWAITING_USER, then completed")
+	envVar(fs, &c.CompareCache, "compare-cache", "QESFLOW_BENCH_COMPARE_CACHE", bench.DefaultCompareCache, "sticky cache size of the worker that takes over the parked onboardings and completes them (the SDK default; the parking worker has the worker's default)")
+	envVar(fs, &c.SkipUntuned, "skip-untuned", "QESFLOW_BENCH_SKIP_UNTUNED", false, "skip the untuned-server baseline")
+	envVar(fs, &c.SkipPeer, "skip-peer", "QESFLOW_BENCH_SKIP_PEER", false, "skip the official dev server baseline (temporal server start-dev, SQLite file and in memory)")
+	envVar(fs, &c.PeerCLI, "peer-cli", "QESFLOW_BENCH_PEER_CLI", "", "the official Temporal CLI "+bench.PeerCLIVersion+" binary whose dev server is the peer (empty: where scripts/build-temporal-cli.sh puts it, "+bench.DefaultPeerCLI()+")")
+	envVar(fs, &c.SkipThroughput, "skip-throughput", "QESFLOW_BENCH_SKIP_THROUGHPUT", false, "skip the throughput section (bare flows and full path)")
+	envVar(fs, &c.SkipBridge, "skip-bridge", "QESFLOW_BENCH_SKIP_BRIDGE", false, "skip the webhook bridge section")
+	envVar(fs, &c.SkipScale, "skip-scale", "QESFLOW_BENCH_SKIP_SCALE", false, "skip the parked-onboardings section")
+	envVar(fs, &f.out, "out", "QESFLOW_BENCH_OUT", "docs/benchmarks.md", "markdown report to write (empty: standard output only)")
+	envVar(fs, &f.dataDir, "data-dir", "QESFLOW_BENCH_DATA_DIR", "", "empty directory for the servers' SQLite files, worker and product logs, kept afterwards (empty: a temporary directory, removed)")
+	envVar(fs, &f.cpuProfile, "cpuprofile", "QESFLOW_BENCH_CPUPROFILE", "", "write a CPU profile of the first two full-path segments to this file (go tool pprof)")
+	envVar(fs, &f.bareCPUProfile, "cpuprofile-bare", "QESFLOW_BENCH_CPUPROFILE_BARE", "", "write a CPU profile of two bare-flow segments on the tuned server to this file, to compare with --cpuprofile")
+	envVar(fs, &f.bridgeCPUProfile, "cpuprofile-bridge", "QESFLOW_BENCH_CPUPROFILE_BRIDGE", "", "write a CPU profile of two segments of webhooks through the bridge to this file (go tool pprof)")
+	envVar(fs, &c.Note, "note", "QESFLOW_BENCH_NOTE", "", "a line for the report about the conditions of the run, e.g. what else the machine was running")
+	envVar(fs, &f.logLevel, "log-level", "QESFLOW_LOG_LEVEL", "info", "level of the product's logs, written as JSON to <data-dir>/bench.log (they are part of the cost)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}

@@ -36,20 +36,13 @@ type bridgeFlags struct {
 func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
 	fs := newFlagSet("bridge", bridgeSummary, stderr)
 	f := &bridgeFlags{}
-	fs.StringVar(&f.addr, "addr", envString("QESFLOW_BRIDGE_ADDR", ":8081"),
-		envHelp("listen address of the bridge (POST "+webhookbridge.Path+", /healthz): the port Treezor calls", "QESFLOW_BRIDGE_ADDR"))
-	fs.StringVar(&f.adminAddr, "admin-addr", envString("QESFLOW_BRIDGE_ADMIN_ADDR", "127.0.0.1:9081"),
-		envHelp("listen address of /readyz and /metrics (and /healthz), kept off the internet-facing port; empty: on --addr", "QESFLOW_BRIDGE_ADMIN_ADDR"))
-	fs.StringVar(&f.secret, "webhook-secret", "",
-		envHelp("Treezor webhook secret(s), comma-separated for rotation; prefer the environment or a file", "TREEZOR_WEBHOOK_SECRET"))
-	fs.StringVar(&f.secretFile, "webhook-secret-file", envString("TREEZOR_WEBHOOK_SECRET_FILE", ""),
-		envHelp("file holding the webhook secret(s), comma- or newline-separated", "TREEZOR_WEBHOOK_SECRET_FILE"))
-	fs.Int64Var(&f.maxBody, "max-body", int64(envInt("QESFLOW_BRIDGE_MAX_BODY", webhookbridge.DefaultMaxBody)),
-		envHelp("largest webhook body accepted, in bytes", "QESFLOW_BRIDGE_MAX_BODY"))
-	fs.DurationVar(&f.signalTimeout, "signal-timeout", envDuration("QESFLOW_BRIDGE_SIGNAL_TIMEOUT", webhookbridge.DefaultSignalTimeout),
-		envHelp("time allowed for Temporal to accept one webhook before answering 503", "QESFLOW_BRIDGE_SIGNAL_TIMEOUT"))
-	fs.DurationVar(&f.identGrace, "identification-grace", envDuration("QESFLOW_BRIDGE_IDENTIFICATION_GRACE", webhookbridge.DefaultIdentificationGrace),
-		envHelp("how long after its creation a QES webhook whose identification no running onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding", "QESFLOW_BRIDGE_IDENTIFICATION_GRACE"))
+	envVar(fs, &f.addr, "addr", "QESFLOW_BRIDGE_ADDR", ":8081", "listen address of the bridge (POST "+webhookbridge.Path+", /healthz): the port Treezor calls")
+	envVar(fs, &f.adminAddr, "admin-addr", "QESFLOW_BRIDGE_ADMIN_ADDR", "127.0.0.1:9081", "listen address of /readyz and /metrics (and /healthz), kept off the internet-facing port; empty: on --addr")
+	unsetEnvVar(fs, &f.secret, "webhook-secret", "TREEZOR_WEBHOOK_SECRET", "Treezor webhook secret(s), comma-separated for rotation; prefer the environment or a file")
+	envVar(fs, &f.secretFile, "webhook-secret-file", "TREEZOR_WEBHOOK_SECRET_FILE", "", "file holding the webhook secret(s), comma- or newline-separated")
+	envVar(fs, &f.maxBody, "max-body", "QESFLOW_BRIDGE_MAX_BODY", webhookbridge.DefaultMaxBody, "largest webhook body accepted, in bytes")
+	envVar(fs, &f.signalTimeout, "signal-timeout", "QESFLOW_BRIDGE_SIGNAL_TIMEOUT", webhookbridge.DefaultSignalTimeout, "time allowed for Temporal to accept one webhook before answering 503")
+	envVar(fs, &f.identGrace, "identification-grace", "QESFLOW_BRIDGE_IDENTIFICATION_GRACE", webhookbridge.DefaultIdentificationGrace, "how long after its creation a QES webhook whose identification no running onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding")
 	f.clientFlags = addClientFlags(fs)
 	if err := f.parse(fs, args); err != nil {
 		return nil, err

@@ -35,16 +35,11 @@ type codecServerFlags struct {
 func parseCodecServerFlags(args []string, stderr io.Writer) (*codecServerFlags, error) {
 	fs := newFlagSet("codec-server", codecSummary, stderr)
 	f := &codecServerFlags{}
-	fs.StringVar(&f.addr, "addr", envString("QESFLOW_CODEC_ADDR", ":8089"),
-		envHelp("listen address of POST /codec/encode, POST /codec/decode and /healthz", "QESFLOW_CODEC_ADDR"))
-	fs.StringVar(&f.adminAddr, "admin-addr", envString("QESFLOW_CODEC_ADMIN_ADDR", "127.0.0.1:9089"),
-		envHelp("listen address of /readyz and /metrics (and /healthz); empty: on --addr", "QESFLOW_CODEC_ADMIN_ADDR"))
-	fs.StringVar(&f.uiOrigins, "ui-origins", envString("QESFLOW_CODEC_UI_ORIGINS", ""),
-		envHelp("origins of the Temporal Web UI allowed to call the endpoint (CORS), comma-separated, e.g. https://temporal.example.com", "QESFLOW_CODEC_UI_ORIGINS"))
-	fs.StringVar(&f.tokens, "auth-tokens", "",
-		envHelp("bearer tokens allowed to encode and decode, comma-separated (temporal --codec-auth 'Bearer <token>'); prefer the environment or a file", "QESFLOW_CODEC_AUTH_TOKENS"))
-	fs.StringVar(&f.tokensFile, "auth-tokens-file", envString("QESFLOW_CODEC_AUTH_TOKENS_FILE", ""),
-		envHelp("file of bearer tokens, one per line", "QESFLOW_CODEC_AUTH_TOKENS_FILE"))
+	envVar(fs, &f.addr, "addr", "QESFLOW_CODEC_ADDR", ":8089", "listen address of POST /codec/encode, POST /codec/decode and /healthz")
+	envVar(fs, &f.adminAddr, "admin-addr", "QESFLOW_CODEC_ADMIN_ADDR", "127.0.0.1:9089", "listen address of /readyz and /metrics (and /healthz); empty: on --addr")
+	envVar(fs, &f.uiOrigins, "ui-origins", "QESFLOW_CODEC_UI_ORIGINS", "", "origins of the Temporal Web UI allowed to call the endpoint (CORS), comma-separated, e.g. https://temporal.example.com")
+	unsetEnvVar(fs, &f.tokens, "auth-tokens", "QESFLOW_CODEC_AUTH_TOKENS", "bearer tokens allowed to encode and decode, comma-separated (temporal --codec-auth 'Bearer <token>'); prefer the environment or a file")
+	envVar(fs, &f.tokensFile, "auth-tokens-file", "QESFLOW_CODEC_AUTH_TOKENS_FILE", "", "file of bearer tokens, one per line")
 	f.keys = addCodecKeyFlags(fs)
 	f.log = addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {

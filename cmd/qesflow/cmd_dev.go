@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/qesflow/qesflow/devstack"
 	"github.com/qesflow/qesflow/embedded"
@@ -27,27 +28,18 @@ var devPortFlags = map[string]string{
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev", "run the whole product on this machine (no Docker, nothing downloaded)", stderr)
-	dataDir := fs.String("data-dir", envString("QESFLOW_DATA_DIR", ".qesflow"),
-		envHelp("directory for the Temporal SQLite file, documents and dev credentials", "QESFLOW_DATA_DIR"))
-	ephemeral := fs.Bool("ephemeral", envBool("QESFLOW_EPHEMERAL", false),
-		envHelp("keep Temporal's state in memory: everything is gone when the process stops", "QESFLOW_EPHEMERAL"))
-	host := fs.String("host", envString("QESFLOW_HOST", "127.0.0.1"),
-		envHelp("interface every listener binds to", "QESFLOW_HOST"))
-	temporalPort := fs.Int("temporal-port", envInt("QESFLOW_TEMPORAL_PORT", 7233),
-		envHelp("Temporal frontend (gRPC) port, for the temporal CLI and SDKs", "QESFLOW_TEMPORAL_PORT"))
-	uiPort := fs.Int("ui-port", envInt("QESFLOW_UI_PORT", 8233),
-		envHelp("Temporal Web UI port; -1 disables the UI", "QESFLOW_UI_PORT"))
-	apiPort := fs.Int("api-port", envInt("QESFLOW_API_PORT", 8080), envHelp("onboarding API port", "QESFLOW_API_PORT"))
-	bridgePort := fs.Int("bridge-port", envInt("QESFLOW_BRIDGE_PORT", 8081), envHelp("webhook bridge port", "QESFLOW_BRIDGE_PORT"))
-	simPort := fs.Int("sim-port", envInt("QESFLOW_SIM_PORT", 8090), envHelp("Treezor sandbox simulator port", "QESFLOW_SIM_PORT"))
-	autoKYC := fs.String("auto-kyc", envString("QESFLOW_SIM_AUTO_KYC", ""),
-		envHelp(`simulator decides KYC reviews by itself: "validate", "refuse" or "" (decide on the KYC desk page)`, "QESFLOW_SIM_AUTO_KYC"))
-	autoKYCDelay := fs.Duration("auto-kyc-delay", envDuration("QESFLOW_SIM_AUTO_KYC_DELAY", 0),
-		envHelp("delay before an automatic KYC decision", "QESFLOW_SIM_AUTO_KYC_DELAY"))
-	webhookVariants := fs.String("webhook-variants", envString("QESFLOW_SIM_WEBHOOK_VARIANTS", ""),
-		envHelp("simulator: "+webhookVariantsHelp, "QESFLOW_SIM_WEBHOOK_VARIANTS"))
-	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
-		envHelp("log level of the embedded Temporal server", "QESFLOW_SERVER_LOG_LEVEL"))
+	dataDir := envFlag(fs, "data-dir", "QESFLOW_DATA_DIR", ".qesflow", "directory for the Temporal SQLite file, documents and dev credentials")
+	ephemeral := envFlag(fs, "ephemeral", "QESFLOW_EPHEMERAL", false, "keep Temporal's state in memory: everything is gone when the process stops")
+	host := envFlag(fs, "host", "QESFLOW_HOST", "127.0.0.1", "interface every listener binds to")
+	temporalPort := envFlag(fs, "temporal-port", "QESFLOW_TEMPORAL_PORT", 7233, "Temporal frontend (gRPC) port, for the temporal CLI and SDKs")
+	uiPort := envFlag(fs, "ui-port", "QESFLOW_UI_PORT", 8233, "Temporal Web UI port; -1 disables the UI")
+	apiPort := envFlag(fs, "api-port", "QESFLOW_API_PORT", 8080, "onboarding API port")
+	bridgePort := envFlag(fs, "bridge-port", "QESFLOW_BRIDGE_PORT", 8081, "webhook bridge port")
+	simPort := envFlag(fs, "sim-port", "QESFLOW_SIM_PORT", 8090, "Treezor sandbox simulator port")
+	autoKYC := envFlag(fs, "auto-kyc", "QESFLOW_SIM_AUTO_KYC", "", `simulator decides KYC reviews by itself: "validate", "refuse" or "" (decide on the KYC desk page)`)
+	autoKYCDelay := envFlag[time.Duration](fs, "auto-kyc-delay", "QESFLOW_SIM_AUTO_KYC_DELAY", 0, "delay before an automatic KYC decision")
+	webhookVariants := envFlag(fs, "webhook-variants", "QESFLOW_SIM_WEBHOOK_VARIANTS", "", "simulator: "+webhookVariantsHelp)
+	serverLog := envFlag(fs, "server-log-level", "QESFLOW_SERVER_LOG_LEVEL", "warn", "log level of the embedded Temporal server")
 	logs := addLogFlags(fs)
 	policy := addPolicyFlags(fs)
 	if err := parseFlags(fs, args); err != nil {

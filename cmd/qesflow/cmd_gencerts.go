@@ -24,12 +24,9 @@ func init() {
 // run it on every start.
 func runGenCerts(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := newFlagSet("gen-certs", genCertsSummary, stderr)
-	dir := flags.String("dir", envString("QESFLOW_CERTS_DIR", ".qesflow/certs"),
-		envHelp("directory to write ca.pem, server.pem, server-key.pem, client.pem and client-key.pem into", "QESFLOW_CERTS_DIR"))
-	hosts := flags.String("hosts", envString("QESFLOW_CERTS_HOSTS", ""),
-		envHelp("comma-separated DNS names and IP addresses of the frontend, besides localhost and 127.0.0.1 (e.g. temporal)", "QESFLOW_CERTS_HOSTS"))
-	validFor := flags.Duration("valid-for", envDuration("QESFLOW_CERTS_VALID_FOR", 365*24*time.Hour),
-		envHelp("validity of the certificates", "QESFLOW_CERTS_VALID_FOR"))
+	dir := envFlag(flags, "dir", "QESFLOW_CERTS_DIR", ".qesflow/certs", "directory to write ca.pem, server.pem, server-key.pem, client.pem and client-key.pem into")
+	hosts := envFlag(flags, "hosts", "QESFLOW_CERTS_HOSTS", "", "comma-separated DNS names and IP addresses of the frontend, besides localhost and 127.0.0.1 (e.g. temporal)")
+	validFor := envFlag[time.Duration](flags, "valid-for", "QESFLOW_CERTS_VALID_FOR", 365*24*time.Hour, "validity of the certificates")
 	if err := parseFlags(flags, args); err != nil {
 		return err
 	}

@@ -36,32 +36,19 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stderr, "qesflow server: %s\n\n%s\n\nFlags:\n", serverSummary, serverSingleNode)
 		fs.PrintDefaults()
 	}
-	dataDir := fs.String("data-dir", envString("QESFLOW_DATA_DIR", ".qesflow/temporal"),
-		envHelp("directory of the SQLite file store (when neither --postgres-dsn nor --ephemeral)", "QESFLOW_DATA_DIR"))
-	ephemeral := fs.Bool("ephemeral", envBool("QESFLOW_EPHEMERAL", false),
-		envHelp("keep everything in memory", "QESFLOW_EPHEMERAL"))
-	ip := fs.String("frontend-ip", envString("QESFLOW_FRONTEND_IP", "127.0.0.1"),
-		envHelp("address the frontend and the UI bind to (0.0.0.0 in a container)", "QESFLOW_FRONTEND_IP"))
-	port := fs.Int("temporal-port", envInt("QESFLOW_TEMPORAL_PORT", embedded.DefaultFrontendPort),
-		envHelp("Temporal frontend (gRPC) port", "QESFLOW_TEMPORAL_PORT"))
-	uiPort := fs.Int("ui-port", envInt("QESFLOW_UI_PORT", embedded.DefaultUIPort),
-		envHelp("Temporal Web UI port; -1 disables the UI", "QESFLOW_UI_PORT"))
-	namespace := fs.String("namespace", envString("TEMPORAL_NAMESPACE", embedded.DefaultNamespace),
-		envHelp("namespace registered with qesflow's search attributes", "TEMPORAL_NAMESPACE"))
-	retention := fs.Duration("retention", envDuration("QESFLOW_RETENTION", embedded.DefaultRetention),
-		envHelp("how long closed workflows are kept", "QESFLOW_RETENTION"))
-	shards := fs.Int("num-history-shards", envInt("QESFLOW_NUM_HISTORY_SHARDS", 0),
-		envHelp("history shards of a new store (0: 1 for a new store, or what an existing store has); fixed once the store exists", "QESFLOW_NUM_HISTORY_SHARDS"))
-	codec := fs.String("ui-codec-endpoint", envString("QESFLOW_UI_CODEC_ENDPOINT", ""),
-		envHelp("codec endpoint the UI decrypts payloads with, as the operator's browser reaches it, e.g. https://codec.example.com/codec (qesflow codec-server with --ui-origins set to this UI)", "QESFLOW_UI_CODEC_ENDPOINT"))
-	healthAddr := fs.String("health-addr", envString("QESFLOW_SERVER_HEALTH_ADDR", ""),
-		envHelp("serve /healthz and /readyz here once the namespace and search attributes are registered (for container health checks); /readyz keeps checking the store and the frontend; empty: none", "QESFLOW_SERVER_HEALTH_ADDR"))
-	metricsAddr := fs.String("metrics-addr", envString("QESFLOW_SERVER_METRICS_ADDR", ""),
-		envHelp("serve the Temporal server's own Prometheus metrics at http://<addr>/metrics, e.g. 0.0.0.0:9091 (an admin port; empty: none)", "QESFLOW_SERVER_METRICS_ADDR"))
-	pgPasswordFile := fs.String("postgres-password-file", envString("QESFLOW_POSTGRES_PASSWORD_FILE", ""),
-		envHelp("file holding the PostgreSQL password, used as it is (no URL escaping); replaces the DSN's password. QESFLOW_POSTGRES_PASSWORD gives it directly", "QESFLOW_POSTGRES_PASSWORD_FILE"))
-	serverLog := fs.String("server-log-level", envString("QESFLOW_SERVER_LOG_LEVEL", "warn"),
-		envHelp("log level of the Temporal server itself", "QESFLOW_SERVER_LOG_LEVEL"))
+	dataDir := envFlag(fs, "data-dir", "QESFLOW_DATA_DIR", ".qesflow/temporal", "directory of the SQLite file store (when neither --postgres-dsn nor --ephemeral)")
+	ephemeral := envFlag(fs, "ephemeral", "QESFLOW_EPHEMERAL", false, "keep everything in memory")
+	ip := envFlag(fs, "frontend-ip", "QESFLOW_FRONTEND_IP", "127.0.0.1", "address the frontend and the UI bind to (0.0.0.0 in a container)")
+	port := envFlag(fs, "temporal-port", "QESFLOW_TEMPORAL_PORT", embedded.DefaultFrontendPort, "Temporal frontend (gRPC) port")
+	uiPort := envFlag(fs, "ui-port", "QESFLOW_UI_PORT", embedded.DefaultUIPort, "Temporal Web UI port; -1 disables the UI")
+	namespace := envFlag(fs, "namespace", "TEMPORAL_NAMESPACE", embedded.DefaultNamespace, "namespace registered with qesflow's search attributes")
+	retention := envFlag[time.Duration](fs, "retention", "QESFLOW_RETENTION", embedded.DefaultRetention, "how long closed workflows are kept")
+	shards := envFlag(fs, "num-history-shards", "QESFLOW_NUM_HISTORY_SHARDS", 0, "history shards of a new store (0: 1 for a new store, or what an existing store has); fixed once the store exists")
+	codec := envFlag(fs, "ui-codec-endpoint", "QESFLOW_UI_CODEC_ENDPOINT", "", "codec endpoint the UI decrypts payloads with, as the operator's browser reaches it, e.g. https://codec.example.com/codec (qesflow codec-server with --ui-origins set to this UI)")
+	healthAddr := envFlag(fs, "health-addr", "QESFLOW_SERVER_HEALTH_ADDR", "", "serve /healthz and /readyz here once the namespace and search attributes are registered (for container health checks); /readyz keeps checking the store and the frontend; empty: none")
+	metricsAddr := envFlag(fs, "metrics-addr", "QESFLOW_SERVER_METRICS_ADDR", "", "serve the Temporal server's own Prometheus metrics at http://<addr>/metrics, e.g. 0.0.0.0:9091 (an admin port; empty: none)")
+	pgPasswordFile := envFlag(fs, "postgres-password-file", "QESFLOW_POSTGRES_PASSWORD_FILE", "", "file holding the PostgreSQL password, used as it is (no URL escaping); replaces the DSN's password. QESFLOW_POSTGRES_PASSWORD gives it directly")
+	serverLog := envFlag(fs, "server-log-level", "QESFLOW_SERVER_LOG_LEVEL", "warn", "log level of the Temporal server itself")
 	tlsFlags := addFrontendTLSFlags(fs)
 	logs := addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {

@@ -23,10 +23,8 @@ func init() {
 // deploy (the Helm chart runs it as a pre-install and pre-upgrade hook).
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("setup", setupSummary, stderr)
-	retention := fs.Duration("retention", envDuration("QESFLOW_RETENTION", embedded.DefaultRetention),
-		envHelp("retention of closed workflows: a new namespace gets it, an existing one is updated to it where this identity may", "QESFLOW_RETENTION"))
-	timeout := fs.Duration("timeout", envDuration("QESFLOW_SETUP_TIMEOUT", 2*time.Minute),
-		envHelp("how long setup may take, waiting for the cluster included", "QESFLOW_SETUP_TIMEOUT"))
+	retention := envFlag[time.Duration](fs, "retention", "QESFLOW_RETENTION", embedded.DefaultRetention, "retention of closed workflows: a new namespace gets it, an existing one is updated to it where this identity may")
+	timeout := envFlag[time.Duration](fs, "timeout", "QESFLOW_SETUP_TIMEOUT", 2*time.Minute, "how long setup may take, waiting for the cluster included")
 	tf := addTemporalFlags(fs)
 	logs := addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
+
 	"time"
 
 	"go.uber.org/zap"
@@ -49,67 +49,38 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		"and the KYC desk (/kyc), and delivers signed webhooks with Treezor's retry semantics.\n"+
 		"Development only: the default credentials below are public dev-only values.", stdout)
 	var f simFlags
-	fs.StringVar(&f.addr, "addr", envString("QESFLOW_SIM_ADDR", ":8090"), envHelp("listen address", "QESFLOW_SIM_ADDR"))
-	fs.StringVar(&f.publicURL, "public-url", envString("QESFLOW_SIM_PUBLIC_URL", "http://localhost:8090"),
-		envHelp("base URL of identification and document URLs, as browsers and clients reach the simulator", "QESFLOW_SIM_PUBLIC_URL"))
-	fs.StringVar(&f.stateFile, "state-file", envString("QESFLOW_SIM_STATE_FILE", ""),
-		envHelp("JSON file that keeps users, identifications, KYC reviews, documents and undelivered webhooks across restarts (mode 0600; empty: in memory)", "QESFLOW_SIM_STATE_FILE"))
-	fs.StringVar(&f.clientID, "client-id", envString("TREEZOR_CLIENT_ID", treezorsim.DevClientID),
-		envHelp("OAuth client id the simulator accepts", "TREEZOR_CLIENT_ID"))
-	fs.StringVar(&f.clientSecret, "client-secret", "",
-		envHelp(fmt.Sprintf("OAuth client secret the simulator accepts (dev-only default %q)", treezorsim.DevClientSecret), "TREEZOR_CLIENT_SECRET"))
-	fs.StringVar(&f.webhookURL, "webhook-url", envString("QESFLOW_SIM_WEBHOOK_URL", "http://localhost:8081/webhooks/treezor"),
-		envHelp("where webhooks are delivered (the bridge); several comma-separated URLs take turns, each retry going to the next", "QESFLOW_SIM_WEBHOOK_URL"))
-	fs.StringVar(&f.webhookSecret, "webhook-secret", "",
-		envHelp(fmt.Sprintf("secret that signs webhook payloads (dev-only default %q)", treezorsim.DevWebhookSecret), "TREEZOR_WEBHOOK_SECRET"))
-	fs.DurationVar(&f.retryInterval, "webhook-retry-interval", envDuration("QESFLOW_SIM_WEBHOOK_RETRY_INTERVAL", treezorsim.DefaultWebhookRetryInterval),
-		envHelp("wait between webhook delivery attempts (Treezor: 1m)", "QESFLOW_SIM_WEBHOOK_RETRY_INTERVAL"))
-	fs.IntVar(&f.maxAttempts, "webhook-max-attempts", envInt("QESFLOW_SIM_WEBHOOK_MAX_ATTEMPTS", treezorsim.DefaultWebhookMaxAttempts),
-		envHelp("delivery attempts per webhook", "QESFLOW_SIM_WEBHOOK_MAX_ATTEMPTS"))
-	fs.DurationVar(&f.webhookTimeout, "webhook-timeout", envDuration("QESFLOW_SIM_WEBHOOK_TIMEOUT", treezorsim.DefaultWebhookTimeout),
-		envHelp("timeout of one delivery attempt", "QESFLOW_SIM_WEBHOOK_TIMEOUT"))
-	fs.StringVar(&f.autoKYC, "auto-kyc", envString("QESFLOW_SIM_AUTO_KYC", ""),
-		envHelp("decide KYC reviews automatically: validate, refuse, or empty for the KYC desk", "QESFLOW_SIM_AUTO_KYC"))
-	fs.DurationVar(&f.autoKYCDelay, "auto-kyc-delay", envDuration("QESFLOW_SIM_AUTO_KYC_DELAY", 5*time.Second),
-		envHelp("delay of the automatic KYC decision", "QESFLOW_SIM_AUTO_KYC_DELAY"))
-	fs.BoolVar(&f.skipPendingKYC, "skip-kyc-pending-webhook", envBool("QESFLOW_SIM_SKIP_KYC_PENDING_WEBHOOK", false),
-		envHelp("do not send user.kycreview PENDING right after a review request", "QESFLOW_SIM_SKIP_KYC_PENDING_WEBHOOK"))
-	fs.BoolVar(&f.flatQES, "qes-flat-response", envBool("QESFLOW_SIM_QES_FLAT_RESPONSE", false),
-		envHelp("answer POST /qes in the flat OpenAPI form instead of the nested seed form", "QESFLOW_SIM_QES_FLAT_RESPONSE"))
-	fs.IntVar(&f.documents, "documents", envInt("QESFLOW_SIM_DOCUMENTS", treezorsim.DefaultDocumentsPerSuccess),
-		envHelp("documents created per successful identification (1 or 2)", "QESFLOW_SIM_DOCUMENTS"))
-	fs.DurationVar(&f.documentURLTTL, "document-url-ttl", envDuration("QESFLOW_SIM_DOCUMENT_URL_TTL", treezorsim.DefaultDocumentURLTTL),
-		envHelp("validity of presigned document URLs", "QESFLOW_SIM_DOCUMENT_URL_TTL"))
-	fs.BoolVar(&f.downloadsEnabled, "downloads-enabled", envBool("QESFLOW_SIM_DOWNLOADS_ENABLED", false),
-		envHelp("enable document downloads for the client (off by default, as at Treezor: GET /v1/documents/{id}/download answers 403)", "QESFLOW_SIM_DOWNLOADS_ENABLED"))
-	fs.IntVar(&f.documentSize, "document-size", envInt("QESFLOW_SIM_DOCUMENT_SIZE", 0),
-		envHelp("pad every document to at least this many bytes (0: a small PDF)", "QESFLOW_SIM_DOCUMENT_SIZE"))
-	fs.IntVar(&f.fileBytesPerSecond, "file-bytes-per-second", envInt("QESFLOW_SIM_FILE_BYTES_PER_SECOND", 0),
-		envHelp("throttle presigned document downloads to this rate (0: unthrottled)", "QESFLOW_SIM_FILE_BYTES_PER_SECOND"))
-	fs.StringVar(&f.tlsCert, "tls-cert-file", envString("QESFLOW_SIM_TLS_CERT_FILE", ""),
-		envHelp("serve over TLS with this certificate (PEM; set --public-url to https://...)", "QESFLOW_SIM_TLS_CERT_FILE"))
-	fs.StringVar(&f.tlsKey, "tls-key-file", envString("QESFLOW_SIM_TLS_KEY_FILE", ""),
-		envHelp("private key (PEM) of --tls-cert-file", "QESFLOW_SIM_TLS_KEY_FILE"))
-	fs.StringVar(&f.clientCA, "tls-client-ca-file", envString("QESFLOW_SIM_TLS_CLIENT_CA_FILE", ""),
-		envHelp("require a client certificate signed by a CA of this PEM bundle (mutual TLS, as Treezor's API)", "QESFLOW_SIM_TLS_CLIENT_CA_FILE"))
-	fs.Int64Var(&f.seed, "seed", int64(envInt("QESFLOW_SIM_SEED", 0)),
-		envHelp("seed of ids and chaos (0: random)", "QESFLOW_SIM_SEED"))
-	fs.Float64Var(&f.duplicateRate, "chaos-duplicate-rate", simEnvFloat("QESFLOW_SIM_CHAOS_DUPLICATE_RATE", 0),
-		envHelp("probability that a webhook is delivered 1-2 more times", "QESFLOW_SIM_CHAOS_DUPLICATE_RATE"))
-	fs.Float64Var(&f.reorderRate, "chaos-reorder-rate", simEnvFloat("QESFLOW_SIM_CHAOS_REORDER_RATE", 0),
-		envHelp("probability that an action's webhooks are delivered shuffled", "QESFLOW_SIM_CHAOS_REORDER_RATE"))
-	fs.DurationVar(&f.maxDelay, "chaos-max-delay", envDuration("QESFLOW_SIM_CHAOS_MAX_DELAY", 0),
-		envHelp("random delay up to this before each delivery", "QESFLOW_SIM_CHAOS_MAX_DELAY"))
-	fs.Float64Var(&f.apiFaultRate, "chaos-api-fault-rate", simEnvFloat("QESFLOW_SIM_CHAOS_API_FAULT_RATE", 0),
-		envHelp("fraction of /v1 calls that fault (5xx before processing, or hang after it)", "QESFLOW_SIM_CHAOS_API_FAULT_RATE"))
-	fs.Float64Var(&f.apiHangShare, "chaos-api-hang-share", simEnvFloat("QESFLOW_SIM_CHAOS_API_HANG_SHARE", 0),
-		envHelp("fraction of faulted calls that hang instead of answering 5xx", "QESFLOW_SIM_CHAOS_API_HANG_SHARE"))
-	fs.DurationVar(&f.apiHang, "chaos-api-hang", envDuration("QESFLOW_SIM_CHAOS_API_HANG", treezorsim.DefaultAPIFaultTimeout),
-		envHelp("how long a hanging call hangs (past the client's timeout)", "QESFLOW_SIM_CHAOS_API_HANG"))
-	fs.StringVar(&f.webhookVariants, "webhook-variants", envString("QESFLOW_SIM_WEBHOOK_VARIANTS", ""),
-		envHelp(webhookVariantsHelp, "QESFLOW_SIM_WEBHOOK_VARIANTS"))
-	fs.StringVar(&f.logLevel, "log-level", envString("QESFLOW_LOG_LEVEL", "info"), envHelp("log level: debug, info, warn, error", "QESFLOW_LOG_LEVEL"))
-	fs.StringVar(&f.logFormat, "log-format", envString("QESFLOW_LOG_FORMAT", "json"), envHelp("log format: json or console", "QESFLOW_LOG_FORMAT"))
+	envVar(fs, &f.addr, "addr", "QESFLOW_SIM_ADDR", ":8090", "listen address")
+	envVar(fs, &f.publicURL, "public-url", "QESFLOW_SIM_PUBLIC_URL", "http://localhost:8090", "base URL of identification and document URLs, as browsers and clients reach the simulator")
+	envVar(fs, &f.stateFile, "state-file", "QESFLOW_SIM_STATE_FILE", "", "JSON file that keeps users, identifications, KYC reviews, documents and undelivered webhooks across restarts (mode 0600; empty: in memory)")
+	envVar(fs, &f.clientID, "client-id", "TREEZOR_CLIENT_ID", treezorsim.DevClientID, "OAuth client id the simulator accepts")
+	unsetEnvVar(fs, &f.clientSecret, "client-secret", "TREEZOR_CLIENT_SECRET", fmt.Sprintf("OAuth client secret the simulator accepts (dev-only default %q)", treezorsim.DevClientSecret))
+	envVar(fs, &f.webhookURL, "webhook-url", "QESFLOW_SIM_WEBHOOK_URL", "http://localhost:8081/webhooks/treezor", "where webhooks are delivered (the bridge); several comma-separated URLs take turns, each retry going to the next")
+	unsetEnvVar(fs, &f.webhookSecret, "webhook-secret", "TREEZOR_WEBHOOK_SECRET", fmt.Sprintf("secret that signs webhook payloads (dev-only default %q)", treezorsim.DevWebhookSecret))
+	envVar(fs, &f.retryInterval, "webhook-retry-interval", "QESFLOW_SIM_WEBHOOK_RETRY_INTERVAL", treezorsim.DefaultWebhookRetryInterval, "wait between webhook delivery attempts (Treezor: 1m)")
+	envVar(fs, &f.maxAttempts, "webhook-max-attempts", "QESFLOW_SIM_WEBHOOK_MAX_ATTEMPTS", treezorsim.DefaultWebhookMaxAttempts, "delivery attempts per webhook")
+	envVar(fs, &f.webhookTimeout, "webhook-timeout", "QESFLOW_SIM_WEBHOOK_TIMEOUT", treezorsim.DefaultWebhookTimeout, "timeout of one delivery attempt")
+	envVar(fs, &f.autoKYC, "auto-kyc", "QESFLOW_SIM_AUTO_KYC", "", "decide KYC reviews automatically: validate, refuse, or empty for the KYC desk")
+	envVar(fs, &f.autoKYCDelay, "auto-kyc-delay", "QESFLOW_SIM_AUTO_KYC_DELAY", 5*time.Second, "delay of the automatic KYC decision")
+	envVar(fs, &f.skipPendingKYC, "skip-kyc-pending-webhook", "QESFLOW_SIM_SKIP_KYC_PENDING_WEBHOOK", false, "do not send user.kycreview PENDING right after a review request")
+	envVar(fs, &f.flatQES, "qes-flat-response", "QESFLOW_SIM_QES_FLAT_RESPONSE", false, "answer POST /qes in the flat OpenAPI form instead of the nested seed form")
+	envVar(fs, &f.documents, "documents", "QESFLOW_SIM_DOCUMENTS", treezorsim.DefaultDocumentsPerSuccess, "documents created per successful identification (1 or 2)")
+	envVar(fs, &f.documentURLTTL, "document-url-ttl", "QESFLOW_SIM_DOCUMENT_URL_TTL", treezorsim.DefaultDocumentURLTTL, "validity of presigned document URLs")
+	envVar(fs, &f.downloadsEnabled, "downloads-enabled", "QESFLOW_SIM_DOWNLOADS_ENABLED", false, "enable document downloads for the client (off by default, as at Treezor: GET /v1/documents/{id}/download answers 403)")
+	envVar(fs, &f.documentSize, "document-size", "QESFLOW_SIM_DOCUMENT_SIZE", 0, "pad every document to at least this many bytes (0: a small PDF)")
+	envVar(fs, &f.fileBytesPerSecond, "file-bytes-per-second", "QESFLOW_SIM_FILE_BYTES_PER_SECOND", 0, "throttle presigned document downloads to this rate (0: unthrottled)")
+	envVar(fs, &f.tlsCert, "tls-cert-file", "QESFLOW_SIM_TLS_CERT_FILE", "", "serve over TLS with this certificate (PEM; set --public-url to https://...)")
+	envVar(fs, &f.tlsKey, "tls-key-file", "QESFLOW_SIM_TLS_KEY_FILE", "", "private key (PEM) of --tls-cert-file")
+	envVar(fs, &f.clientCA, "tls-client-ca-file", "QESFLOW_SIM_TLS_CLIENT_CA_FILE", "", "require a client certificate signed by a CA of this PEM bundle (mutual TLS, as Treezor's API)")
+	envVar(fs, &f.seed, "seed", "QESFLOW_SIM_SEED", 0, "seed of ids and chaos (0: random)")
+	envVar(fs, &f.duplicateRate, "chaos-duplicate-rate", "QESFLOW_SIM_CHAOS_DUPLICATE_RATE", 0, "probability that a webhook is delivered 1-2 more times")
+	envVar(fs, &f.reorderRate, "chaos-reorder-rate", "QESFLOW_SIM_CHAOS_REORDER_RATE", 0, "probability that an action's webhooks are delivered shuffled")
+	envVar(fs, &f.maxDelay, "chaos-max-delay", "QESFLOW_SIM_CHAOS_MAX_DELAY", 0, "random delay up to this before each delivery")
+	envVar(fs, &f.apiFaultRate, "chaos-api-fault-rate", "QESFLOW_SIM_CHAOS_API_FAULT_RATE", 0, "fraction of /v1 calls that fault (5xx before processing, or hang after it)")
+	envVar(fs, &f.apiHangShare, "chaos-api-hang-share", "QESFLOW_SIM_CHAOS_API_HANG_SHARE", 0, "fraction of faulted calls that hang instead of answering 5xx")
+	envVar(fs, &f.apiHang, "chaos-api-hang", "QESFLOW_SIM_CHAOS_API_HANG", treezorsim.DefaultAPIFaultTimeout, "how long a hanging call hangs (past the client's timeout)")
+	envVar(fs, &f.webhookVariants, "webhook-variants", "QESFLOW_SIM_WEBHOOK_VARIANTS", "", webhookVariantsHelp)
+	envVar(fs, &f.logLevel, "log-level", "QESFLOW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	envVar(fs, &f.logFormat, "log-format", "QESFLOW_LOG_FORMAT", "json", "log format: json or console")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -179,9 +150,3 @@ func simFirstSet(values ...string) string {
 }
 
 // simEnvFloat returns the environment variable as a float, or def when unset or invalid.
-func simEnvFloat(name string, def float64) float64 {
-	if v, err := strconv.ParseFloat(envString(name, ""), 64); err == nil {
-		return v
-	}
-	return def
-}

@@ -30,19 +30,13 @@ type startFlags struct {
 func parseStartFlags(args []string, stderr io.Writer) (*startFlags, error) {
 	fs := newFlagSet("start", startSummary, stderr)
 	f := &startFlags{}
-	fs.StringVar(&f.user, "user", envString("QESFLOW_START_USER", ""),
-		envHelp("Treezor user id (required)", "QESFLOW_START_USER"))
-	fs.StringVar(&f.redirectURL, "redirect-url", envString("QESFLOW_START_REDIRECT_URL", ""),
-		envHelp("where the provider sends the user back (absolute http(s) URL)", "QESFLOW_START_REDIRECT_URL"))
-	fs.StringVar(&f.country, "country", envString("QESFLOW_START_COUNTRY", ""),
-		envHelp("the user's country, ISO 3166-1 alpha-2 (DE adds the SEPA step)", "QESFLOW_START_COUNTRY"))
-	fs.BoolVar(&f.override, "override", envBool("QESFLOW_START_OVERRIDE", false),
-		envHelp("start again although compliance rejected the last onboarding", "QESFLOW_START_OVERRIDE"))
-	fs.BoolVar(&f.production, "production", envBool("QESFLOW_PRODUCTION", false),
-		envHelp("production mode: the redirect URL must be https", "QESFLOW_PRODUCTION"))
+	envVar(fs, &f.user, "user", "QESFLOW_START_USER", "", "Treezor user id (required)")
+	envVar(fs, &f.redirectURL, "redirect-url", "QESFLOW_START_REDIRECT_URL", "", "where the provider sends the user back (absolute http(s) URL)")
+	envVar(fs, &f.country, "country", "QESFLOW_START_COUNTRY", "", "the user's country, ISO 3166-1 alpha-2 (DE adds the SEPA step)")
+	envVar(fs, &f.override, "override", "QESFLOW_START_OVERRIDE", false, "start again although compliance rejected the last onboarding")
+	envVar(fs, &f.production, "production", "QESFLOW_PRODUCTION", false, "production mode: the redirect URL must be https")
 	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow")
-	fs.DurationVar(&f.timeout, "update-timeout", envDuration("QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout),
-		envHelp("how long to wait for the identification URL", "QESFLOW_API_UPDATE_TIMEOUT"))
+	envVar(fs, &f.timeout, "update-timeout", "QESFLOW_API_UPDATE_TIMEOUT", starter.DefaultUpdateTimeout, "how long to wait for the identification URL")
 	f.policy = addPolicyFlags(fs)
 	f.clientFlags = addClientFlags(fs)
 	if err := f.parse(fs, args); err != nil {

@@ -53,43 +53,25 @@ type workerFlags struct {
 func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 	fs := newFlagSet("worker", workerSummary, stderr)
 	f := &workerFlags{}
-	fs.BoolVar(&f.treezorAllowHTTP, "treezor-allow-http", envBool("TREEZOR_ALLOW_HTTP", false),
-		envHelp("accept an http:// Treezor base URL on another host (the simulator of the compose demo profile); the OAuth client secret and PII then cross the network in clear", "TREEZOR_ALLOW_HTTP"))
-	fs.StringVar(&f.treezorBaseURL, "treezor-base-url", envString("TREEZOR_BASE_URL", ""),
-		envHelp("Treezor API base URL, e.g. https://<tenant>.sandbox.treezor.co (required)", "TREEZOR_BASE_URL"))
-	fs.StringVar(&f.treezorClientID, "treezor-client-id", envString("TREEZOR_CLIENT_ID", ""),
-		envHelp("Treezor OAuth client id (required)", "TREEZOR_CLIENT_ID"))
-	fs.StringVar(&f.treezorSecret, "treezor-client-secret", "",
-		envHelp("Treezor OAuth client secret; prefer the environment or a file", "TREEZOR_CLIENT_SECRET"))
-	fs.StringVar(&f.treezorSecretFile, "treezor-client-secret-file", envString("TREEZOR_CLIENT_SECRET_FILE", ""),
-		envHelp("file holding the Treezor OAuth client secret", "TREEZOR_CLIENT_SECRET_FILE"))
-	fs.StringVar(&f.treezorScopes, "treezor-scopes", envString("TREEZOR_SCOPES", strings.Join(treezor.DefaultScopes, " ")),
-		envHelp("OAuth scopes, comma- or space-separated (GET needs read_only, PUT/POST read_write)", "TREEZOR_SCOPES"))
-	fs.StringVar(&f.treezorTLS.CertFile, "treezor-tls-cert-file", envString("TREEZOR_TLS_CERT_FILE", ""),
-		envHelp("client certificate (PEM) of Treezor's mutual TLS; re-read when the file changes or on SIGHUP", "TREEZOR_TLS_CERT_FILE"))
-	fs.StringVar(&f.treezorTLS.KeyFile, "treezor-tls-key-file", envString("TREEZOR_TLS_KEY_FILE", ""),
-		envHelp("private key (PEM) of the Treezor client certificate; re-read with it", "TREEZOR_TLS_KEY_FILE"))
-	fs.StringVar(&f.treezorTLS.CAFile, "treezor-tls-ca-file", envString("TREEZOR_TLS_CA_FILE", ""),
-		envHelp("CA bundle (PEM) that verifies Treezor's server certificate (empty: the system roots); re-read like the certificate", "TREEZOR_TLS_CA_FILE"))
-	fs.DurationVar(&f.treezorTimeout, "treezor-timeout", envDuration("TREEZOR_TIMEOUT", treezor.DefaultTimeout),
-		envHelp("timeout of one Treezor API call", "TREEZOR_TIMEOUT"))
-	fs.StringVar(&f.documentDir, "document-dir", envString("QESFLOW_DOCUMENT_DIR", "./.qesflow/documents"),
-		envHelp("directory the signed QES documents are downloaded to", "QESFLOW_DOCUMENT_DIR"))
+	envVar(fs, &f.treezorAllowHTTP, "treezor-allow-http", "TREEZOR_ALLOW_HTTP", false, "accept an http:// Treezor base URL on another host (the simulator of the compose demo profile); the OAuth client secret and PII then cross the network in clear")
+	envVar(fs, &f.treezorBaseURL, "treezor-base-url", "TREEZOR_BASE_URL", "", "Treezor API base URL, e.g. https://<tenant>.sandbox.treezor.co (required)")
+	envVar(fs, &f.treezorClientID, "treezor-client-id", "TREEZOR_CLIENT_ID", "", "Treezor OAuth client id (required)")
+	unsetEnvVar(fs, &f.treezorSecret, "treezor-client-secret", "TREEZOR_CLIENT_SECRET", "Treezor OAuth client secret; prefer the environment or a file")
+	envVar(fs, &f.treezorSecretFile, "treezor-client-secret-file", "TREEZOR_CLIENT_SECRET_FILE", "", "file holding the Treezor OAuth client secret")
+	envVar(fs, &f.treezorScopes, "treezor-scopes", "TREEZOR_SCOPES", strings.Join(treezor.DefaultScopes, " "), "OAuth scopes, comma- or space-separated (GET needs read_only, PUT/POST read_write)")
+	envVar(fs, &f.treezorTLS.CertFile, "treezor-tls-cert-file", "TREEZOR_TLS_CERT_FILE", "", "client certificate (PEM) of Treezor's mutual TLS; re-read when the file changes or on SIGHUP")
+	envVar(fs, &f.treezorTLS.KeyFile, "treezor-tls-key-file", "TREEZOR_TLS_KEY_FILE", "", "private key (PEM) of the Treezor client certificate; re-read with it")
+	envVar(fs, &f.treezorTLS.CAFile, "treezor-tls-ca-file", "TREEZOR_TLS_CA_FILE", "", "CA bundle (PEM) that verifies Treezor's server certificate (empty: the system roots); re-read like the certificate")
+	envVar(fs, &f.treezorTimeout, "treezor-timeout", "TREEZOR_TIMEOUT", treezor.DefaultTimeout, "timeout of one Treezor API call")
+	envVar(fs, &f.documentDir, "document-dir", "QESFLOW_DOCUMENT_DIR", "./.qesflow/documents", "directory the signed QES documents are downloaded to")
 	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow and activities")
-	fs.IntVar(&f.workflowPollers, "workflow-task-pollers", envInt("QESFLOW_WORKFLOW_TASK_POLLERS", 0),
-		envHelp("concurrent workflow task pollers (0: SDK default)", "QESFLOW_WORKFLOW_TASK_POLLERS"))
-	fs.IntVar(&f.activityPollers, "activity-task-pollers", envInt("QESFLOW_ACTIVITY_TASK_POLLERS", 0),
-		envHelp("concurrent activity task pollers (0: SDK default)", "QESFLOW_ACTIVITY_TASK_POLLERS"))
-	fs.IntVar(&f.workflowSlots, "max-concurrent-workflow-tasks", envInt("QESFLOW_MAX_CONCURRENT_WORKFLOW_TASKS", 0),
-		envHelp("workflow tasks executed at once (0: SDK default)", "QESFLOW_MAX_CONCURRENT_WORKFLOW_TASKS"))
-	fs.IntVar(&f.activitySlots, "max-concurrent-activities", envInt("QESFLOW_MAX_CONCURRENT_ACTIVITIES", 0),
-		envHelp("activities executed at once (0: SDK default)", "QESFLOW_MAX_CONCURRENT_ACTIVITIES"))
-	fs.IntVar(&f.stickyCacheSize, "sticky-cache-size", envInt("QESFLOW_STICKY_CACHE_SIZE", 0),
-		envHelp("workflows kept in the process-wide sticky cache (0: "+strconv.Itoa(worker.DefaultStickyCacheSize)+", sized for onboardings that wait for days; the SDK default is 10000)", "QESFLOW_STICKY_CACHE_SIZE"))
-	fs.DurationVar(&f.stopTimeout, "stop-timeout", envDuration("QESFLOW_WORKER_STOP_TIMEOUT", worker.DefaultStopTimeout),
-		envHelp("time running activities get to finish on shutdown", "QESFLOW_WORKER_STOP_TIMEOUT"))
-	fs.StringVar(&f.metricsAddr, "metrics-addr", envString("QESFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9090"),
-		envHelp("listen address of /healthz, /readyz and /metrics (empty: none)", "QESFLOW_WORKER_METRICS_ADDR"))
+	envVar(fs, &f.workflowPollers, "workflow-task-pollers", "QESFLOW_WORKFLOW_TASK_POLLERS", 0, "concurrent workflow task pollers (0: SDK default)")
+	envVar(fs, &f.activityPollers, "activity-task-pollers", "QESFLOW_ACTIVITY_TASK_POLLERS", 0, "concurrent activity task pollers (0: SDK default)")
+	envVar(fs, &f.workflowSlots, "max-concurrent-workflow-tasks", "QESFLOW_MAX_CONCURRENT_WORKFLOW_TASKS", 0, "workflow tasks executed at once (0: SDK default)")
+	envVar(fs, &f.activitySlots, "max-concurrent-activities", "QESFLOW_MAX_CONCURRENT_ACTIVITIES", 0, "activities executed at once (0: SDK default)")
+	envVar(fs, &f.stickyCacheSize, "sticky-cache-size", "QESFLOW_STICKY_CACHE_SIZE", 0, "workflows kept in the process-wide sticky cache (0: "+strconv.Itoa(worker.DefaultStickyCacheSize)+", sized for onboardings that wait for days; the SDK default is 10000)")
+	envVar(fs, &f.stopTimeout, "stop-timeout", "QESFLOW_WORKER_STOP_TIMEOUT", worker.DefaultStopTimeout, "time running activities get to finish on shutdown")
+	envVar(fs, &f.metricsAddr, "metrics-addr", "QESFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9090", "listen address of /healthz, /readyz and /metrics (empty: none)")
 	f.events = addEventFlags(fs)
 	f.clientFlags = addClientFlags(fs)
 	if err := f.parse(fs, args); err != nil {

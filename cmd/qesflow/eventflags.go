@@ -22,16 +22,11 @@ type eventFlags struct {
 
 func addEventFlags(fs *flag.FlagSet) *eventFlags {
 	f := &eventFlags{}
-	fs.StringVar(&f.endpoints, "events-endpoints", envString("QESFLOW_EVENTS_ENDPOINTS", ""),
-		envHelp(`endpoints of the onboarding backend that receive the signed onboarding events, "name=https://…" comma-separated (empty: no events)`, "QESFLOW_EVENTS_ENDPOINTS"))
-	fs.StringVar(&f.secrets, "events-secrets", "",
-		envHelp("Standard Webhooks signing secrets (whsec_…), comma-separated; each delivery is signed with every one, so list the old and the new one during a rotation; prefer the environment or a file", "QESFLOW_EVENTS_SECRETS"))
-	fs.StringVar(&f.secretsFile, "events-secrets-file", envString("QESFLOW_EVENTS_SECRETS_FILE", ""),
-		envHelp("file holding the events signing secrets", "QESFLOW_EVENTS_SECRETS_FILE"))
-	fs.DurationVar(&f.timeout, "events-timeout", envDuration("QESFLOW_EVENTS_TIMEOUT", outbound.DefaultTimeout),
-		envHelp("timeout of one event delivery request", "QESFLOW_EVENTS_TIMEOUT"))
-	fs.BoolVar(&f.allowHTTP, "events-allow-http", envBool("QESFLOW_EVENTS_ALLOW_HTTP", false),
-		envHelp("accept http:// event endpoints on other hosts than loopback (events carry the identification URL)", "QESFLOW_EVENTS_ALLOW_HTTP"))
+	envVar(fs, &f.endpoints, "events-endpoints", "QESFLOW_EVENTS_ENDPOINTS", "", `endpoints of the onboarding backend that receive the signed onboarding events, "name=https://…" comma-separated (empty: no events)`)
+	unsetEnvVar(fs, &f.secrets, "events-secrets", "QESFLOW_EVENTS_SECRETS", "Standard Webhooks signing secrets (whsec_…), comma-separated; each delivery is signed with every one, so list the old and the new one during a rotation; prefer the environment or a file")
+	envVar(fs, &f.secretsFile, "events-secrets-file", "QESFLOW_EVENTS_SECRETS_FILE", "", "file holding the events signing secrets")
+	envVar(fs, &f.timeout, "events-timeout", "QESFLOW_EVENTS_TIMEOUT", outbound.DefaultTimeout, "timeout of one event delivery request")
+	envVar(fs, &f.allowHTTP, "events-allow-http", "QESFLOW_EVENTS_ALLOW_HTTP", false, "accept http:// event endpoints on other hosts than loopback (events carry the identification URL)")
 	return f
 }
 

@@ -26,8 +26,7 @@ type policyFlags struct {
 
 func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
 	f := &policyFlags{}
-	fs.IntVar(&f.maxAttempts, "max-attempts", envInt("QESFLOW_MAX_ATTEMPTS", 0),
-		envHelp(fmt.Sprintf("identification attempts per onboarding (0: %d)", workflows.DefaultMaxAttempts), "QESFLOW_MAX_ATTEMPTS"))
+	envVar(fs, &f.maxAttempts, "max-attempts", "QESFLOW_MAX_ATTEMPTS", 0, fmt.Sprintf("identification attempts per onboarding (0: %d)", workflows.DefaultMaxAttempts))
 	durations := []struct {
 		dst        *time.Duration
 		name, env  string
@@ -45,8 +44,7 @@ func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
 		{&f.eventRetryWindow, "event-retry-window", "QESFLOW_EVENT_RETRY_WINDOW", "how long one outbound event is retried while its receiver fails (later events wait behind it)", workflows.DefaultEventRetryWindow},
 	}
 	for _, d := range durations {
-		fs.DurationVar(d.dst, d.name, envDuration(d.env, 0),
-			envHelp(fmt.Sprintf("%s (0: %s)", d.usage, d.defaultVal), d.env))
+		envVar(fs, d.dst, d.name, d.env, 0, fmt.Sprintf("%s (0: %s)", d.usage, d.defaultVal))
 	}
 	if v, ok := os.LookupEnv("QESFLOW_DOWNLOAD_DOCUMENTS"); ok {
 		_ = f.downloadDocuments.Set(v) // an invalid value is reported by override
@@ -54,8 +52,7 @@ func addPolicyFlags(fs *flag.FlagSet) *policyFlags {
 	}
 	fs.Var(&f.downloadDocuments, "download-documents",
 		envHelp("download the QES documents before the KYC review (default false)", "QESFLOW_DOWNLOAD_DOCUMENTS"))
-	fs.StringVar(&f.reasonPolicies, "reason-policies", envString("QESFLOW_REASON_POLICIES", ""),
-		envHelp(`reason-code policy overrides, e.g. "3011=TERMINAL_DECLINED,3016=RETRY_NOW" (fraud codes always go to compliance)`, "QESFLOW_REASON_POLICIES"))
+	envVar(fs, &f.reasonPolicies, "reason-policies", "QESFLOW_REASON_POLICIES", "", `reason-code policy overrides, e.g. "3011=TERMINAL_DECLINED,3016=RETRY_NOW" (fraud codes always go to compliance)`)
 	return f
 }
 

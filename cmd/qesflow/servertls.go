@@ -22,14 +22,10 @@ func addFrontendTLSFlags(fs *flag.FlagSet) *frontendTLSFlags {
 	fs.StringVar(&f.cert, "frontend-tls-cert", envString("QESFLOW_FRONTEND_TLS_CERT_FILE", ""),
 		envHelp("server certificate file (PEM) of the frontend; with it the frontend requires client certificates (mutual TLS). "+
 			"The server's own clients (UI, namespace setup) present it too, so it must allow client authentication (qesflow gen-certs makes one)", "QESFLOW_FRONTEND_TLS_CERT_FILE"))
-	fs.StringVar(&f.key, "frontend-tls-key", envString("QESFLOW_FRONTEND_TLS_KEY_FILE", ""),
-		envHelp("private key file (PEM) of --frontend-tls-cert", "QESFLOW_FRONTEND_TLS_KEY_FILE"))
-	fs.StringVar(&f.ca, "frontend-tls-ca", envString("QESFLOW_FRONTEND_TLS_CA_FILE", ""),
-		envHelp("CA certificate file (PEM) that signs the client certificates the frontend accepts (and the server certificate)", "QESFLOW_FRONTEND_TLS_CA_FILE"))
-	fs.StringVar(&f.serverName, "frontend-tls-server-name", envString("QESFLOW_FRONTEND_TLS_SERVER_NAME", ""),
-		envHelp("name the server's own clients verify its certificate against; default the certificate's first DNS name", "QESFLOW_FRONTEND_TLS_SERVER_NAME"))
-	fs.BoolVar(&f.insecure, "insecure", envBool("QESFLOW_INSECURE", false),
-		envHelp("let the frontend listen on a non-loopback address without TLS: anyone who reaches it can signal and approve onboardings", "QESFLOW_INSECURE"))
+	envVar(fs, &f.key, "frontend-tls-key", "QESFLOW_FRONTEND_TLS_KEY_FILE", "", "private key file (PEM) of --frontend-tls-cert")
+	envVar(fs, &f.ca, "frontend-tls-ca", "QESFLOW_FRONTEND_TLS_CA_FILE", "", "CA certificate file (PEM) that signs the client certificates the frontend accepts (and the server certificate)")
+	envVar(fs, &f.serverName, "frontend-tls-server-name", "QESFLOW_FRONTEND_TLS_SERVER_NAME", "", "name the server's own clients verify its certificate against; default the certificate's first DNS name")
+	envVar(fs, &f.insecure, "insecure", "QESFLOW_INSECURE", false, "let the frontend listen on a non-loopback address without TLS: anyone who reaches it can signal and approve onboardings")
 	return f
 }
 

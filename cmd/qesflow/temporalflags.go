@@ -42,10 +42,8 @@ type codecKeyFlags struct {
 // read from the environment after parsing, so that --help never prints them.
 func addCodecKeyFlags(fs *flag.FlagSet) *codecKeyFlags {
 	f := &codecKeyFlags{}
-	fs.StringVar(&f.keys, "codec-keys", "",
-		envHelp(`payload encryption keys "id:base64key,..." (AES-256; the first encrypts, all decrypt; the same for every process of the namespace); prefer the environment or --codec-keys-file`, "QESFLOW_CODEC_KEYS"))
-	fs.StringVar(&f.keysFile, "codec-keys-file", envString("QESFLOW_CODEC_KEYS_FILE", ""),
-		envHelp(`file of payload encryption keys, one "id:base64key" per line (# comments), the first one encrypts`, "QESFLOW_CODEC_KEYS_FILE"))
+	unsetEnvVar(fs, &f.keys, "codec-keys", "QESFLOW_CODEC_KEYS", `payload encryption keys "id:base64key,..." (AES-256; the first encrypts, all decrypt; the same for every process of the namespace); prefer the environment or --codec-keys-file`)
+	envVar(fs, &f.keysFile, "codec-keys-file", "QESFLOW_CODEC_KEYS_FILE", "", `file of payload encryption keys, one "id:base64key" per line (# comments), the first one encrypts`)
 	return f
 }
 
@@ -66,33 +64,22 @@ func (f *codecKeyFlags) load() (*codec.Keyring, error) {
 // read from the environment after parsing, so that --help never prints them.
 func addTemporalFlags(fs *flag.FlagSet) *temporalFlags {
 	f := &temporalFlags{fs: fs}
-	fs.StringVar(&f.profile, "profile", "",
-		envHelp("profile of the Temporal client configuration file, as the temporal CLI's --profile (default: default); its address, namespace, API key and TLS apply where no flag of this command sets them", "TEMPORAL_PROFILE"))
-	fs.StringVar(&f.configFile, "config-file", "",
-		envHelp("Temporal client configuration file (TOML), as the temporal CLI's (default: temporalio/temporal.toml in the user's configuration directory)", "TEMPORAL_CONFIG_FILE"))
-	fs.StringVar(&f.address, "temporal-address", envString("TEMPORAL_ADDRESS", temporalclient.DefaultAddress),
-		envHelp("Temporal frontend host:port", "TEMPORAL_ADDRESS"))
-	fs.StringVar(&f.namespace, "namespace", envString("TEMPORAL_NAMESPACE", temporalclient.DefaultNamespace),
-		envHelp("Temporal namespace", "TEMPORAL_NAMESPACE"))
+	unsetEnvVar(fs, &f.profile, "profile", "TEMPORAL_PROFILE", "profile of the Temporal client configuration file, as the temporal CLI's --profile (default: default); its address, namespace, API key and TLS apply where no flag of this command sets them")
+	unsetEnvVar(fs, &f.configFile, "config-file", "TEMPORAL_CONFIG_FILE", "Temporal client configuration file (TOML), as the temporal CLI's (default: temporalio/temporal.toml in the user's configuration directory)")
+	envVar(fs, &f.address, "temporal-address", "TEMPORAL_ADDRESS", temporalclient.DefaultAddress, "Temporal frontend host:port")
+	envVar(fs, &f.namespace, "namespace", "TEMPORAL_NAMESPACE", temporalclient.DefaultNamespace, "Temporal namespace")
 	if v, ok := os.LookupEnv("TEMPORAL_TLS"); ok {
 		_ = f.tls.Set(v) // an invalid value is reported by validate
 		f.tls.envRaw = v
 	}
 	fs.Var(&f.tls, "tls", envHelp("connect with TLS (implied by an API key or client certificate; --tls=false disables)", "TEMPORAL_TLS"))
-	fs.StringVar(&f.tlsCert, "tls-cert", envString("TEMPORAL_TLS_CERT", ""),
-		envHelp("client certificate file (PEM) for mTLS", "TEMPORAL_TLS_CERT"))
-	fs.StringVar(&f.tlsKey, "tls-key", envString("TEMPORAL_TLS_KEY", ""),
-		envHelp("client private key file (PEM) for mTLS", "TEMPORAL_TLS_KEY"))
-	fs.StringVar(&f.tlsCA, "tls-ca", envString("TEMPORAL_TLS_CA", ""),
-		envHelp("CA certificate file (PEM) to verify the server; default the system roots", "TEMPORAL_TLS_CA"))
-	fs.StringVar(&f.tlsServerName, "tls-server-name", envString("TEMPORAL_TLS_SERVER_NAME", ""),
-		envHelp("server name to verify the server certificate against", "TEMPORAL_TLS_SERVER_NAME"))
-	fs.StringVar(&f.apiKey, "api-key", "",
-		envHelp("Temporal Cloud API key; prefer the environment or --api-key-file", "TEMPORAL_API_KEY"))
-	fs.StringVar(&f.apiKeyFile, "api-key-file", envString("TEMPORAL_API_KEY_FILE", ""),
-		envHelp("file holding the Temporal Cloud API key", "TEMPORAL_API_KEY_FILE"))
-	fs.BoolVar(&f.allowPlaintext, "allow-plaintext", envBool("QESFLOW_ALLOW_PLAINTEXT", false),
-		envHelp("start without payload encryption keys: payloads reach Temporal's history in clear and unencrypted signals are accepted (development only)", "QESFLOW_ALLOW_PLAINTEXT"))
+	envVar(fs, &f.tlsCert, "tls-cert", "TEMPORAL_TLS_CERT", "", "client certificate file (PEM) for mTLS")
+	envVar(fs, &f.tlsKey, "tls-key", "TEMPORAL_TLS_KEY", "", "client private key file (PEM) for mTLS")
+	envVar(fs, &f.tlsCA, "tls-ca", "TEMPORAL_TLS_CA", "", "CA certificate file (PEM) to verify the server; default the system roots")
+	envVar(fs, &f.tlsServerName, "tls-server-name", "TEMPORAL_TLS_SERVER_NAME", "", "server name to verify the server certificate against")
+	unsetEnvVar(fs, &f.apiKey, "api-key", "TEMPORAL_API_KEY", "Temporal Cloud API key; prefer the environment or --api-key-file")
+	envVar(fs, &f.apiKeyFile, "api-key-file", "TEMPORAL_API_KEY_FILE", "", "file holding the Temporal Cloud API key")
+	envVar(fs, &f.allowPlaintext, "allow-plaintext", "QESFLOW_ALLOW_PLAINTEXT", false, "start without payload encryption keys: payloads reach Temporal's history in clear and unencrypted signals are accepted (development only)")
 	f.codec = addCodecKeyFlags(fs)
 	return f
 }
@@ -236,10 +223,8 @@ type logFlags struct {
 
 func addLogFlags(fs *flag.FlagSet) *logFlags {
 	f := &logFlags{}
-	fs.StringVar(&f.level, "log-level", envString("QESFLOW_LOG_LEVEL", "info"),
-		envHelp("log level: debug, info, warn, error", "QESFLOW_LOG_LEVEL"))
-	fs.StringVar(&f.format, "log-format", envString("QESFLOW_LOG_FORMAT", "json"),
-		envHelp("log format: json or console", "QESFLOW_LOG_FORMAT"))
+	envVar(fs, &f.level, "log-level", "QESFLOW_LOG_LEVEL", "info", "log level: debug, info, warn, error")
+	envVar(fs, &f.format, "log-format", "QESFLOW_LOG_FORMAT", "json", "log format: json or console")
 	return f
 }
 
