@@ -3,10 +3,6 @@ package embedded_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
-	"net"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,19 +12,15 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/pgtest"
 )
-
-// postgresURLEnv overrides the PostgreSQL server of the test (its database part is ignored).
-const postgresURLEnv = "QESFLOW_TEST_POSTGRES_URL"
-
-const defaultPostgresURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 func TestPostgresSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	server := postgresServerURL(t)
+	server := pgtest.Server(t)
 	database := "qesflow_test_" + strings.ToLower(rand.Text())
-	dsn := withDatabase(server, database)
-	t.Cleanup(func() { dropDatabases(t, server, database, database+embedded.VisibilityDatabaseSuffix) })
+	dsn := pgtest.DSN(server, database)
+	pgtest.DropAtEnd(t, server, database, database+embedded.VisibilityDatabaseSuffix)
 
 	cfg := embedded.Config{PostgresDSN: dsn, UIPort: embedded.UIDisabled}
 	first := startOnce(t, cfg)
@@ -52,40 +44,4 @@ func TestPostgresSurvivesRestart(t *testing.T) {
 		})
 		return err == nil && len(resp.GetExecutions()) == 1
 	}, testTimeout, 200*time.Millisecond)
-}
-
-// postgresServerURL is the server to test against. The test is skipped only when nothing
-// listens there.
-func postgresServerURL(t *testing.T) *url.URL {
-	t.Helper()
-	raw := os.Getenv(postgresURLEnv)
-	if raw == "" {
-		raw = defaultPostgresURL
-	}
-	u, err := url.Parse(raw)
-	require.NoError(t, err, postgresURLEnv)
-	conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
-	if err != nil {
-		t.Skipf("PostgreSQL is not reachable at %s (set %s): %v", u.Host, postgresURLEnv, err)
-	}
-	_ = conn.Close()
-	return u
-}
-
-func withDatabase(server *url.URL, database string) string {
-	u := *server
-	u.Path = "/" + database
-	return u.String()
-}
-
-func dropDatabases(t *testing.T, server *url.URL, names ...string) {
-	db, err := sql.Open("pgx", withDatabase(server, "postgres"))
-	require.NoError(t, err)
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, name := range names {
-		_, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
-		require.NoError(t, err)
-	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/pgtest"
 )
 
 // A store an older server left at the previous schema version, in databases created
@@ -22,18 +23,18 @@ import (
 // schemas up to the server's version and the store works; a second start changes nothing.
 func TestPostgresUpgradesFromThePreviousSchemaVersionWithoutCreateDB(t *testing.T) {
 	t.Parallel()
-	server := postgresServerURL(t)
+	server := pgtest.Server(t)
 	suffix := strings.ToLower(rand.Text())
 	database, role := "qesflow_upgrade_"+suffix, "qesflow_nocreatedb_"+suffix
 
-	superuser := openDB(t, withDatabase(server, "postgres"))
+	superuser := openDB(t, pgtest.DSN(server, "postgres"))
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	_, err := superuser.ExecContext(ctx, `CREATE ROLE "`+role+`" LOGIN NOCREATEDB NOCREATEROLE`)
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		dropDatabases(t, server, database, database+embedded.VisibilityDatabaseSuffix)
-		_, _ = openDB(t, withDatabase(server, "postgres")).Exec(`DROP ROLE IF EXISTS "` + role + `"`)
+		require.NoError(t, pgtest.Drop(server, database, database+embedded.VisibilityDatabaseSuffix))
+		_, _ = openDB(t, pgtest.DSN(server, "postgres")).Exec(`DROP ROLE IF EXISTS "` + role + `"`)
 	})
 	for _, name := range []string{database, database + embedded.VisibilityDatabaseSuffix} {
 		_, err := superuser.ExecContext(ctx, `CREATE DATABASE "`+name+`" OWNER "`+role+`"`)
@@ -41,23 +42,23 @@ func TestPostgresUpgradesFromThePreviousSchemaVersionWithoutCreateDB(t *testing.
 	}
 	asRole := *server
 	asRole.User = url.User(role)
-	dsn := withDatabase(&asRole, database)
+	dsn := pgtest.DSN(&asRole, database)
 
 	// The role really cannot create databases, so start must not try.
-	_, err = openDB(t, withDatabase(&asRole, database)).ExecContext(ctx, `CREATE DATABASE "`+database+`_other"`)
+	_, err = openDB(t, pgtest.DSN(&asRole, database)).ExecContext(ctx, `CREATE DATABASE "`+database+`_other"`)
 	require.ErrorContains(t, err, "permission denied")
 
 	versions, err := embedded.PostgresSchemaVersions(dsn)
 	require.NoError(t, err)
 	require.NoError(t, embedded.SetUpPostgresAt(ctx, dsn, versions[0].Previous, versions[1].Previous))
 	for _, v := range versions {
-		require.Equal(t, v.Previous, schemaVersion(t, withDatabase(&asRole, v.Database)), v.Database)
+		require.Equal(t, v.Previous, schemaVersion(t, pgtest.DSN(&asRole, v.Database)), v.Database)
 	}
 
 	cfg := embedded.Config{PostgresDSN: dsn, UIPort: embedded.UIDisabled}
 	srv := startOnce(t, cfg)
 	for _, v := range versions {
-		require.Equal(t, v.Current, schemaVersion(t, withDatabase(&asRole, v.Database)), v.Database)
+		require.Equal(t, v.Current, schemaVersion(t, pgtest.DSN(&asRole, v.Database)), v.Database)
 	}
 	c := dialOnce(t, srv)
 	requireSearchAttributes(t, c, srv.Namespace())
@@ -91,16 +92,16 @@ func openDB(t *testing.T, dsn string) *sql.DB {
 // accepting connections makes it fail, naming the database, until it accepts them again.
 func TestPostgresReadinessFollowsTheStore(t *testing.T) {
 	t.Parallel()
-	server := postgresServerURL(t)
+	server := pgtest.Server(t)
 	database := "qesflow_ready_" + strings.ToLower(rand.Text())
 	visibility := database + embedded.VisibilityDatabaseSuffix
-	t.Cleanup(func() { dropDatabases(t, server, database, visibility) })
-	srv := startServer(t, embedded.Config{PostgresDSN: withDatabase(server, database), UIPort: embedded.UIDisabled})
+	pgtest.DropAtEnd(t, server, database, visibility)
+	srv := startServer(t, embedded.Config{PostgresDSN: pgtest.DSN(server, database), UIPort: embedded.UIDisabled})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	require.NoError(t, srv.Ready(ctx))
 
-	admin := openDB(t, withDatabase(server, "postgres"))
+	admin := openDB(t, pgtest.DSN(server, "postgres"))
 	_, err := admin.ExecContext(ctx, `ALTER DATABASE "`+visibility+`" WITH ALLOW_CONNECTIONS false`)
 	require.NoError(t, err)
 	err = srv.Ready(ctx)
@@ -135,15 +136,15 @@ func TestServerMetricsOnTheAdminAddress(t *testing.T) {
 // A store a newer server has upgraded is refused with a message, not opened.
 func TestPostgresRefusesANewerSchema(t *testing.T) {
 	t.Parallel()
-	server := postgresServerURL(t)
+	server := pgtest.Server(t)
 	database := "qesflow_newer_" + strings.ToLower(rand.Text())
-	t.Cleanup(func() { dropDatabases(t, server, database, database+embedded.VisibilityDatabaseSuffix) })
-	dsn := withDatabase(server, database)
+	pgtest.DropAtEnd(t, server, database, database+embedded.VisibilityDatabaseSuffix)
+	dsn := pgtest.DSN(server, database)
 	versions, err := embedded.PostgresSchemaVersions(dsn)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	admin := openDB(t, withDatabase(server, "postgres"))
+	admin := openDB(t, pgtest.DSN(server, "postgres"))
 	for _, name := range []string{database, database + embedded.VisibilityDatabaseSuffix} {
 		_, err := admin.ExecContext(ctx, `CREATE DATABASE "`+name+`"`)
 		require.NoError(t, err)

@@ -15,17 +15,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/pgtest"
 )
 
 // A PostgreSQL password with characters a URL must escape is given apart from the DSN (here
 // from a file) and used as it is: the server starts and its /readyz answers.
 func TestServerPostgresPasswordApartFromTheDSN(t *testing.T) {
-	server := testPostgresURL(t)
+	server := pgtest.Server(t)
 	database := "qesflow_pw_" + strings.ToLower(rand.Text())
-	t.Cleanup(func() { dropTestDatabases(t, server, database, database+embedded.VisibilityDatabaseSuffix) })
+	pgtest.DropAtEnd(t, server, database, database+embedded.VisibilityDatabaseSuffix)
 	pwFile := filepath.Join(t.TempDir(), "pg-password")
 	require.NoError(t, os.WriteFile(pwFile, []byte("s3cr/t+p@ss:word%\n"), 0o600))
-	t.Setenv("QESFLOW_POSTGRES_DSN", postgresDSN(server, database))
+	t.Setenv("QESFLOW_POSTGRES_DSN", pgtest.DSN(server, database))
 	t.Setenv("QESFLOW_POSTGRES_PASSWORD_FILE", pwFile)
 
 	health := loopbackAddr(t)

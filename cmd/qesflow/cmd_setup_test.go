@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/pgtest"
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -93,10 +90,10 @@ func TestSetupOnEmbeddedServer(t *testing.T) {
 }
 
 func TestSetupOnPostgresServer(t *testing.T) {
-	server := testPostgresURL(t)
+	server := pgtest.Server(t)
 	database := "qesflow_setup_" + strings.ToLower(rand.Text())
-	t.Cleanup(func() { dropTestDatabases(t, server, database, database+embedded.VisibilityDatabaseSuffix) })
-	srv := startEmbedded(t, embedded.Config{PostgresDSN: postgresDSN(server, database)})
+	pgtest.DropAtEnd(t, server, database, database+embedded.VisibilityDatabaseSuffix)
+	srv := startEmbedded(t, embedded.Config{PostgresDSN: pgtest.DSN(server, database)})
 	exerciseSetup(t, srv)
 }
 
@@ -161,43 +158,4 @@ func startEmbedded(t *testing.T, cfg embedded.Config) *embedded.Server {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = srv.Stop() })
 	return srv
-}
-
-// testPostgresURL is the machine's PostgreSQL (trust auth) or QESFLOW_TEST_POSTGRES_URL;
-// without one the test is skipped, and fails under CI.
-func testPostgresURL(t *testing.T) *url.URL {
-	t.Helper()
-	raw := os.Getenv("QESFLOW_TEST_POSTGRES_URL")
-	if raw == "" {
-		raw = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	u, err := url.Parse(raw)
-	require.NoError(t, err)
-	conn, err := net.DialTimeout("tcp", u.Host, 2*time.Second)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL is not reachable at %s: %v", u.Host, err)
-		}
-		t.Skipf("PostgreSQL is not reachable at %s (set QESFLOW_TEST_POSTGRES_URL): %v", u.Host, err)
-	}
-	_ = conn.Close()
-	return u
-}
-
-func postgresDSN(server *url.URL, database string) string {
-	u := *server
-	u.Path = "/" + database
-	return u.String()
-}
-
-func dropTestDatabases(t *testing.T, server *url.URL, names ...string) {
-	db, err := sql.Open("pgx", postgresDSN(server, "postgres"))
-	require.NoError(t, err)
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, name := range names {
-		_, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`)
-		require.NoError(t, err)
-	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/qesflow/qesflow/internal/pgtest"
 )
 
 const (
@@ -29,7 +31,7 @@ func TestScaleOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scale-out test: seven processes and 200 onboardings; not with -short")
 	}
-	server := postgresServer(t)
+	server := pgtest.Server(t)
 	n := flowCount(t)
 	dir := logDir(t)
 	bin := buildBinary(t, dir)
