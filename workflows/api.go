@@ -52,7 +52,7 @@ const (
 	SAQESIdentificationIDs = "QESIdentificationIds" // KeywordList
 )
 
-// State is the onboarding's state (DESIGN.md §1).
+// State is the onboarding's state (docs/workflow.md, "Flow").
 type State string
 
 const (

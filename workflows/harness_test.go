@@ -29,7 +29,7 @@ import (
 	"github.com/qesflow/qesflow/workflows"
 )
 
-// fakeTreezor is an httptest Treezor that speaks the API contract of DESIGN.md §2:
+// fakeTreezor is an httptest Treezor that speaks the API contract (treezor/testdata/contract/):
 // OAuth token, QES initiation (idempotent per accessTag, 428 on demand), KYC review
 // request, document download URL and presigned file.
 type fakeTreezor struct {

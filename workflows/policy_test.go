@@ -209,7 +209,7 @@ func TestEveryCatalogCodeTakesItsBranch(t *testing.T) {
 	for _, reason := range reasons {
 		t.Run(strconv.Itoa(reason.Code), func(t *testing.T) {
 			want, ok := expectedPolicy(reason.Code)
-			require.True(t, ok, "code %d is not in DESIGN.md's policy lists", reason.Code)
+			require.True(t, ok, "code %d is not in the policy lists of docs/reasons.md", reason.Code)
 			require.Equal(t, want, reason.Policy, "catalog policy of %d", reason.Code)
 
 			var ts testsuite.WorkflowTestSuite

@@ -28,7 +28,8 @@ const listSep = "\n"
 
 // StartSearchAttributes are the search attributes a starter sets when it starts the
 // onboarding of userID: the values of its first state, so that it is findable before its
-// first workflow task and a lean run (versions.go) does not upsert them again.
+// first workflow task, and the workflow's first publish (which sends only what changed)
+// does not upsert them again.
 func StartSearchAttributes(userID string) temporal.SearchAttributes {
 	return StartSearchAttributesOf(Input{UserID: userID})
 }
