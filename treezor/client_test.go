@@ -21,14 +21,18 @@ const (
 	testClientSecret = "s3cr3t-client-secret-value"
 )
 
-// recordedRequest is one API request the fake Treezor received.
+// recordedRequest is one API request the wire server received.
 type recordedRequest struct {
 	Method, EscapedPath, Auth, UserAgent, ContentType string
 	Body                                              []byte
 }
 
-// fakeTreezor speaks Treezor's contract: OAuth token endpoint plus a programmable API.
-type fakeTreezor struct {
+// wireServer is the client's wire test bench, a raw server kept beside the simulator
+// because these tests need bytes: it records the exact requests (path escaping, body,
+// headers, token form) and answers byte-level bodies Treezor may send but the simulator
+// never does (numeric ids, other error formats, PHP shapes, malformed JSON). What the
+// client does against Treezor's behaviour is tested on the simulator (client_sim_test.go).
+type wireServer struct {
 	srv *httptest.Server
 
 	mu         sync.Mutex
@@ -44,15 +48,15 @@ type fakeTreezor struct {
 	api func(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
-func newFakeTreezor(t *testing.T) *fakeTreezor {
+func newWireServer(t *testing.T) *wireServer {
 	t.Helper()
-	f := &fakeTreezor{valid: map[string]bool{}, expiresIn: "3600"}
+	f := &wireServer{valid: map[string]bool{}, expiresIn: "3600"}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
 }
 
-func (f *fakeTreezor) serve(w http.ResponseWriter, r *http.Request) {
+func (f *wireServer) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/oauth/token" {
 		f.serveToken(w, r)
 		return
@@ -73,7 +77,7 @@ func (f *fakeTreezor) serve(w http.ResponseWriter, r *http.Request) {
 	api(w, r, body)
 }
 
-func (f *fakeTreezor) serveToken(w http.ResponseWriter, r *http.Request) {
+func (f *wireServer) serveToken(w http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -94,19 +98,19 @@ func (f *fakeTreezor) serveToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // revokeTokens makes every issued token invalid (the API answers 401 to them).
-func (f *fakeTreezor) revokeTokens() {
+func (f *wireServer) revokeTokens() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.valid = map[string]bool{}
 }
 
-func (f *fakeTreezor) counts() (tokenCalls, apiCalls int) {
+func (f *wireServer) counts() (tokenCalls, apiCalls int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.tokenCalls, len(f.requests)
 }
 
-func (f *fakeTreezor) lastRequest(t *testing.T) recordedRequest {
+func (f *wireServer) lastRequest(t *testing.T) recordedRequest {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -114,7 +118,7 @@ func (f *fakeTreezor) lastRequest(t *testing.T) recordedRequest {
 	return f.requests[len(f.requests)-1]
 }
 
-func (f *fakeTreezor) answer(status int, body string) {
+func (f *wireServer) answer(status int, body string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.api = func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeJSON(w, status, body) }
@@ -126,7 +130,7 @@ func writeJSON(w http.ResponseWriter, status int, body string) {
 	_, _ = io.WriteString(w, body)
 }
 
-func newTestClient(t *testing.T, f *fakeTreezor, mutate ...func(*Config)) *Client {
+func newTestClient(t *testing.T, f *wireServer, mutate ...func(*Config)) *Client {
 	t.Helper()
 	cfg := Config{BaseURL: f.srv.URL + "/", ClientID: testClientID, ClientSecret: testClientSecret,
 		Scopes: []string{"read_write", "admin"}, Timeout: 5 * time.Second}
@@ -169,7 +173,7 @@ func TestInitiateQES(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.answer(tt.status, tt.answer)
 			c := newTestClient(t, f)
 			got, err := c.InitiateQES(context.Background(), "100200", tt.redirectURL, "qes-100200-1")
@@ -188,7 +192,7 @@ func TestInitiateQES(t *testing.T) {
 }
 
 func TestTokenRequestAndCaching(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusCreated, nestedQESAnswer)
 	c := newTestClient(t, f)
 	for i := 0; i < 3; i++ {
@@ -208,7 +212,7 @@ func TestTokenRequestAndCaching(t *testing.T) {
 // TestTokenDefaultScopes: without Scopes the client asks for read_only and read_write, as
 // GET endpoints need the first and PUT/POST the second.
 func TestTokenDefaultScopes(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusCreated, nestedQESAnswer)
 	c := newTestClient(t, f, func(cfg *Config) { cfg.Scopes = nil })
 	_, err := c.InitiateQES(context.Background(), "1", "", "")
@@ -217,7 +221,7 @@ func TestTokenDefaultScopes(t *testing.T) {
 }
 
 func TestTokenWithoutScopes(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusCreated, nestedQESAnswer)
 	c := newTestClient(t, f, func(cfg *Config) { cfg.Scopes = []string{} })
 	_, err := c.InitiateQES(context.Background(), "1", "", "")
@@ -239,7 +243,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.expiresIn = tt.expiresIn
 			f.answer(http.StatusCreated, nestedQESAnswer)
 			c := newTestClient(t, f)
@@ -266,7 +270,7 @@ func TestTokenRefreshedBeforeExpiry(t *testing.T) {
 }
 
 func TestRetryOnceOn401(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusCreated, nestedQESAnswer)
 	c := newTestClient(t, f)
 	_, err := c.InitiateQES(context.Background(), "1", "", "")
@@ -284,7 +288,7 @@ func TestRetryOnceOn401(t *testing.T) {
 }
 
 func TestGiveUpAfterSecond401(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusUnauthorized, `{"errors":[{"type":"unauthorized","code":"401","message":"Access denied"}]}`)
 	c := newTestClient(t, f)
 	_, err := c.InitiateQES(context.Background(), "1", "", "")
@@ -307,7 +311,7 @@ func TestStatusClassification(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.answer(tt.status, `{"errors":[{"type":"some_type","code":"E`+fmt.Sprint(tt.status)+`","message":"failure","docUrl":"https://docs.treezor.com"}]}`)
 			c := newTestClient(t, f)
 			_, err := c.InitiateQES(context.Background(), "100200", "", "")
@@ -367,7 +371,7 @@ func TestUserDataIncomplete(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.answer(http.StatusPreconditionRequired, tt.body)
 			c := newTestClient(t, f)
 			_, err := c.InitiateQES(context.Background(), "100200", "", "")
@@ -395,7 +399,7 @@ func TestRequestKYCReview(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.answer(http.StatusOK, tt.answer)
 			c := newTestClient(t, f)
 			got, err := c.RequestKYCReview(context.Background(), "100200", "kyc-100200")
@@ -437,7 +441,7 @@ func TestMalformedAnswers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.answer(http.StatusOK, tt.answer)
 			err := tt.call(newTestClient(t, f))
 			require.ErrorIs(t, err, ErrMalformed)
@@ -447,7 +451,7 @@ func TestMalformedAnswers(t *testing.T) {
 }
 
 func TestEmptyIDsRejectedBeforeAnyCall(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusOK, `{}`)
 	c := newTestClient(t, f)
 	calls := []func() error{
@@ -470,7 +474,7 @@ func TestEmptyIDsRejectedBeforeAnyCall(t *testing.T) {
 }
 
 func TestPathSegmentsEscaped(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusOK, `{"url":"https://s3.example.com/doc?sig=1"}`)
 	c := newTestClient(t, f)
 	_, err := c.DocumentDownloadURL(context.Background(), "../a/b c?x")
@@ -497,7 +501,7 @@ func TestDocumentDownload(t *testing.T) {
 	}))
 	defer storage.Close()
 
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusOK, `{"url":"`+storage.URL+`/doc.pdf?X-Amz-Signature=good"}`)
 	c := newTestClient(t, f)
 	link, err := c.DocumentDownloadURL(context.Background(), "777")
@@ -534,7 +538,7 @@ func TestDocumentDownload(t *testing.T) {
 }
 
 func TestNetworkErrors(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	c := newTestClient(t, f)
 	f.srv.Close() // nothing listens any more
 
@@ -572,7 +576,7 @@ func TestTimeouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.api = func(w http.ResponseWriter, r *http.Request, _ []byte) { slow(w, r) }
 			if tt.slowAt == "token" {
 				f.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { slow(w, r) })
@@ -590,7 +594,7 @@ func TestTimeouts(t *testing.T) {
 }
 
 func TestCanceledContextIsNotRetryable(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusCreated, nestedQESAnswer)
 	c := newTestClient(t, f)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -615,7 +619,7 @@ func TestTokenEndpointFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.tokenFail = func(w http.ResponseWriter) { writeJSON(w, tt.status, tt.body) }
 			c := newTestClient(t, f)
 			_, err := c.RequestKYCReview(context.Background(), "100200", "")
@@ -633,7 +637,7 @@ func TestTokenEndpointFailures(t *testing.T) {
 
 func TestTokenAnswerMalformed(t *testing.T) {
 	for _, body := range []string{`{"token_type":"Bearer"}`, `not json`, `{"token_type":"MAC","access_token":"x"}`} {
-		f := newFakeTreezor(t)
+		f := newWireServer(t)
 		f.tokenFail = func(w http.ResponseWriter) { writeJSON(w, http.StatusOK, body) }
 		c := newTestClient(t, f)
 		_, err := c.InitiateQES(context.Background(), "1", "", "")
@@ -646,26 +650,26 @@ func TestSecretsAbsentFromErrors(t *testing.T) {
 	const token = "access-token-1-abcdef"
 	tests := []struct {
 		name  string
-		setup func(f *fakeTreezor)
+		setup func(f *wireServer)
 	}{
-		{"token endpoint echoes the secret", func(f *fakeTreezor) {
+		{"token endpoint echoes the secret", func(f *wireServer) {
 			f.tokenFail = func(w http.ResponseWriter) {
 				writeJSON(w, 400, `{"error":"invalid_request","error_description":"client_secret `+testClientSecret+` rejected"}`)
 			}
 		}},
-		{"token answer malformed with the secret inside", func(f *fakeTreezor) {
+		{"token answer malformed with the secret inside", func(f *wireServer) {
 			f.tokenFail = func(w http.ResponseWriter) { writeJSON(w, 200, `{"access_token":`+testClientSecret+`}`) }
 		}},
-		{"API echoes the token and the secret", func(f *fakeTreezor) {
+		{"API echoes the token and the secret", func(f *wireServer) {
 			f.answer(500, `{"errors":[{"type":"`+token+`","code":"`+testClientSecret+`","message":"bearer `+token+` secret `+testClientSecret+`"}]}`)
 		}},
-		{"legacy body echoes the token", func(f *fakeTreezor) {
+		{"legacy body echoes the token", func(f *wireServer) {
 			f.answer(403, `{"errorCode":"1","errorMessage":"token `+token+` forbidden"}`)
 		}},
-		{"428 echoes the token", func(f *fakeTreezor) {
+		{"428 echoes the token", func(f *wireServer) {
 			f.answer(428, `{"error":"missing firstname for `+token+`"}`)
 		}},
-		{"API unreachable", func(f *fakeTreezor) {
+		{"API unreachable", func(f *wireServer) {
 			f.api = func(w http.ResponseWriter, r *http.Request, _ []byte) {
 				hj, ok := w.(http.Hijacker)
 				if !ok {
@@ -680,7 +684,7 @@ func TestSecretsAbsentFromErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			tt.setup(f)
 			c := newTestClient(t, f)
 			_, err := c.InitiateQES(context.Background(), "100200", "https://app.example.com/back", "tag")
@@ -742,7 +746,7 @@ func TestIsRetryable(t *testing.T) {
 }
 
 func TestConcurrentCallsShareOneToken(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusCreated, nestedQESAnswer)
 	c := newTestClient(t, f)
 	var wg sync.WaitGroup

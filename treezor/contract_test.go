@@ -59,7 +59,8 @@ func loadContract(t *testing.T) map[string]contractFixture {
 	return out
 }
 
-// serveFixture answers fx for its request and a valid token for /oauth/token otherwise.
+// serveFixture answers fx for its request and a valid token for /oauth/token otherwise: a
+// raw server, as the fixture's documented bytes are the point of the test.
 func serveFixture(t *testing.T, fx contractFixture) *Client {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,7 @@ import (
 )
 
 func TestListPayins(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusOK, `{"payins":[`+
 		`{"payinId":"811","walletId":"3044","userId":"0","payinStatus":"VALIDATED","paymentMethodId":"20","amount":"10.00"},`+
 		`{"payinId":812,"walletId":3044,"payinStatus":"PENDING","paymentMethodId":25}]}`)
@@ -25,7 +25,7 @@ func TestListPayins(t *testing.T) {
 }
 
 func TestListPayinsNeedsAWallet(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	_, err := newTestClient(t, f).ListPayins(context.Background(), "")
 	require.ErrorIs(t, err, ErrInvalidArgument)
 }

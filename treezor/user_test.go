@@ -22,7 +22,7 @@ func TestGetUser(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.answer(http.StatusOK, tt.answer)
 			c := newTestClient(t, f)
 			got, err := c.GetUser(context.Background(), "100200")
@@ -37,7 +37,7 @@ func TestGetUser(t *testing.T) {
 }
 
 func TestGetUserUnknown(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	f.answer(http.StatusNotFound, `{"errors":[{"type":"invalid_request","code":"resource_not_found","message":"user not found"}]}`)
 	_, err := newTestClient(t, f).GetUser(context.Background(), "100200")
 	var apiErr *APIError

@@ -29,7 +29,7 @@ func TestListWallets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFakeTreezor(t)
+			f := newWireServer(t)
 			f.answer(http.StatusOK, tt.body)
 			got, err := newTestClient(t, f).ListWallets(context.Background(), "77")
 			require.NoError(t, err)
@@ -42,7 +42,7 @@ func TestListWallets(t *testing.T) {
 }
 
 func TestListWalletsNeedsAUser(t *testing.T) {
-	f := newFakeTreezor(t)
+	f := newWireServer(t)
 	_, err := newTestClient(t, f).ListWallets(context.Background(), " ")
 	require.ErrorIs(t, err, ErrInvalidArgument)
 }
