@@ -79,7 +79,7 @@ func TestEndToEndOnboarding(t *testing.T) {
 	defer cancel()
 	require.NoError(t, env.sim.WaitIdle(ctx))
 	require.NotEmpty(t, env.sim.Deliveries(userID))
-	require.Empty(t, failedDeliveries(env.sim, userID))
+	require.Empty(t, failedDeliveries(env.sim.Simulator, userID))
 
 	// The identification URL and the keys never reached the logs.
 	env.api.requireLogsClean(identURL, keyOnboarding, keyCompliance, keyBoth, "app.example.com")

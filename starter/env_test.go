@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/qesflow/qesflow/internal/testenv"
-	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/treezorsim/simtest"
 	"github.com/qesflow/qesflow/webhookbridge"
 	"github.com/qesflow/qesflow/worker"
 	"github.com/qesflow/qesflow/workflows"
@@ -26,7 +26,7 @@ import (
 type flowEnv struct {
 	t       *testing.T
 	tc      client.Client
-	sim     *treezorsim.Simulator
+	sim     *simtest.Server
 	api     *apiHarness
 	allLogs *observer.ObservedLogs // worker, bridge and simulator logs
 }
@@ -38,16 +38,8 @@ func newFlowEnv(t *testing.T, cfg Config) *flowEnv {
 	core, logs := observer.New(zap.InfoLevel)
 	logger := zap.New(core)
 
-	sim := treezorsim.New(treezorsim.Config{WebhookRetryInterval: 200 * time.Millisecond}, logger.Named("sim"))
-	simSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(simSrv.Close)
-	t.Cleanup(sim.Close) // runs first: stop deliveries before the servers go
-
-	tz, err := treezor.NewClient(treezor.Config{
-		BaseURL: simSrv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret,
-	})
-	require.NoError(t, err)
-	w, err := worker.New(tc, worker.Options{Treezor: tz, Logger: logger.Named("worker")})
+	sim := simtest.Start(t, treezorsim.Config{WebhookRetryInterval: 200 * time.Millisecond}, logger.Named("sim"))
+	w, err := worker.New(tc, worker.Options{Treezor: sim.Client(t), Logger: logger.Named("worker")})
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)

@@ -3,7 +3,6 @@ package starter
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -11,7 +10,6 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
-	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -71,13 +69,7 @@ func finishAndForget(t *testing.T, env *flowEnv, userID string, decision treezor
 // starts a second onboarding of the validated user (what happened before).
 func TestAlreadyValidatedHoldsAfterTheRunIsGone(t *testing.T) {
 	env := newFlowEnv(t, Config{})
-	simSrv := httptest.NewServer(env.sim.Handler()) // the same simulator, for the API's client
-	t.Cleanup(simSrv.Close)
-	tz, err := treezor.NewClient(treezor.Config{
-		BaseURL: simSrv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret,
-	})
-	require.NoError(t, err)
-	guarded := startAPI(t, env.tc, Config{Treezor: tz})
+	guarded := startAPI(t, env.tc, Config{Treezor: env.sim.Client(t)}) // the same simulator, for the API's client
 
 	// Both onboardings run at once: deleting a closed run takes the test server a while.
 	validated, refused := env.fullUser("FR"), env.fullUser("FR")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +20,8 @@ import (
 	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/internal/testenv"
-	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/treezorsim/simtest"
 	"github.com/qesflow/qesflow/worker"
 	"github.com/qesflow/qesflow/workflows"
 )
@@ -195,13 +194,8 @@ func TestStartCommandWithCodecKeys(t *testing.T) {
 		DataConverter: codec.DataConverter(keys)})
 	require.NoError(t, err)
 	defer wc.Close()
-	sim := treezorsim.New(treezorsim.Config{}, nil)
-	simSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(simSrv.Close)
-	t.Cleanup(sim.Close)
-	tz, err := treezor.NewClient(treezor.Config{BaseURL: simSrv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret})
-	require.NoError(t, err)
-	w, err := worker.New(wc, worker.Options{Treezor: tz, Logger: zap.NewNop()})
+	sim := simtest.Start(t, treezorsim.Config{})
+	w, err := worker.New(wc, worker.Options{Treezor: sim.Client(t), Logger: zap.NewNop()})
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -11,8 +10,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qesflow/qesflow/internal/testenv"
-	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/treezorsim/simtest"
 	"github.com/qesflow/qesflow/worker"
 )
 
@@ -28,13 +27,8 @@ func TestStartCommandNeedsAUser(t *testing.T) {
 // server and worker, with the Treezor simulator: the URL, and only the URL, goes to stdout.
 func TestStartCommandPrintsTheIdentificationURL(t *testing.T) {
 	ts := testenv.NewTemporal(t)
-	sim := treezorsim.New(treezorsim.Config{}, nil)
-	simSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(simSrv.Close)
-	t.Cleanup(sim.Close)
-	tz, err := treezor.NewClient(treezor.Config{BaseURL: simSrv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret})
-	require.NoError(t, err)
-	w, err := worker.New(ts.GetDefaultClient(), worker.Options{Treezor: tz, Logger: zap.NewNop()})
+	sim := simtest.Start(t, treezorsim.Config{})
+	w, err := worker.New(ts.GetDefaultClient(), worker.Options{Treezor: sim.Client(t), Logger: zap.NewNop()})
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
