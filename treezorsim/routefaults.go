@@ -18,6 +18,12 @@ type RouteFault struct {
 	// Code is the error code of the body (default from the status; the token endpoint
 	// answers it as an OAuth error).
 	Code string
+	// Message is the message of the body (default the status text), e.g. the fields a 428
+	// names.
+	Message string
+	// UserID, when set, limits the fault to the calls for this user (the {userId} of the
+	// route); without it the fault applies to every call of the route.
+	UserID string
 	// Delay is waited before the call is answered or processed.
 	Delay time.Duration
 	// Times is how many calls the fault applies to; 0 applies it until cleared.
@@ -25,16 +31,21 @@ type RouteFault struct {
 }
 
 // SetRouteFault makes the calls to route, a pattern of Handler's list such as
-// "POST /v1/users/{userId}/qes" or "POST /oauth/token", answer f. A zero f clears it.
+// "POST /v1/users/{userId}/qes" or "POST /oauth/token", answer f (for f.UserID only, when
+// set). A fault with neither Status nor Delay clears the one set for route and f.UserID.
 func (s *Simulator) SetRouteFault(route string, f RouteFault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f == (RouteFault{}) {
-		delete(s.routeFaults, route)
+	key := faultKey{route: route, userID: f.UserID}
+	if f.Status == 0 && f.Delay == 0 {
+		delete(s.routeFaults, key)
 		return
 	}
-	s.routeFaults[route] = f
+	s.routeFaults[key] = f
 }
+
+// faultKey is where a RouteFault applies: a route, for one user or (userID "") for all.
+type faultKey struct{ route, userID string }
 
 // ClearRouteFaults removes every route fault.
 func (s *Simulator) ClearRouteFaults() {
@@ -52,19 +63,25 @@ func (s *Simulator) RevokeTokens() {
 	s.changedLocked()
 }
 
-// takeRouteFault returns the fault of route for one call, counting it down.
-func (s *Simulator) takeRouteFault(route string) (RouteFault, bool) {
+// takeRouteFault returns the fault of route for one call of userID (the user's own fault
+// first), counting it down.
+func (s *Simulator) takeRouteFault(route, userID string) (RouteFault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.routeFaults[route]
+	key := faultKey{route: route, userID: userID}
+	f, ok := s.routeFaults[key]
+	if !ok || userID == "" {
+		key.userID = ""
+		f, ok = s.routeFaults[key]
+	}
 	if !ok {
 		return RouteFault{}, false
 	}
 	if f.Times > 0 {
 		if f.Times--; f.Times == 0 {
-			delete(s.routeFaults, route)
+			delete(s.routeFaults, key)
 		} else {
-			s.routeFaults[route] = f
+			s.routeFaults[key] = f
 		}
 	}
 	return f, true
@@ -73,7 +90,7 @@ func (s *Simulator) takeRouteFault(route string) (RouteFault, bool) {
 // withRouteFault wraps the handler of route with its RouteFault.
 func (s *Simulator) withRouteFault(route string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := s.takeRouteFault(route)
+		f, ok := s.takeRouteFault(route, r.PathValue("userId"))
 		if !ok {
 			next.ServeHTTP(w, r)
 			return
@@ -94,14 +111,14 @@ func (s *Simulator) withRouteFault(route string, next http.Handler) http.Handler
 			next.ServeHTTP(w, r)
 		case route == tokenRoute:
 			s.log.Info("token fault injected", zap.Int("status", f.Status))
-			writeOAuthError(w, f.Status, orDefault(f.Code, "invalid_client"), "refused by a test fault")
+			writeOAuthError(w, f.Status, orDefault(f.Code, "invalid_client"), orDefault(f.Message, "refused by a test fault"))
 		case f.Status == http.StatusBadGateway && f.Code == "":
 			s.log.Info("route fault injected", zap.String("route", route), zap.Int("status", f.Status))
 			writeFault(w, f.Status)
 		default:
 			s.log.Info("route fault injected", zap.String("route", route), zap.Int("status", f.Status))
 			code := orDefault(f.Code, codeOf(f.Status))
-			writeTreezorError(w, f.Status, errorType(f.Status), code, http.StatusText(f.Status))
+			writeTreezorError(w, f.Status, errorType(f.Status), code, orDefault(f.Message, http.StatusText(f.Status)))
 		}
 	})
 }

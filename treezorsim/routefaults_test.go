@@ -75,3 +75,23 @@ func TestRouteFaultDelayThenProcesses(t *testing.T) {
 	_, err = impatient.InitiateQES(context.Background(), "12201", "", "tag-12201")
 	require.NoError(t, err, "one call only was delayed")
 }
+
+// TestRouteFaultForOneUser: a fault for one user leaves the others alone, and its message
+// is Treezor's message (a 428 names the missing fields).
+func TestRouteFaultForOneUser(t *testing.T) {
+	h := newHarness(t)
+	h.sim.CreateUser(completeUser("12301", "FR"))
+	h.sim.CreateUser(completeUser("12302", "FR"))
+	h.sim.SetRouteFault("POST /v1/users/{userId}/qes", RouteFault{
+		Status: http.StatusPreconditionRequired, Message: "The user's email and phone must be set", UserID: "12301", Times: 1,
+	})
+	_, err := h.client.InitiateQES(context.Background(), "12302", "", "tag-12302")
+	require.NoError(t, err, "another user's call is not faulted")
+	_, err = h.client.InitiateQES(context.Background(), "12301", "", "tag-12301")
+	var apiErr *treezor.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.True(t, apiErr.UserDataIncomplete(), "%v", err)
+	require.Equal(t, []string{"email", "phone"}, apiErr.MissingFields)
+	_, err = h.client.InitiateQES(context.Background(), "12301", "", "tag-12301")
+	require.NoError(t, err)
+}

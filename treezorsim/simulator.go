@@ -55,7 +55,7 @@ type Simulator struct {
 	decisions  []decisionRecord // recent KYC decisions, for the desk
 	counters   counters
 
-	routeFaults map[string]RouteFault // by Handler pattern (SetRouteFault)
+	routeFaults map[faultKey]RouteFault // by Handler pattern and user (SetRouteFault)
 }
 
 // New returns a simulator. Invalid settings are clamped or defaulted (see Config.Validate).
@@ -119,7 +119,7 @@ func newSimulator(cfg Config, logger *zap.Logger) *Simulator {
 		receivers:   parseReceivers(cfg.WebhookURL),
 		nextNumID:   1_000_000 + rng.Int64N(8_000_000),
 		tokens:      map[string]token{},
-		routeFaults: map[string]RouteFault{},
+		routeFaults: map[faultKey]RouteFault{},
 		users:       map[string]*user{},
 		idents:      map[string]*identification{},
 		documents:   map[string]*document{},
