@@ -22,7 +22,7 @@ import (
 
 // Cookie names. The pre-session cookie carries the sign-in form's CSRF token (double submit).
 const (
-	sessionCookie   = "qesflow_console"
+	SessionCookie   = "qesflow_console"
 	preSigninCookie = "qesflow_console_signin"
 	csrfField       = "csrf"
 	// CodecSessionCookie carries the session to the codec endpoint (path /codec/).
@@ -259,13 +259,13 @@ func (c *Console) issue(w http.ResponseWriter, r *http.Request, sess *session, f
 		c.log.Error("console: seal session", zap.Error(err))
 		return
 	}
-	setCookie(w, r, sessionCookie, consoleToken, life)
+	setCookie(w, r, SessionCookie, consoleToken, life)
 	setCodecCookie(w, r, codecToken, time.Duration(life)*time.Second)
 }
 
 // currentSession returns the request's live session, if any.
 func (c *Console) currentSession(r *http.Request) (*session, bool) {
-	ck, err := r.Cookie(sessionCookie)
+	ck, err := r.Cookie(SessionCookie)
 	if err != nil || ck.Value == "" {
 		return nil, false
 	}
@@ -356,7 +356,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 // signOut revokes the session on this process and removes both cookies from the browser.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, sess *session) {
 	c.sessions.revoke(sess)
-	setCookie(w, r, sessionCookie, "", -1)
+	setCookie(w, r, SessionCookie, "", -1)
 	setCookiePath(w, r, CodecSessionCookie, codec.PathPrefix, "", -1)
 	c.log.Info("console: operator signed out", zap.String("operator", sess.operator()))
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)

@@ -116,7 +116,7 @@ func TestSignInSessionAndCSRF(t *testing.T) {
 	token = b.signInForm()
 	rec = b.do(http.MethodPost, "/console/signin", url.Values{"key": {operatorKey}, "csrf": {token}})
 	require.Equal(t, http.StatusSeeOther, rec.Code)
-	sess := b.cookies[sessionCookie]
+	sess := b.cookies[SessionCookie]
 	require.NotNil(t, sess)
 	require.True(t, sess.HttpOnly)
 	require.Equal(t, http.SameSiteStrictMode, sess.SameSite)
@@ -128,11 +128,11 @@ func TestSignInSessionAndCSRF(t *testing.T) {
 	require.Equal(t, http.StatusForbidden, b.do(http.MethodPost, "/console/signout", url.Values{}).Code)
 	csrf := c.sessionsFor(t, sess.Value).csrf
 	require.Equal(t, http.StatusSeeOther, b.do(http.MethodPost, "/console/signout", url.Values{"csrf": {csrf}}).Code)
-	b.cookies[sessionCookie] = sess // a copy of the old cookie is worthless after sign-out
+	b.cookies[SessionCookie] = sess // a copy of the old cookie is worthless after sign-out
 	require.Equal(t, "/console/signin", b.do(http.MethodGet, "/console/queue", nil).Header().Get("Location"))
 
 	// Sessions end after the idle timeout.
-	delete(b.cookies, sessionCookie)
+	delete(b.cookies, SessionCookie)
 	token = b.signInForm()
 	require.Equal(t, http.StatusSeeOther, b.do(http.MethodPost, "/console/signin", url.Values{"key": {operatorKey}, "csrf": {token}}).Code)
 	clk.add(DefaultIdleTimeout + time.Second)
@@ -195,7 +195,7 @@ func signedInBrowser(t *testing.T, c *Console) *browser {
 	b := &browser{t: t, h: c, host: "127.0.0.1:8080", cookies: map[string]*http.Cookie{}}
 	token := b.signInForm()
 	require.Equal(t, http.StatusSeeOther, b.do(http.MethodPost, "/console/signin", url.Values{"key": {operatorKey}, "csrf": {token}}).Code)
-	require.NotNil(t, b.cookies[sessionCookie])
+	require.NotNil(t, b.cookies[SessionCookie])
 	require.NotNil(t, b.cookies[CodecSessionCookie])
 	return b
 }
@@ -214,7 +214,7 @@ func TestSessionAcceptedByAnotherReplica(t *testing.T) {
 	onA := signedInBrowser(t, a)
 	for name, c := range map[string]*Console{"same keys": b, "rotated": rotated} {
 		t.Run(name, func(t *testing.T) {
-			onB := &browser{t: t, h: c, host: onA.host, cookies: map[string]*http.Cookie{sessionCookie: onA.cookies[sessionCookie]}}
+			onB := &browser{t: t, h: c, host: onA.host, cookies: map[string]*http.Cookie{SessionCookie: onA.cookies[SessionCookie]}}
 			rec := onB.do(http.MethodGet, "/console/queue", nil)
 			require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
 			require.Contains(t, rec.Body.String(), `id="operator">alice<`)
@@ -224,7 +224,7 @@ func TestSessionAcceptedByAnotherReplica(t *testing.T) {
 				"the form token of a page from one replica is accepted by another")
 		})
 	}
-	onStranger := &browser{t: t, h: stranger, host: onA.host, cookies: map[string]*http.Cookie{sessionCookie: onA.cookies[sessionCookie]}}
+	onStranger := &browser{t: t, h: stranger, host: onA.host, cookies: map[string]*http.Cookie{SessionCookie: onA.cookies[SessionCookie]}}
 	require.Equal(t, "/console/signin", onStranger.do(http.MethodGet, "/console/queue", nil).Header().Get("Location"),
 		"a replica with other keys refuses the session")
 }
@@ -236,7 +236,7 @@ func TestSessionTokenRefused(t *testing.T) {
 	c := replica(t, clk, sessionSecret)
 	keys, err := ParseSessionKeys(sessionSecret)
 	require.NoError(t, err)
-	good := signedInBrowser(t, c).cookies[sessionCookie].Value
+	good := signedInBrowser(t, c).cookies[SessionCookie].Value
 	claims, err := keys.Open(good)
 	require.NoError(t, err)
 	seal := func(mod func(*SessionClaims)) string {
@@ -278,12 +278,12 @@ func TestSessionTokenRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := replica(t, &clock{t: clk.now().Add(tc.at)}, sessionSecret)
-			b := &browser{t: t, h: c, host: "127.0.0.1:8080", cookies: map[string]*http.Cookie{sessionCookie: {Name: sessionCookie, Value: tc.token}}}
+			b := &browser{t: t, h: c, host: "127.0.0.1:8080", cookies: map[string]*http.Cookie{SessionCookie: {Name: SessionCookie, Value: tc.token}}}
 			require.Equal(t, "/console/signin", b.do(http.MethodGet, "/console/queue", nil).Header().Get("Location"))
 		})
 	}
 	// The control: the untouched token opens.
-	b := &browser{t: t, h: c, host: "127.0.0.1:8080", cookies: map[string]*http.Cookie{sessionCookie: {Name: sessionCookie, Value: good}}}
+	b := &browser{t: t, h: c, host: "127.0.0.1:8080", cookies: map[string]*http.Cookie{SessionCookie: {Name: SessionCookie, Value: good}}}
 	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/console/queue", nil).Code)
 }
 
@@ -311,7 +311,7 @@ func TestCodecCookie(t *testing.T) {
 	require.Empty(t, rec.Result().Cookies(), "a fresh cookie is not re-issued")
 
 	// The console cookie is not a codec credential.
-	_, ok, _ = decode(&http.Cookie{Name: CodecSessionCookie, Value: b.cookies[sessionCookie].Value})
+	_, ok, _ = decode(&http.Cookie{Name: CodecSessionCookie, Value: b.cookies[SessionCookie].Value})
 	require.False(t, ok)
 
 	// Used every 20 minutes, the codec cookie outlives the 30-minute idle expiry.
