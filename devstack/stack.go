@@ -262,6 +262,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(fmt.Errorf("console: %w", err))
 	}
+	s.Registry.MustRegister(console.NewQueueCollector(s.Client, srv.Namespace(), log.Named("console")))
 	codecHandler, err := codec.NewHandler(codec.HandlerConfig{
 		Keys: keyring,
 		// Operators' tools (temporal --codec-auth "Bearer <key>") use the compliance key.

@@ -135,6 +135,10 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The lists of onboardings that wait for a person, for the dashboards and alerts.
+	if parts.Registry != nil {
+		parts.Registry.MustRegister(console.NewQueueCollector(parts.Client, parts.Namespace, parts.Logger.Named("console")))
+	}
 	// The compliance console (/console/) serves the operators named in the compliance keys.
 	if con, err := console.New(console.Config{Temporal: parts.Client, Namespace: parts.Namespace, TaskQueue: f.taskQueue,
 		Keys: keys, Logger: parts.Logger.Named("console"), SessionKeys: sessionKeys}); err == nil {
