@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -301,4 +302,19 @@ func TestPromQLMetricNames(t *testing.T) {
 	}
 	_, err := promQLMetricNames(`sum(a{x="y"`)
 	require.Error(t, err)
+}
+
+// TestAlertRulesPromtool checks the rule file with Prometheus's own checker (Debian's
+// prometheus package; .ci/run installs it): PromQL syntax, templates, durations.
+func TestAlertRulesPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no promtool on PATH: .ci/run must install Debian's prometheus package")
+		}
+		t.Skip("no promtool on PATH (apt-get install prometheus); CI runs this test")
+	}
+	out, err := exec.Command(promtool, "check", "rules", alertsFile).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "SUCCESS")
 }
