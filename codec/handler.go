@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,19 +36,26 @@ type HandlerConfig struct {
 	Tokens []string
 	// UIOrigins are the origins ("https://temporal-ui.example.com") of the Temporal Web UI the
 	// endpoint answers cross-origin requests from (CORS, with credentials). Requests carrying
-	// any other Origin are refused with 403.
+	// any other Origin are refused with 403. An origin is not a credential: a request from
+	// the UI needs a token or a session like any other.
 	UIOrigins []string
-	// TrustUIOrigins admits decode requests from a UI origin without a token, for the dev
-	// stack on loopback only: every UI origin must be a loopback one (NewHandler refuses
-	// others), and such a request is admitted only from a loopback address. An Origin header
-	// is not authentication (any script can set it), so this never applies to a request from
-	// another machine, nor to /encode (an encryption oracle).
-	TrustUIOrigins bool
+	// Sessions, when set, admits a decode request that carries a signed-in operator's session
+	// cookie (the compliance console's), sent by the Web UI's browser (the UI's codec setting
+	// includeCredentials). Such a request must come from one of UIOrigins (a cross-site page
+	// cannot set the Origin header, which keeps other pages from using the cookie), and it
+	// never encodes: /encode (an encryption oracle) needs a token.
+	Sessions SessionAuthenticator
 	// Logger receives the audit line of every decode (token id, never the token, and remote
 	// address) and every refused request. Nil: none.
 	Logger *zap.Logger
 	// MaxBodyBytes bounds a request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+}
+
+// SessionAuthenticator recognises a browser session as a credential, and may re-issue its
+// cookie on w; console.Sessions is one.
+type SessionAuthenticator interface {
+	AuthenticateSession(w http.ResponseWriter, r *http.Request) (who string, ok bool)
 }
 
 // handler is the codec endpoint: CORS and authorisation in front of the SDK's payload codec
@@ -59,7 +65,7 @@ type handler struct {
 	log      *zap.Logger
 	tokens   [][sha256.Size]byte
 	origins  map[string]bool
-	trustUI  bool
+	sessions SessionAuthenticator
 	maxBytes int64
 }
 
@@ -73,7 +79,7 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 	h := &handler{
 		codec:    converter.NewPayloadCodecHTTPHandler(New(cfg.Keys)),
 		origins:  map[string]bool{},
-		trustUI:  cfg.TrustUIOrigins,
+		sessions: cfg.Sessions,
 		maxBytes: cfg.MaxBodyBytes,
 		log:      cfg.Logger,
 	}
@@ -94,14 +100,10 @@ func NewHandler(cfg HandlerConfig) (http.Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("codec endpoint: %w", err)
 		}
-		if cfg.TrustUIOrigins && !loopbackOrigin(origin) {
-			return nil, fmt.Errorf("codec endpoint: UI origin %s is not on loopback: an Origin header is not authentication, "+
-				"give the UI's users a token (TrustUIOrigins is for the dev stack on loopback only)", origin)
-		}
 		h.origins[origin] = true
 	}
-	if len(h.tokens) == 0 && !(h.trustUI && len(h.origins) > 0) {
-		return nil, errors.New("codec endpoint: nobody could use it: give bearer tokens, or UI origins to trust")
+	if len(h.tokens) == 0 && (h.sessions == nil || len(h.origins) == 0) {
+		return nil, errors.New("codec endpoint: nobody could use it: give bearer tokens, or sessions and the UI origins they come from")
 	}
 	return h, nil
 }
@@ -144,17 +146,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	tokenID, ok := h.authorised(r, fromUI)
+	tokenID, ok := h.authorised(w, r, fromUI)
 	if !ok {
 		h.log.Warn("codec endpoint: refused", zap.String("path", r.URL.Path), zap.String("remoteAddr", r.RemoteAddr),
 			zap.Bool("origin", origin != ""))
 		w.Header().Set("WWW-Authenticate", `Bearer realm="qesflow-codec"`)
-		http.Error(w, "codec endpoint: missing or wrong bearer token", http.StatusUnauthorized)
+		http.Error(w, "codec endpoint: missing or wrong bearer token or session", http.StatusUnauthorized)
 		return
 	}
 	if strings.HasSuffix(r.URL.Path, "/decode") {
 		// Decoding reads PII: who asked, from where.
-		h.log.Info("codec decode", zap.String("tokenId", tokenID), zap.String("remoteAddr", r.RemoteAddr))
+		h.log.Info("codec decode", zap.String("caller", tokenID), zap.String("remoteAddr", r.RemoteAddr))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBytes))
 	if err != nil {
@@ -178,14 +180,18 @@ func (h *handler) preflight(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// authorised reports whether r carries a known bearer token, and its id (a prefix of its
-// hash, never the token); or, for a decode from a trusted loopback UI on this machine
-// without a token, "ui-origin". A wrong token is refused even from the UI.
-func (h *handler) authorised(r *http.Request, fromUI bool) (string, bool) {
+// authorised reports whether r carries a known bearer token or, for a decode from a UI
+// origin, a signed-in session; and who: "token:" and the token's id (a prefix of its hash,
+// never the token), or "operator:" and the session's operator. A wrong token is refused
+// whatever else the request carries.
+func (h *handler) authorised(w http.ResponseWriter, r *http.Request, fromUI bool) (string, bool) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
-		ok := fromUI && h.trustUI && strings.HasSuffix(r.URL.Path, "/decode") && loopbackRemote(r.RemoteAddr)
-		return "ui-origin", ok
+		if h.sessions == nil || !fromUI || !strings.HasSuffix(r.URL.Path, "/decode") {
+			return "", false
+		}
+		who, ok := h.sessions.AuthenticateSession(w, r)
+		return "operator:" + who, ok
 	}
 	scheme, token, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
@@ -196,7 +202,7 @@ func (h *handler) authorised(r *http.Request, fromUI bool) (string, bool) {
 	for _, t := range h.tokens {
 		match |= subtle.ConstantTimeCompare(sum[:], t[:])
 	}
-	return TokenID(strings.TrimSpace(token)), match == 1
+	return "token:" + TokenID(strings.TrimSpace(token)), match == 1
 }
 
 // TokenID identifies a secret in logs without revealing it: the first 12 hex digits of its
@@ -204,27 +210,4 @@ func (h *handler) authorised(r *http.Request, fromUI bool) (string, bool) {
 func TokenID(secret string) string {
 	sum := sha256.Sum256([]byte(secret))
 	return hex.EncodeToString(sum[:6])
-}
-
-// loopbackOrigin reports whether a normalized origin names this machine.
-func loopbackOrigin(origin string) bool {
-	u, err := url.Parse(origin)
-	if err != nil {
-		return false
-	}
-	if strings.EqualFold(u.Hostname(), "localhost") {
-		return true
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback()
-}
-
-// loopbackRemote reports whether a request's remote address is on this machine.
-func loopbackRemote(remoteAddr string) bool {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

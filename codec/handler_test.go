@@ -183,23 +183,55 @@ func TestHandlerCORSAndAuth(t *testing.T) {
 	})
 }
 
-func TestHandlerTrustsTheUIOriginOnlyWhenAsked(t *testing.T) {
-	keys := keyring(t, testKey("k1", 1))
-	endpoint := serve(t, HandlerConfig{Keys: keys, Tokens: []string{token}, UIOrigins: []string{uiOrigin}, TrustUIOrigins: true})
-	body := encryptedBody(t, keys)
+// cookieSessions admits the one session cookie value it was given (console.Sessions is the
+// real one; test/hostile runs it through the dev stack).
+type cookieSessions struct{ value string }
 
-	resp, got := request(t, http.MethodPost, endpoint+"/decode", map[string]string{"Origin": uiOrigin, "X-Namespace": "default"}, body)
+func (c cookieSessions) AuthenticateSession(_ http.ResponseWriter, r *http.Request) (string, bool) {
+	ck, err := r.Cookie("qesflow_codec")
+	if err != nil || ck.Value != c.value {
+		return "", false
+	}
+	return "alice", true
+}
+
+// TestHandlerSessionsFromTheUIOnly: a session cookie decodes only when the request comes from
+// the UI's origin, never encodes, and an Origin without a session or token decodes nothing.
+func TestHandlerSessionsFromTheUIOnly(t *testing.T) {
+	keys := keyring(t, testKey("k1", 1))
+	endpoint := serve(t, HandlerConfig{Keys: keys, UIOrigins: []string{uiOrigin}, Sessions: cookieSessions{value: "good"}})
+	body := encryptedBody(t, keys)
+	session := "qesflow_codec=good"
+
+	resp, got := request(t, http.MethodPost, endpoint+"/decode", map[string]string{"Origin": uiOrigin, "Cookie": session, "X-Namespace": "default"}, body)
 	require.Equal(t, http.StatusOK, resp.StatusCode, got)
 	require.Contains(t, got, "payloads")
+	require.Equal(t, uiOrigin, resp.Header.Get("Access-Control-Allow-Origin"))
+	require.Equal(t, "true", resp.Header.Get("Access-Control-Allow-Credentials"))
 
-	// Without an Origin (a script) the token is still required; a wrong token is refused
-	// even from the UI.
-	resp, _ = request(t, http.MethodPost, endpoint+"/decode", nil, body)
-	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	resp, _ = request(t, http.MethodPost, endpoint+"/decode", map[string]string{"Origin": uiOrigin, "Authorization": "Bearer nope"}, body)
-	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	resp, _ = request(t, http.MethodPost, endpoint+"/decode", map[string]string{"Origin": "http://localhost:9999"}, body)
-	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	for _, tc := range []struct {
+		name   string
+		path   string
+		header map[string]string
+		want   int
+	}{
+		{name: "origin only", path: "/decode", header: map[string]string{"Origin": uiOrigin}, want: http.StatusUnauthorized},
+		{name: "wrong session", path: "/decode", header: map[string]string{"Origin": uiOrigin, "Cookie": "qesflow_codec=bad"}, want: http.StatusUnauthorized},
+		{name: "session without origin", path: "/decode", header: map[string]string{"Cookie": session}, want: http.StatusUnauthorized},
+		{name: "session from another origin", path: "/decode", header: map[string]string{"Origin": "http://localhost:9999", "Cookie": session}, want: http.StatusForbidden},
+		{name: "session never encodes", path: "/encode", header: map[string]string{"Origin": uiOrigin, "Cookie": session}, want: http.StatusUnauthorized},
+		{name: "wrong token beside a session", path: "/decode", header: map[string]string{"Origin": uiOrigin, "Cookie": session, "Authorization": "Bearer nope"}, want: http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := body
+			if tc.path == "/encode" {
+				b = `{"payloads":[]}`
+			}
+			resp, got := request(t, http.MethodPost, endpoint+tc.path, tc.header, b)
+			require.Equal(t, tc.want, resp.StatusCode, got)
+			require.NotContains(t, got, "emilie")
+		})
+	}
 }
 
 func TestHandlerBodyLimit(t *testing.T) {
@@ -218,7 +250,7 @@ func TestNewHandlerConfigErrors(t *testing.T) {
 	}{
 		{name: "no keyring", cfg: HandlerConfig{Tokens: []string{token}}, wantErr: "no keyring"},
 		{name: "nobody authorised", cfg: HandlerConfig{Keys: keys, UIOrigins: []string{uiOrigin}}, wantErr: "nobody could use it"},
-		{name: "trust without origins", cfg: HandlerConfig{Keys: keys, TrustUIOrigins: true}, wantErr: "nobody could use it"},
+		{name: "sessions without origins", cfg: HandlerConfig{Keys: keys, Sessions: cookieSessions{}}, wantErr: "nobody could use it"},
 		{name: "empty token", cfg: HandlerConfig{Keys: keys, Tokens: []string{" "}}, wantErr: "token 1 is empty"},
 		{name: "origin with a path", cfg: HandlerConfig{Keys: keys, Tokens: []string{token}, UIOrigins: []string{"http://ui/x"}}, wantErr: "want scheme://host"},
 		{name: "origin without scheme", cfg: HandlerConfig{Keys: keys, Tokens: []string{token}, UIOrigins: []string{"localhost:8233"}}, wantErr: "want scheme://host"},

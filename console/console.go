@@ -46,6 +46,10 @@ type Config struct {
 	// their name. Only SHA-256 hashes are kept.
 	Keys []starter.APIKey
 
+	// SessionKeys seal the session cookies. Every API replica behind one address needs the
+	// same keys (QESFLOW_CONSOLE_SESSION_KEYS); nil: a random key of this process, whose
+	// sessions end when it restarts and are refused by other replicas.
+	SessionKeys *SessionKeys
 	SessionTTL  time.Duration // a session ends this long after sign-in; default 8 h
 	IdleTimeout time.Duration // and after this long without a request; default 30 min
 	// DataWait is how long an onboarding waits for corrected user data before the queue
@@ -66,7 +70,7 @@ type Console struct {
 	svc      *starter.Service
 	log      *zap.Logger
 	ops      *operators
-	sessions *sessions
+	sessions *Sessions
 	limiter  *httpserver.AuthLimiter
 	mux      *http.ServeMux
 }
@@ -105,7 +109,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	c := &Console{
 		cfg: cfg, svc: svc, log: cfg.Logger, ops: ops,
-		sessions: newSessions(cfg.SessionTTL, cfg.IdleTimeout, cfg.Now),
+		sessions: NewSessions(SessionsConfig{Keys: cfg.SessionKeys, TTL: cfg.SessionTTL, IdleTimeout: cfg.IdleTimeout, Now: cfg.Now}),
 		limiter:  cfg.AuthLimiter,
 		mux:      http.NewServeMux(),
 	}
@@ -115,6 +119,10 @@ func New(cfg Config) (*Console, error) {
 	c.routes()
 	return c, nil
 }
+
+// Sessions is the console's session checker: the codec endpoint of the same process accepts
+// its codec cookie (codec.HandlerConfig.Sessions) and shares its sign-out revocations.
+func (c *Console) Sessions() *Sessions { return c.sessions }
 
 func (c *Console) routes() {
 	c.mux.HandleFunc("GET /console/{$}", func(w http.ResponseWriter, r *http.Request) {

@@ -63,7 +63,7 @@ type overviewData struct {
 func (c *Console) overviewPage(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx, cancel := c.callCtx(r)
 	defer cancel()
-	p := c.pageFor(sess, "Overview")
+	p := c.pageFor(w, r, sess, "Overview")
 	d, err := c.overview(ctx)
 	if err != nil {
 		c.log.Error("console: overview", zap.Error(err))

@@ -39,8 +39,14 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p page)
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (c *Console) pageFor(sess *session, title string) page {
-	return page{Title: title, Operator: sess.operator, CSRF: sess.csrf, Flash: c.sessions.takeFlash(sess)}
+// pageFor is the page of a signed-in operator. It shows the session's flash message once and
+// re-issues the cookies when the flash is consumed or they are a minute old (the idle
+// expiry slides).
+func (c *Console) pageFor(w http.ResponseWriter, r *http.Request, sess *session, title string) page {
+	if sess.claims.Flash != "" || c.cfg.Now().Sub(sess.claims.SeenAt) >= refreshEvery {
+		c.issue(w, r, sess, "")
+	}
+	return page{Title: title, Operator: sess.operator(), CSRF: sess.csrf, Flash: sess.claims.Flash}
 }
 
 func (c *Console) callCtx(r *http.Request) (context.Context, context.CancelFunc) {
@@ -59,7 +65,7 @@ type queueData struct {
 func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, sess *session) {
 	ctx, cancel := c.callCtx(r)
 	defer cancel()
-	p := c.pageFor(sess, "Queue")
+	p := c.pageFor(w, r, sess, "Queue")
 	var d queueData
 	d.DataWait = c.cfg.DataWait
 	cases, err := c.loadItems(ctx, workflows.StateComplianceReview)
@@ -105,7 +111,7 @@ func (c *Console) casePage(w http.ResponseWriter, r *http.Request, sess *session
 
 func (c *Console) showCase(w http.ResponseWriter, r *http.Request, sess *session, status int, msg string, noteMissing bool) {
 	userID := r.PathValue("userId")
-	p := c.pageFor(sess, "Case "+userID)
+	p := c.pageFor(w, r, sess, "Case "+userID)
 	if msg != "" {
 		p.Error = msg
 	}
@@ -150,7 +156,7 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request, sess *session) 
 	ctx, cancel := c.callCtx(r)
 	defer cancel()
 	res, err := c.svc.ComplianceDecision(ctx, userID, workflows.ComplianceDecision{
-		Decision: decision, Note: note, Operator: sess.operator,
+		Decision: decision, Note: note, Operator: sess.operator(),
 	})
 	if err != nil {
 		msg := "The decision was not recorded: " + starter.KindOf(err).String() + "."
@@ -163,13 +169,13 @@ func (c *Console) decide(w http.ResponseWriter, r *http.Request, sess *session) 
 			status = http.StatusBadRequest
 			msg = "The decision was refused: " + err.Error()
 		}
-		c.log.Info("console: decision refused", zap.String("operator", sess.operator), zap.String("userId", userID),
+		c.log.Info("console: decision refused", zap.String("operator", sess.operator()), zap.String("userId", userID),
 			zap.String("outcome", starter.KindOf(err).String()))
 		c.showCase(w, r, sess, status, msg, false)
 		return
 	}
-	c.log.Info("console: decision recorded", zap.String("operator", sess.operator), zap.String("userId", userID),
+	c.log.Info("console: decision recorded", zap.String("operator", sess.operator()), zap.String("userId", userID),
 		zap.String("decision", decision), zap.String("state", string(res.Result.State)))
-	c.sessions.setFlash(sess, "Decision recorded: "+decision+". The onboarding is now "+string(res.Result.State)+".")
+	c.issue(w, r, sess, "Decision recorded: "+decision+". The onboarding is now "+string(res.Result.State)+".")
 	http.Redirect(w, r, "/console/cases/"+url.PathEscape(userID), http.StatusSeeOther)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -14,15 +15,18 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/starter"
 )
 
 // Cookie names. The pre-session cookie carries the sign-in form's CSRF token (double submit).
 const (
-	sessionCookie   = "qesflow_console"
+	SessionCookie   = "qesflow_console"
 	preSigninCookie = "qesflow_console_signin"
 	csrfField       = "csrf"
+	// CodecSessionCookie carries the session to the codec endpoint (path /codec/).
+	CodecSessionCookie = "qesflow_codec"
 )
 
 // operators holds the SHA-256 hashes of the named compliance keys, never the keys.
@@ -65,27 +69,62 @@ func (o *operators) lookup(presented string) (string, bool) {
 	return name, found == 1
 }
 
-// session is one signed-in operator. The id and the CSRF token are random; only the id's
-// hash is the map key, so a memory dump of the map does not hand out sessions.
+// ScopeName is the scope a session token carries: only compliance operators sign in.
+const ScopeName = "compliance"
+
+// refreshEvery is how stale a cookie's SeenAt may get before a request re-issues it, so that
+// the idle expiry slides without a Set-Cookie on every request.
+const refreshEvery = time.Minute
+
+// session is one signed-in operator, as opened from the request's cookie.
 type session struct {
-	operator string
-	csrf     string
-	created  time.Time
-	lastSeen time.Time
-	flash    string // one message for the next page (after a redirect)
+	claims SessionClaims
+	csrf   string
 }
 
-// sessions live in the API process: behind several API replicas, route /console/ stickily.
-type sessions struct {
-	mu   sync.Mutex
-	m    map[[sha256.Size]byte]*session
+// operator is the session's operator name.
+func (s *session) operator() string { return s.claims.Operator }
+
+// Sessions issues and checks console sessions. A session is a sealed token in a cookie, not a
+// row in this process, so every API replica configured with the same SessionKeys accepts it
+// and no shared store is needed. Sign-out removes the browser's cookies and revokes the
+// session here; other replicas learn nothing of it: a copy of the cookie taken before
+// sign-out still opens on them until it expires (idle or absolute expiry, whichever is
+// first). The codec endpoint of the same process shares the revocation list.
+type Sessions struct {
+	keys *SessionKeys
 	ttl  time.Duration
 	idle time.Duration
 	now  func() time.Time
+
+	mu      sync.Mutex
+	revoked map[string]time.Time // session id → when its token expires anyway
 }
 
-func newSessions(ttl, idle time.Duration, now func() time.Time) *sessions {
-	return &sessions{m: map[[sha256.Size]byte]*session{}, ttl: ttl, idle: idle, now: now}
+// SessionsConfig configures Sessions; zero durations take the console's defaults.
+type SessionsConfig struct {
+	Keys        *SessionKeys // nil: RandomSessionKeys (this process only)
+	TTL         time.Duration
+	IdleTimeout time.Duration
+	Now         func() time.Time
+}
+
+// NewSessions returns the session issuer and checker of cfg.
+func NewSessions(cfg SessionsConfig) *Sessions {
+	s := &Sessions{keys: cfg.Keys, ttl: cfg.TTL, idle: cfg.IdleTimeout, now: cfg.Now, revoked: map[string]time.Time{}}
+	if s.keys == nil {
+		s.keys = RandomSessionKeys()
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultSessionTTL
+	}
+	if s.idle <= 0 {
+		s.idle = DefaultIdleTimeout
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
 }
 
 func randomToken() string {
@@ -96,64 +135,80 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session and returns its id (the cookie's value).
-func (s *sessions) create(operator string) (string, *session) {
-	id := randomToken()
-	now := s.now()
-	sess := &session{operator: operator, csrf: randomToken(), created: now, lastSeen: now}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.sweep(now)
-	s.m[sha256.Sum256([]byte(id))] = sess
-	return id, sess
+// create starts a session for operator.
+func (s *Sessions) create(operator string) *session {
+	now := s.now().Truncate(time.Second)
+	c := SessionClaims{ID: randomToken(), Operator: operator, Scope: ScopeName, Audience: AudienceConsole,
+		IssuedAt: now, SeenAt: now, Expires: now.Add(s.ttl)}
+	return &session{claims: c, csrf: s.keys.csrfToken(c.ID)}
 }
 
-// get returns the live session of id and marks it used; an expired one is deleted.
-func (s *sessions) get(id string) (*session, bool) {
-	key := sha256.Sum256([]byte(id))
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess, ok := s.m[key]
-	if !ok {
-		return nil, false
+// open returns the live session of a token meant for audience.
+func (s *Sessions) open(token, audience string) (*session, error) {
+	c, err := s.keys.Open(token)
+	if err != nil {
+		return nil, err
 	}
-	if now.Sub(sess.created) >= s.ttl || now.Sub(sess.lastSeen) >= s.idle {
-		delete(s.m, key)
-		return nil, false
+	now := s.now()
+	switch {
+	case c.Audience != audience, c.Scope != ScopeName, c.ID == "", c.Operator == "":
+		return nil, ErrSessionInvalid
+	case !now.Before(c.Expires), now.Sub(c.SeenAt) >= s.idle, c.SeenAt.Sub(now) > refreshEvery:
+		return nil, fmt.Errorf("%w: expired", ErrSessionInvalid)
 	}
-	sess.lastSeen = now
-	return sess, true
+	s.mu.Lock()
+	_, gone := s.revoked[c.ID]
+	s.mu.Unlock()
+	if gone {
+		return nil, fmt.Errorf("%w: signed out", ErrSessionInvalid)
+	}
+	return &session{claims: c, csrf: s.keys.csrfToken(c.ID)}, nil
 }
 
-func (s *sessions) delete(id string) {
+// seal returns sess's token for audience, seen now, carrying flash (console audience only).
+func (s *Sessions) seal(sess *session, audience, flash string) (string, error) {
+	c := sess.claims
+	c.Audience = audience
+	c.SeenAt = s.now().Truncate(time.Second)
+	c.Flash = ""
+	if audience == AudienceConsole {
+		c.Flash = flash
+	}
+	return s.keys.Seal(c)
+}
+
+// revoke refuses sess on this process until it would have expired anyway.
+func (s *Sessions) revoke(sess *session) {
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, sha256.Sum256([]byte(id)))
-}
-
-// takeFlash returns and clears the session's message.
-func (s *sessions) takeFlash(sess *session) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	f := sess.flash
-	sess.flash = ""
-	return f
-}
-
-func (s *sessions) setFlash(sess *session, msg string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sess.flash = msg
-}
-
-// sweep drops expired sessions; the caller holds mu.
-func (s *sessions) sweep(now time.Time) {
-	for k, sess := range s.m {
-		if now.Sub(sess.created) >= s.ttl || now.Sub(sess.lastSeen) >= s.idle {
-			delete(s.m, k)
+	for id, exp := range s.revoked {
+		if !now.Before(exp) {
+			delete(s.revoked, id)
 		}
 	}
+	s.revoked[sess.claims.ID] = sess.claims.Expires
+}
+
+// AuthenticateSession recognises the codec cookie of a signed-in compliance operator and
+// returns the operator's name; the codec endpoint accepts it as a credential for /decode. A
+// cookie older than a minute is re-issued on w, so that an operator reading the Web UI keeps
+// the session alive.
+func (s *Sessions) AuthenticateSession(w http.ResponseWriter, r *http.Request) (string, bool) {
+	ck, err := r.Cookie(CodecSessionCookie)
+	if err != nil || ck.Value == "" {
+		return "", false
+	}
+	sess, err := s.open(ck.Value, AudienceCodec)
+	if err != nil {
+		return "", false
+	}
+	if s.now().Sub(sess.claims.SeenAt) >= refreshEvery {
+		if token, err := s.seal(sess, AudienceCodec, ""); err == nil {
+			setCodecCookie(w, r, token, sess.claims.Expires.Sub(s.now()))
+		}
+	}
+	return sess.operator(), true
 }
 
 // secureCookies reports whether cookies get the Secure attribute: always, except for a
@@ -174,27 +229,55 @@ func secureCookies(r *http.Request) bool {
 }
 
 func setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
+	setCookiePath(w, r, name, "/console/", value, maxAge)
+}
+
+func setCookiePath(w http.ResponseWriter, r *http.Request, name, path, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
-		Name: name, Value: value, Path: "/console/", MaxAge: maxAge,
+		Name: name, Value: value, Path: path, MaxAge: maxAge,
 		HttpOnly: true, Secure: secureCookies(r), SameSite: http.SameSiteStrictMode,
 	})
 }
 
-// currentSession returns the request's live session, if any.
-func (c *Console) currentSession(r *http.Request) (string, *session, bool) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil || ck.Value == "" {
-		return "", nil, false
+// setCodecCookie sets the session's codec token, sent by the browser to /codec/ on any port of
+// this host: the Web UI's decode requests carry it (the UI fetches with credentials).
+// SameSite=Strict still holds it back from every other site.
+func setCodecCookie(w http.ResponseWriter, r *http.Request, token string, life time.Duration) {
+	setCookiePath(w, r, CodecSessionCookie, codec.PathPrefix, token, max(int(life.Seconds()), 1))
+}
+
+// issue sets the session's two cookies, seen now; flash goes to the next console page.
+func (c *Console) issue(w http.ResponseWriter, r *http.Request, sess *session, flash string) {
+	life := max(int(sess.claims.Expires.Sub(c.cfg.Now()).Seconds()), 1)
+	consoleToken, err := c.sessions.seal(sess, AudienceConsole, flash)
+	if err != nil {
+		c.log.Error("console: seal session", zap.Error(err))
+		return
 	}
-	sess, ok := c.sessions.get(ck.Value)
-	return ck.Value, sess, ok
+	codecToken, err := c.sessions.seal(sess, AudienceCodec, "")
+	if err != nil {
+		c.log.Error("console: seal session", zap.Error(err))
+		return
+	}
+	setCookie(w, r, SessionCookie, consoleToken, life)
+	setCodecCookie(w, r, codecToken, time.Duration(life)*time.Second)
+}
+
+// currentSession returns the request's live session, if any.
+func (c *Console) currentSession(r *http.Request) (*session, bool) {
+	ck, err := r.Cookie(SessionCookie)
+	if err != nil || ck.Value == "" {
+		return nil, false
+	}
+	sess, err := c.sessions.open(ck.Value, AudienceConsole)
+	return sess, err == nil
 }
 
 // signedIn wraps a handler that needs a session: without one, GET goes to the sign-in page
 // and anything else is refused; every POST must carry the session's CSRF token.
 func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, sess, ok := c.currentSession(r)
+		sess, ok := c.currentSession(r)
 		if !ok {
 			if r.Method == http.MethodGet {
 				http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
@@ -203,9 +286,9 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 			http.Error(w, "Signed out: sign in again.", http.StatusUnauthorized)
 			return
 		}
-		if r.Method == http.MethodPost && !validCSRF(r, sess.csrf) {
+		if r.Method == http.MethodPost && !c.sessions.keys.validCSRF(sess.claims.ID, formToken(r)) {
 			c.log.Warn("console: refused a form without a valid CSRF token",
-				zap.String("operator", sess.operator), zap.String("path", r.URL.Path), zap.String("remoteAddr", r.RemoteAddr))
+				zap.String("operator", sess.operator()), zap.String("path", r.URL.Path), zap.String("remoteAddr", r.RemoteAddr))
 			http.Error(w, "Forbidden: the form's CSRF token is missing or wrong; reload the page.", http.StatusForbidden)
 			return
 		}
@@ -213,15 +296,20 @@ func (c *Console) signedIn(h func(http.ResponseWriter, *http.Request, *session))
 	}
 }
 
+// formToken is the form's CSRF field (the body is bounded).
+func formToken(r *http.Request) string {
+	r.Body = http.MaxBytesReader(nil, r.Body, 16<<10)
+	return r.PostFormValue(csrfField)
+}
+
 // validCSRF checks the form's token against want in constant time.
 func validCSRF(r *http.Request, want string) bool {
-	r.Body = http.MaxBytesReader(nil, r.Body, 16<<10)
-	got := r.PostFormValue(csrfField)
+	got := formToken(r)
 	return got != "" && want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := c.currentSession(r); ok {
+	if _, ok := c.currentSession(r); ok {
 		http.Redirect(w, r, "/console/queue", http.StatusSeeOther)
 		return
 	}
@@ -258,18 +346,18 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.renderSignIn(w, r, http.StatusUnauthorized, "Wrong key, or not a named compliance key.")
 		return
 	}
-	id, _ := c.sessions.create(name)
+	sess := c.sessions.create(name)
 	setCookie(w, r, preSigninCookie, "", -1)
-	setCookie(w, r, sessionCookie, id, int(c.cfg.SessionTTL.Seconds()))
+	c.issue(w, r, sess, "")
 	c.log.Info("console: operator signed in", zap.String("operator", name), zap.String("remoteAddr", r.RemoteAddr))
 	http.Redirect(w, r, "/console/queue", http.StatusSeeOther)
 }
 
+// signOut revokes the session on this process and removes both cookies from the browser.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request, sess *session) {
-	if id, _, ok := c.currentSession(r); ok {
-		c.sessions.delete(id)
-	}
-	setCookie(w, r, sessionCookie, "", -1)
-	c.log.Info("console: operator signed out", zap.String("operator", sess.operator))
+	c.sessions.revoke(sess)
+	setCookie(w, r, SessionCookie, "", -1)
+	setCookiePath(w, r, CodecSessionCookie, codec.PathPrefix, "", -1)
+	c.log.Info("console: operator signed out", zap.String("operator", sess.operator()))
 	http.Redirect(w, r, "/console/signin", http.StatusSeeOther)
 }

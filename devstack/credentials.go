@@ -28,6 +28,9 @@ type Credentials struct {
 	// one active; the format of QESFLOW_CODEC_KEYS). Another process joining the dev stack's
 	// namespace (an extra worker) needs QESFLOW_CODEC_KEYS set to it.
 	CodecKeys string `json:"codecKeys"`
+	// ConsoleSessionKeys seal the compliance console's session cookies (the format of
+	// QESFLOW_CONSOLE_SESSION_KEYS), so a restarted stack keeps its operators signed in.
+	ConsoleSessionKeys string `json:"consoleSessionKeys"`
 }
 
 const credentialsFile = "dev-credentials.json"
@@ -76,6 +79,7 @@ func loadCredentials(cfg Config) (Credentials, error) {
 		{&c.ComplianceKey, saved.ComplianceKey, token("dev-compliance-")},
 		{&c.SupervisorKey, saved.SupervisorKey, token("dev-supervisor-")},
 		{&c.CodecKeys, saved.CodecKeys, devCodecKey},
+		{&c.ConsoleSessionKeys, saved.ConsoleSessionKeys, devSessionKey},
 	} {
 		if err := fill(f.dst, f.saved, f.generate); err != nil {
 			return c, fmt.Errorf("generate dev credentials: %w", err)
@@ -105,6 +109,15 @@ func devCodecKey() (string, error) {
 		return "", err
 	}
 	return k.Spec(), nil
+}
+
+// devSessionKey generates one random console session secret (48 hex digits).
+func devSessionKey() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 func randomToken(prefix string) (string, error) {

@@ -248,8 +248,12 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 
 	// The compliance console signs operators in with the named dev keys.
+	sessionKeys, err := console.ParseSessionKeys(creds.ConsoleSessionKeys)
+	if err != nil {
+		return fail(fmt.Errorf("dev console session keys: %w", err))
+	}
 	con, err := console.New(console.Config{
-		Temporal: s.Client, Namespace: srv.Namespace(), Logger: log.Named("console"),
+		Temporal: s.Client, Namespace: srv.Namespace(), Logger: log.Named("console"), SessionKeys: sessionKeys,
 		Keys: []starter.APIKey{
 			{Name: "dev-compliance", Key: creds.ComplianceKey, Scopes: starter.ScopeCompliance},
 			{Name: "dev-supervisor", Key: creds.SupervisorKey, Scopes: starter.ScopeOnboarding | starter.ScopeCompliance},
@@ -258,16 +262,16 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(fmt.Errorf("console: %w", err))
 	}
+	s.Registry.MustRegister(console.NewQueueCollector(s.Client, srv.Namespace(), log.Named("console")))
 	codecHandler, err := codec.NewHandler(codec.HandlerConfig{
 		Keys: keyring,
 		// Operators' tools (temporal --codec-auth "Bearer <key>") use the compliance key.
 		Tokens: []string{creds.ComplianceKey},
-		// The dev UI has no login, so it cannot send a token: on loopback its origin is trusted
-		// for decoding, from this machine only (codec.HandlerConfig.TrustUIOrigins). Beyond
-		// loopback every request needs the token.
-		UIOrigins:      uiOrigins(s.UIURL),
-		TrustUIOrigins: frontendTLS == nil,
-		Logger:         log.Named("codec"),
+		// The Web UI has no login of its own: its browser sends the codec cookie of an
+		// operator signed in to the console on the same host, and only that decodes for it.
+		UIOrigins: uiOrigins(s.UIURL),
+		Sessions:  con.Sessions(),
+		Logger:    log.Named("codec"),
 	})
 	if err != nil {
 		return fail(fmt.Errorf("codec endpoint: %w", err))

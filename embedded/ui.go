@@ -45,7 +45,10 @@ func startUI(ctx context.Context, ip string, port int, frontendAddress string, c
 			BatchActionsDisabled:  true,
 			EnableUI:              true,
 			DefaultNamespace:      cfg.Namespace,
-			Codec:                 uiconfig.Codec{Endpoint: cfg.UICodecEndpoint},
+			// The browser sends its cookies with the codec requests: the codec endpoint decodes
+			// for an operator whose console session cookie comes along (same host, SameSite),
+			// and for nobody else without a token.
+			Codec: uiconfig.Codec{Endpoint: cfg.UICodecEndpoint, IncludeCredentials: cfg.UICodecEndpoint != ""},
 			// Plain HTTP on a developer machine: the CSRF cookie must not require HTTPS.
 			CORS:             uiconfig.CORS{CookieInsecure: true},
 			HideLogs:         true,

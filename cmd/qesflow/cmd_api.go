@@ -32,6 +32,7 @@ type apiFlags struct {
 	callTimeout   time.Duration
 	policy        *policyFlags
 	treezor       *apiTreezorFlags
+	sessions      *consoleSessionFlags
 	clientFlags
 }
 
@@ -48,6 +49,7 @@ func parseAPIFlags(args []string, stderr io.Writer) (*apiFlags, error) {
 	envVar(fs, &f.callTimeout, "call-timeout", "QESFLOW_API_CALL_TIMEOUT", starter.DefaultCallTimeout, "timeout of status queries and signals")
 	f.policy = addPolicyFlags(fs)
 	f.treezor = addAPITreezorFlags(fs)
+	f.sessions = addConsoleSessionFlags(fs)
 	f.clientFlags = addClientFlags(fs)
 	if err := f.parse(fs, args); err != nil {
 		return nil, err
@@ -95,6 +97,10 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	sessionKeys, err := f.sessions.load()
+	if err != nil {
+		return err
+	}
 	// Lazy: the API starts while Temporal is still unreachable, answers 503 and is not ready.
 	parts, err := f.connect(ctx, connection{lazy: true, registry: prometheus.NewRegistry()})
 	if err != nil {
@@ -122,10 +128,20 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The lists of onboardings that wait for a person, for the dashboards and alerts.
+	if parts.Registry != nil {
+		parts.Registry.MustRegister(console.NewQueueCollector(parts.Client, parts.Namespace, parts.Logger.Named("console")))
+	}
 	// The compliance console (/console/) serves the operators named in the compliance keys.
 	if con, err := console.New(console.Config{Temporal: parts.Client, Namespace: parts.Namespace, TaskQueue: f.taskQueue,
-		Keys: keys, Logger: parts.Logger.Named("console")}); err == nil {
+		Keys: keys, Logger: parts.Logger.Named("console"), SessionKeys: sessionKeys}); err == nil {
 		handler = console.Mount(con, handler)
+		if sessionKeys == nil {
+			parts.Logger.Warn("console sessions are sealed with a random key of this process: they end when it restarts and other API replicas refuse them; " +
+				"set QESFLOW_CONSOLE_SESSION_KEYS (or _FILE) to the same keys on every replica")
+		} else {
+			parts.Logger.Info("console sessions", zap.Strings("sessionKeyIds", sessionKeys.KeyIDs()))
+		}
 	} else {
 		parts.Logger.Info("compliance console off", zap.String("why", err.Error()))
 	}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qesflow/qesflow/codec"
+	"github.com/qesflow/qesflow/console"
 	"github.com/qesflow/qesflow/internal/httpserver"
 	"github.com/qesflow/qesflow/starter"
 )
@@ -28,7 +29,9 @@ type codecServerFlags struct {
 	tokens, tokensFile     string
 	keys                   *codecKeyFlags
 	log                    *logFlags
+	sessionFlags           *consoleSessionFlags
 	keyring                *codec.Keyring
+	sessions               *console.Sessions
 	resolvedTokens, origin []string
 }
 
@@ -41,6 +44,7 @@ func parseCodecServerFlags(args []string, stderr io.Writer) (*codecServerFlags, 
 	unsetEnvVar(fs, &f.tokens, "auth-tokens", "QESFLOW_CODEC_AUTH_TOKENS", "bearer tokens allowed to encode and decode, comma-separated (temporal --codec-auth 'Bearer <token>'); prefer the environment or a file")
 	envVar(fs, &f.tokensFile, "auth-tokens-file", "QESFLOW_CODEC_AUTH_TOKENS_FILE", "", "file of bearer tokens, one per line")
 	f.keys = addCodecKeyFlags(fs)
+	f.sessionFlags = addConsoleSessionFlags(fs)
 	f.log = addLogFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
@@ -69,9 +73,22 @@ func (f *codecServerFlags) resolve() error {
 		}
 	}
 	f.origin = splitList(f.uiOrigins)
-	if len(f.resolvedTokens) == 0 {
-		// An Origin header is not authentication: every request needs a token.
-		return errors.New("no bearer token: set QESFLOW_CODEC_AUTH_TOKENS or --auth-tokens-file")
+	sessionKeys, err := f.sessionFlags.load()
+	if err != nil {
+		return err
+	}
+	if sessionKeys != nil {
+		// The codec cookie of an operator signed in to the console on this host decodes for
+		// the Web UI's browser. Sign-out revocations stay in the API process: here a session
+		// ends at its idle or absolute expiry.
+		f.sessions = console.NewSessions(console.SessionsConfig{Keys: sessionKeys})
+		if len(f.origin) == 0 {
+			return errors.New("console session keys are set but no --ui-origins: sessions are accepted from the Web UI's origin only")
+		}
+	}
+	if len(f.resolvedTokens) == 0 && f.sessions == nil {
+		// An Origin header is not authentication: every request needs a token or a session.
+		return errors.New("no bearer token: set QESFLOW_CODEC_AUTH_TOKENS or --auth-tokens-file (or QESFLOW_CONSOLE_SESSION_KEYS for the Web UI's operators)")
 	}
 	return nil
 }
@@ -97,9 +114,11 @@ func runCodecServer(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer func() { _ = logger.Sync() }()
-	h, err := codec.NewHandler(codec.HandlerConfig{
-		Keys: f.keyring, Tokens: f.resolvedTokens, UIOrigins: f.origin, Logger: logger.Named("codec"),
-	})
+	cfg := codec.HandlerConfig{Keys: f.keyring, Tokens: f.resolvedTokens, UIOrigins: f.origin, Logger: logger.Named("codec")}
+	if f.sessions != nil {
+		cfg.Sessions = f.sessions
+	}
+	h, err := codec.NewHandler(cfg)
 	if err != nil {
 		return err
 	}
@@ -110,7 +129,7 @@ func runCodecServer(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	logger.Info("codec endpoint serving", zap.String("addr", srv.Addr()), zap.String("activeKeyId", f.keyring.ActiveKeyID()),
-		zap.Strings("keyIds", f.keyring.KeyIDs()), zap.Strings("uiOrigins", f.origin), zap.Int("tokens", len(f.resolvedTokens)),
+		zap.Strings("keyIds", f.keyring.KeyIDs()), zap.Strings("uiOrigins", f.origin), zap.Int("tokens", len(f.resolvedTokens)), zap.Bool("consoleSessions", f.sessions != nil),
 	)
 	fmt.Fprintf(stdout, "codec endpoint http://%s%s\n", srv.Addr(), strings.TrimSuffix(codec.PathPrefix, "/"))
 	return srv.Serve(ctx)

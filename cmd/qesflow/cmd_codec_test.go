@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
@@ -18,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/qesflow/qesflow/codec"
+	"github.com/qesflow/qesflow/console"
 	"github.com/qesflow/qesflow/internal/temporalclient"
 	"github.com/qesflow/qesflow/internal/testenv"
 	"github.com/qesflow/qesflow/treezorsim"
@@ -96,6 +99,8 @@ func TestCodecServerRefusesIncompleteConfiguration(t *testing.T) {
 	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
 	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", "")
 	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS_FILE", "")
+	t.Setenv("QESFLOW_CONSOLE_SESSION_KEYS", "")
+	t.Setenv("QESFLOW_CONSOLE_SESSION_KEYS_FILE", "")
 	run := func(args ...string) string {
 		var stdout, stderr bytes.Buffer
 		require.Equal(t, 1, runMain(context.Background(), append([]string{"codec-server", "--addr", "127.0.0.1:0"}, args...), &stdout, &stderr))
@@ -108,6 +113,77 @@ func TestCodecServerRefusesIncompleteConfiguration(t *testing.T) {
 	require.Contains(t, run("--auth-tokens", "t"), "weak secret")
 	require.Contains(t, run("--auth-tokens", "change-me-codec-token"), "placeholder")
 	require.Contains(t, run("--auth-tokens", "tok-3-7c1e9a5f2d8b4e6a0c3f9d1b5a8e", "--ui-origins", "localhost:8233"), "want scheme://host")
+	t.Setenv("QESFLOW_CONSOLE_SESSION_KEYS", "short")
+	require.Contains(t, run("--ui-origins", "http://localhost:8233"), "weak secret")
+	t.Setenv("QESFLOW_CONSOLE_SESSION_KEYS", consoleSessionSecret)
+	require.Contains(t, run(), "no --ui-origins", "sessions come from the UI's origin only")
+}
+
+const consoleSessionSecret = "cs-6f1d9b3a7e2c5f8a0d4b1e9c3a7f5d2b"
+
+// TestCodecServerAcceptsConsoleSessions: a codec-server given the console's session keys and
+// no token decodes for the Web UI's browser carrying a signed-in operator's codec cookie, and
+// for nothing else: not the Origin alone, not the cookie without the UI's origin, never /encode.
+func TestCodecServerAcceptsConsoleSessions(t *testing.T) {
+	spec := newKeySpec(t, "k1")
+	keys, err := codec.ParseKeyring(spec)
+	require.NoError(t, err)
+	t.Setenv("QESFLOW_CODEC_KEYS", spec)
+	t.Setenv("QESFLOW_CODEC_KEYS_FILE", "")
+	t.Setenv("QESFLOW_CODEC_AUTH_TOKENS", "")
+	t.Setenv("QESFLOW_CONSOLE_SESSION_KEYS", consoleSessionSecret)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int, 1)
+	const ui = "https://ui.example"
+	go func() {
+		done <- runMain(ctx, []string{"codec-server", "--addr", "127.0.0.1:0", "--ui-origins", ui, "--log-format", "console"}, &stdout, &stderr)
+	}()
+	var endpoint string
+	require.Eventually(t, func() bool {
+		endpoint = strings.TrimSpace(strings.TrimPrefix(stdout.String(), "codec endpoint "))
+		return strings.HasSuffix(endpoint, "/codec")
+	}, 30*time.Second, 50*time.Millisecond, "no endpoint printed: %s", stderr.String())
+
+	sessionKeys, err := console.ParseSessionKeys(consoleSessionSecret)
+	require.NoError(t, err)
+	now := time.Now()
+	cookie, err := sessionKeys.Seal(console.SessionClaims{ID: "s1", Operator: "alice", Scope: console.ScopeName,
+		Audience: console.AudienceCodec, IssuedAt: now, SeenAt: now, Expires: now.Add(time.Hour)})
+	require.NoError(t, err)
+	in, err := converter.GetDefaultDataConverter().ToPayloads("https://id.example/identifications/42")
+	require.NoError(t, err)
+	enc, err := codec.New(keys).Encode(in.Payloads)
+	require.NoError(t, err)
+	body, err := json.Marshal(&commonpb.Payloads{Payloads: enc})
+	require.NoError(t, err)
+	post := func(path string, header map[string]string) int {
+		req, err := http.NewRequest(http.MethodPost, endpoint+path, bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	withSession := console.CodecSessionCookie + "=" + cookie
+	require.Equal(t, http.StatusOK, post("/decode", map[string]string{"Origin": ui, "Cookie": withSession}))
+	require.Equal(t, http.StatusUnauthorized, post("/decode", map[string]string{"Origin": ui}))
+	require.Equal(t, http.StatusUnauthorized, post("/decode", map[string]string{"Cookie": withSession}))
+	require.Equal(t, http.StatusUnauthorized, post("/encode", map[string]string{"Origin": ui, "Cookie": withSession}))
+
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, "stderr: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("qesflow codec-server did not stop")
+	}
+	require.NotContains(t, stderr.String(), consoleSessionSecret)
 }
 
 func TestCodecServerHelpDoesNotPrintSecrets(t *testing.T) {

@@ -120,13 +120,16 @@ Try it:
   # %s/namespaces/%s/workflows?query=TreezorUserId%%3D%%221001%%22
   curl -s %s/v1/onboardings/1001 -H 'Authorization: Bearer %s'
 
-Payloads are encrypted in Temporal's history (key %s, kept in the dev credentials); the temporal
-CLI reads them with: --codec-endpoint %s --codec-auth 'Bearer %s'
+Payloads are encrypted in Temporal's history (key %s, kept in the dev credentials).
+The Web UI shows them decoded only to an operator signed in to the compliance console: sign in
+at %s/console/ with the compliance key, in the browser you open the UI with, on the same
+host name as both URLs above. The temporal CLI reads them with:
+  --codec-endpoint %s --codec-auth 'Bearer %s'
 
 `, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, s.CodecURL, s.APIURL, persistence,
 		devCredentialLines(c),
 		s.SimURL, s.APIURL, c.OnboardingKey, ui, s.Server.Namespace(), s.APIURL, c.OnboardingKey,
-		s.Keyring.ActiveKeyID(), s.CodecURL, c.ComplianceKey)
+		s.Keyring.ActiveKeyID(), s.APIURL, s.CodecURL, c.ComplianceKey)
 }
 
 // devCredentialLines lists every dev credential the walk-through and the README use, so that

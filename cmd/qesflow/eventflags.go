@@ -55,15 +55,10 @@ func (f *eventFlags) sender(reg prometheus.Registerer) (*outbound.Sender, error)
 	if len(secrets) == 0 {
 		return nil, errors.New("--events-endpoints needs a signing secret (QESFLOW_EVENTS_SECRETS or --events-secrets-file)")
 	}
-	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "qesflow_event_deliveries_total",
-		Help: "Outbound event delivery requests by endpoint and outcome (delivered, failed, gone).",
-	}, []string{"endpoint", "outcome"})
-	if reg != nil {
-		if err := reg.Register(deliveries); err != nil {
-			return nil, err
-		}
+	observe, err := outbound.DeliveryCounter(reg)
+	if err != nil {
+		return nil, err
 	}
 	return outbound.NewSender(outbound.Config{Endpoints: eps, Secrets: secrets, Timeout: f.timeout,
-		Observe: func(ep, outcome string) { deliveries.WithLabelValues(ep, outcome).Inc() }})
+		Observe: observe})
 }

@@ -187,6 +187,20 @@ func TestChartRendersWhatMatters(t *testing.T) {
 				}
 			}
 
+			// Console session keys, when given, reach the API and the codec as a file, so every
+			// API replica opens the sessions of the others.
+			for _, c := range []string{"api", "codec"} {
+				d, ok := r.deployments[c]
+				if !ok {
+					continue
+				}
+				want := ""
+				if strings.Contains(valuesText, "selfhosted-values") {
+					want = "/secrets/console-session/session-keys"
+				}
+				require.Equal(t, want, env(d.Spec.Template.Spec.Containers[0], "QESFLOW_CONSOLE_SESSION_KEYS_FILE"), c)
+			}
+
 			// The worker gets longer to stop than its own stop timeout.
 			w := r.deployments["worker"].Spec.Template.Spec
 			stop, err := time.ParseDuration(env(w.Containers[0], "QESFLOW_WORKER_STOP_TIMEOUT"))
