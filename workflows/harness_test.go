@@ -212,11 +212,12 @@ const webhookSecret = "whsec-test-only"
 // harness is a real in-process Temporal server with a worker running the workflow and
 // the real activities against the fake Treezor.
 type harness struct {
-	client  client.Client
-	treezor *fakeTreezor
-	acts    *activities.Activities
-	mu      sync.Mutex
-	seq     int
+	client    client.Client
+	namespace string
+	treezor   *fakeTreezor
+	acts      *activities.Activities
+	mu        sync.Mutex
+	seq       int
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
@@ -233,7 +234,7 @@ func newHarnessWith(t *testing.T, events activities.EventSender) *harness {
 		r.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 		r.RegisterActivity(acts)
 	})
-	return &harness{client: ts.GetDefaultClient(), treezor: fake, acts: acts}
+	return &harness{client: ts.GetDefaultClient(), namespace: ts.GetDefaultNamespace(), treezor: fake, acts: acts}
 }
 
 // startIdle starts the onboarding on a task queue no worker polls yet, sends what send
