@@ -218,6 +218,8 @@ type harness struct {
 	acts      *activities.Activities
 	mu        sync.Mutex
 	seq       int
+	// idle holds, by user, the stop of the worker startIdle started on the user's own queue.
+	idle map[string]func()
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
@@ -248,13 +250,17 @@ func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testi
 	}, workflows.WorkflowName, in)
 	require.NoError(t, err)
 	send(t, h, in.UserID)
-	w := worker.New(h.client, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: h.acts.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
-	w.RegisterActivity(h.acts)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	h.setIdleWorker(in.UserID, h.startWorkerOn(t, queue))
 	return run.GetRunID()
+}
+
+func (h *harness) setIdleWorker(user string, stop func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.idle == nil {
+		h.idle = map[string]func(){}
+	}
+	h.idle[user] = stop
 }
 
 func ctxFor(t *testing.T) context.Context {

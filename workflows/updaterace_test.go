@@ -24,76 +24,101 @@ import (
 // a stale state", on a real server: the webhook that puts the onboarding where an operator
 // action applies (a fraud verdict: COMPLIANCE_REVIEW; a user-retry abort: WAITING_FOR_USER)
 // and the action reach the run in one workflow task. The server orders the update after the
-// signal (its sequencing event is the task's scheduled event), but the SDK runs the update's
-// validator before the workflow's main coroutine, which is what applies webhooks: the
-// validator used to see AWAITING_USER and refuse. The action must apply.
-//
-// The worker is stopped while both arrive, so the next worker's first task carries both;
-// that is what a worker or server restart does to a webhook and an action sent close
-// together in the chaos suite.
+// signal (the update's sequencing event is the task's scheduled event), but the SDK runs
+// the update's validator before the workflow's main coroutine, which is what applies
+// webhooks: the validator saw AWAITING_USER and refused. The action must apply.
 func TestActionDeliveredWithTheWebhookThatEnablesIt(t *testing.T) {
 	h := newHarness(t)
 	cases := []struct {
-		name    string
-		result  string
-		code    int
-		action  string
-		arg     any
-		attempt int // the attempt the action leads to
+		user   string
+		code   int // the reason of the qes.aborted webhook
+		action string
+		arg    any
 	}{
-		{"compliance decision after a fraud verdict", treezor.ResultAborted, 3204,
-			workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"}, 2},
-		{"restart after a user-retry abort", treezor.ResultAborted, 3009,
-			workflows.UpdateRestart, workflows.RestartRequest{Reason: "name corrected"}, 2},
+		{"race-decision", 3204, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"}},
+		{"race-restart", 3009, workflows.UpdateRestart, workflows.RestartRequest{Reason: "name corrected"}},
 	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			user := []string{"race-decision", "race-restart"}[i]
-			queue := "race-" + user
-			stop := h.startWorkerOn(t, queue)
-			_, err := h.client.ExecuteWorkflow(ctxFor(t), client.StartWorkflowOptions{
-				ID: workflows.WorkflowID(user), TaskQueue: queue,
-				TypedSearchAttributes: workflows.StartSearchAttributes(user),
-			}, workflows.WorkflowName, baseInput(user))
-			require.NoError(t, err)
-			st := h.waitState(t, user, workflows.StateAwaitingUser, 1)
-			stop()
-
-			h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, tc.result, tc.code)
-			updateID := "action-" + user
-			answered := make(chan error, 1)
-			var res workflows.ActionResult
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-				defer cancel()
-				handle, err := h.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-					UpdateID: updateID, WorkflowID: workflows.WorkflowID(user), UpdateName: tc.action,
-					Args: []any{tc.arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
-				})
-				if err == nil {
-					err = handle.Get(ctx, &res)
-				}
-				answered <- err
-			}()
-			h.waitAdmitted(t, user, updateID)
-			h.startWorkerOn(t, queue)
-
-			select {
-			case err := <-answered:
-				var appErr *temporal.ApplicationError
-				if errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeNotApplicable {
-					var seen workflows.ActionResult
-					_ = appErr.Details(&seen)
-					t.Fatalf("%s refused on state %s attempt %d, delivered after the webhook that enables it: %v", tc.action, seen.State, seen.Attempt, err)
-				}
-				require.NoError(t, err)
-			case <-time.After(2 * time.Minute):
-				t.Fatal("the action was never answered")
+	for _, tc := range cases {
+		t.Run(tc.action, func(t *testing.T) {
+			h.startIdle(t, baseInput(tc.user), func(*testing.T, *harness, string) {})
+			st := h.waitState(t, tc.user, workflows.StateAwaitingUser, 1)
+			res, err := h.actionWithWebhook(t, tc.user, tc.action, tc.arg, func() {
+				h.qes(t, tc.user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, tc.code)
+			})
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeNotApplicable {
+				var seen workflows.ActionResult
+				_ = appErr.Details(&seen)
+				t.Fatalf("%s refused on state %s attempt %d, delivered after the webhook that enables it: %v", tc.action, seen.State, seen.Attempt, err)
 			}
-			require.Equal(t, tc.attempt, res.Attempt, "the action led to the next attempt")
-			h.waitState(t, user, workflows.StateAwaitingUser, tc.attempt)
-			h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{})
+			require.NoError(t, err)
+			require.Equal(t, 2, res.Attempt, "the action led to the next attempt")
+			h.waitState(t, tc.user, workflows.StateAwaitingUser, 2)
+			h.action(t, tc.user, workflows.UpdateCancel, workflows.CancelRequest{})
 		})
+	}
+}
+
+// TestActionRefusedAfterTheWebhookThatEndsIt: where the webhook delivered in the same task
+// makes the action meaningless, the action is refused on the state after the webhook (the
+// validator let it through; the handler refuses it) and the state is the webhook's.
+func TestActionRefusedAfterTheWebhookThatEndsIt(t *testing.T) {
+	h := newHarness(t)
+	const user = "race-refused"
+	h.startIdle(t, baseInput(user), func(*testing.T, *harness, string) {})
+	st := h.waitState(t, user, workflows.StateAwaitingUser, 1)
+	// A user-retry abort (WAITING_FOR_USER) then a fraud verdict on the same identification
+	// (COMPLIANCE_REVIEW), with a restart: the restart meant WAITING_FOR_USER, the run is
+	// under review when it reaches it.
+	_, err := h.actionWithWebhook(t, user, workflows.UpdateRestart, workflows.RestartRequest{Reason: "late"}, func() {
+		h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, 3009)
+		h.qes(t, user, treezor.EventQESFinalized, st.IdentificationID, treezor.ResultFraudSuspicionConfirmed, 3207)
+	})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "want a refusal, got %v", err)
+	require.Equal(t, workflows.ErrTypeNotApplicable, appErr.Type())
+	var seen workflows.ActionResult
+	require.NoError(t, appErr.Details(&seen))
+	require.Equal(t, workflows.StateComplianceReview, seen.State, "refused on the state after the webhooks")
+	require.Equal(t, workflows.StateComplianceReview, h.status(t, user).State)
+	h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+	require.Equal(t, workflows.StateRejected, h.result(t, user).State)
+}
+
+// actionWithWebhook stops the worker of the user's queue (startIdle), sends what send
+// sends, sends the action and waits until the server admitted it, then starts a worker:
+// its first task carries the webhooks and the action, as a worker or server restart does to
+// a webhook and an action sent close together. It returns the action's answer.
+func (h *harness) actionWithWebhook(t *testing.T, user, action string, arg any, send func()) (workflows.ActionResult, error) {
+	h.mu.Lock()
+	stop := h.idle[user]
+	h.mu.Unlock()
+	require.NotNil(t, stop, "user %s has no worker of its own (startIdle)", user)
+	stop()
+	send()
+	updateID := action + "-" + user
+	answered := make(chan error, 1)
+	var res workflows.ActionResult
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		handle, err := h.client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			UpdateID: updateID, WorkflowID: workflows.WorkflowID(user), UpdateName: action,
+			Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = handle.Get(ctx, &res)
+		}
+		answered <- err
+	}()
+	h.waitAdmitted(t, user, updateID)
+	h.setIdleWorker(user, h.startWorkerOn(t, "idle-"+user))
+	select {
+	case err := <-answered:
+		return res, err
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s of %s was never answered", action, user)
+		return res, nil
 	}
 }
 
