@@ -807,6 +807,33 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateCompletedValidated,
 		},
+		{
+			// Issue 18 (change action-after-delivered): an operator action in the task of
+			// the webhook that enables it applies after it; one in the task of webhooks
+			// that make it meaningless is refused on their state (accepted, then failed).
+			name:  "action-with-its-webhook",
+			input: baseInput,
+			burst: func(*testing.T, *harness, string) {},
+			drive: func(t *testing.T, h *harness, user string, _ workflows.IdentificationURLResult, _ error) {
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 1)
+				res, err := h.actionWithWebhook(t, user, workflows.UpdateComplianceDecision,
+					workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"}, func() {
+						h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, 3204)
+					})
+				require.NoError(t, err)
+				require.Equal(t, 2, res.Attempt)
+				st = h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				_, err = h.actionWithWebhook(t, user, workflows.UpdateRestart, workflows.RestartRequest{Reason: "late"}, func() {
+					h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, 3009)
+					h.qes(t, user, treezor.EventQESFinalized, st.IdentificationID, treezor.ResultFraudSuspicionConfirmed, 3207)
+				})
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeNotApplicable, "want a refusal, got %v", err)
+				h.waitState(t, user, workflows.StateComplianceReview, 2)
+				h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+			},
+			want: workflows.StateRejected,
+		},
 	}, eventScenarios()...)
 }
 
