@@ -63,6 +63,17 @@ func (r StartResponse) PublicState() string { return publicState(r.State) }
 // the call checks again, so a run that just ended REJECTED or validated is never followed by
 // a new one without the rule being applied to it.
 //
+// One window remains, and no call of Temporal's API closes it: when the latest run had ended
+// and the check allowed a new one, the start allows a duplicate (ALLOW_DUPLICATE), and Temporal
+// starts it after whatever run is latest when the start arrives. If, between this call's
+// describe and its start, another caller starts a run and that whole run ends (REJECTED by
+// compliance, or validated), this call starts the next run without the rule being applied to
+// the run that ended. Temporal has no start conditioned on the run it replaces, a new run does
+// not learn which run it replaced, and visibility, the only list of a workflow id's runs, lags.
+// The window is two RPCs of one API call wide, while the run that slips in must go through a
+// Treezor identification and a compliance decision or a KYC review. docs/architecture.md says
+// so too.
+//
 // Created is decided by comparing run ids: false when the run that answered is the run that was
 // running when the call began, true otherwise. Two truly concurrent first calls for one user may
 // both report Created (they still share the one run and URL).

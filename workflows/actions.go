@@ -12,6 +12,12 @@ import (
 // An operator action's validator refuses it, with ErrTypeNotApplicable and the current
 // state, where it means nothing: the refusal is never written to the history. An
 // accepted action changes the state at once and answers the state it led to.
+//
+// From releaseFollowUp on, an action acts on the state after everything its workflow task
+// delivered before it (webhooks, an activity's answer, the deadline): the validator
+// cannot see those applied (the SDK runs it before the main loop), so where it would
+// refuse while they wait it accepts, and the handler, once the main loop has applied
+// them, applies the action or refuses it (ErrTypeNotApplicable, then in the history).
 func (o *onboarding) registerUpdates(ctx workflow.Context) error {
 	if err := o.registerIdentificationURL(ctx); err != nil {
 		return err
@@ -34,7 +40,15 @@ func registerAction[Req any](ctx workflow.Context, o *onboarding, name, descript
 	refusal func(Req) string, apply func(Req)) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, name,
 		func(ctx workflow.Context, req Req) (ActionResult, error) {
-			if why := refusal(req); why != "" { // the validator ran in the same task: unreachable
+			if o.followUp { // changeActionAfterDelivered
+				// What the task delivered before the action (a webhook, an activity's
+				// answer, the deadline) is applied first: the action acts on that state.
+				if err := yieldToMainLoop(ctx); err != nil {
+					return ActionResult{}, err
+				}
+			}
+			// Reachable only when the validator deferred its decision (followUp).
+			if why := refusal(req); why != "" {
 				return ActionResult{}, o.notApplicable(name, why)
 			}
 			apply(req)
@@ -44,13 +58,26 @@ func registerAction[Req any](ctx workflow.Context, o *onboarding, name, descript
 		},
 		workflow.UpdateHandlerOptions{
 			Validator: func(_ workflow.Context, req Req) error {
-				if why := refusal(req); why != "" {
-					return o.notApplicable(name, why)
+				why := refusal(req)
+				if why == "" || (o.followUp && o.mainLoopBehind()) { // changeActionAfterDelivered
+					// A refusal read on a state the task has not caught up with yet is
+					// decided by the handler, once the main loop has applied it.
+					return nil
 				}
-				return nil
+				return o.notApplicable(name, why)
 			},
 			Description: description,
 		})
+}
+
+// mainLoopBehind reports whether the current workflow task delivered something the main
+// loop has not applied yet: a webhook not yet received, the running activity's answer, the
+// deadline timer. The SDK runs an update's validator before the main loop in a task, so
+// the state it reads is then behind what the server ordered before the update.
+func (o *onboarding) mainLoopBehind() bool {
+	return o.webhooks.Len() > 0 ||
+		(o.act != nil && o.act.future.IsReady()) ||
+		(o.timer != nil && o.timer.future.IsReady())
 }
 
 // notApplicable is the refusal of an action, with the current state in its details.

@@ -212,11 +212,14 @@ const webhookSecret = "whsec-test-only"
 // harness is a real in-process Temporal server with a worker running the workflow and
 // the real activities against the fake Treezor.
 type harness struct {
-	client  client.Client
-	treezor *fakeTreezor
-	acts    *activities.Activities
-	mu      sync.Mutex
-	seq     int
+	client    client.Client
+	namespace string
+	treezor   *fakeTreezor
+	acts      *activities.Activities
+	mu        sync.Mutex
+	seq       int
+	// idle holds, by user, the stop of the worker startIdle started on the user's own queue.
+	idle map[string]func()
 }
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
@@ -233,7 +236,7 @@ func newHarnessWith(t *testing.T, events activities.EventSender) *harness {
 		r.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 		r.RegisterActivity(acts)
 	})
-	return &harness{client: ts.GetDefaultClient(), treezor: fake, acts: acts}
+	return &harness{client: ts.GetDefaultClient(), namespace: ts.GetDefaultNamespace(), treezor: fake, acts: acts}
 }
 
 // startIdle starts the onboarding on a task queue no worker polls yet, sends what send
@@ -247,13 +250,17 @@ func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testi
 	}, workflows.WorkflowName, in)
 	require.NoError(t, err)
 	send(t, h, in.UserID)
-	w := worker.New(h.client, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: h.acts.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
-	w.RegisterActivity(h.acts)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	h.setIdleWorker(in.UserID, h.startWorkerOn(t, queue))
 	return run.GetRunID()
+}
+
+func (h *harness) setIdleWorker(user string, stop func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.idle == nil {
+		h.idle = map[string]func(){}
+	}
+	h.idle[user] = stop
 }
 
 func ctxFor(t *testing.T) context.Context {
@@ -799,6 +806,33 @@ func scenarios() []scenario {
 				succeed(t, h, user, st.IdentificationID, 2)
 			},
 			want: workflows.StateCompletedValidated,
+		},
+		{
+			// Issue 18 (change action-after-delivered): an operator action in the task of
+			// the webhook that enables it applies after it; one in the task of webhooks
+			// that make it meaningless is refused on their state (accepted, then failed).
+			name:  "action-with-its-webhook",
+			input: baseInput,
+			burst: func(*testing.T, *harness, string) {},
+			drive: func(t *testing.T, h *harness, user string, _ workflows.IdentificationURLResult, _ error) {
+				st := h.waitState(t, user, workflows.StateAwaitingUser, 1)
+				res, err := h.actionWithWebhook(t, user, workflows.UpdateComplianceDecision,
+					workflows.ComplianceDecision{Decision: workflows.DecisionClear, Note: "checked"}, func() {
+						h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, 3204)
+					})
+				require.NoError(t, err)
+				require.Equal(t, 2, res.Attempt)
+				st = h.waitState(t, user, workflows.StateAwaitingUser, 2)
+				_, err = h.actionWithWebhook(t, user, workflows.UpdateRestart, workflows.RestartRequest{Reason: "late"}, func() {
+					h.qes(t, user, treezor.EventQESAborted, st.IdentificationID, treezor.ResultAborted, 3009)
+					h.qes(t, user, treezor.EventQESFinalized, st.IdentificationID, treezor.ResultFraudSuspicionConfirmed, 3207)
+				})
+				var appErr *temporal.ApplicationError
+				require.True(t, errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeNotApplicable, "want a refusal, got %v", err)
+				h.waitState(t, user, workflows.StateComplianceReview, 2)
+				h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+			},
+			want: workflows.StateRejected,
 		},
 	}, eventScenarios()...)
 }

@@ -39,6 +39,7 @@ const (
 	invFraudWins        = "fraud-wins"          // a fraud verdict on the current identification did not go to compliance
 	invFraudWinsLate    = "fraud-wins-late"     // the same, for a verdict after the identification's abort (retry pending)
 	invCancelIgnored    = "cancel-ignored"      // an operator cancel of a running onboarding did not end it
+	invRefusedStale     = "refused-stale"       // an operator action refused on a state its task had already left
 	invReasonOfAttempt  = "reason-of-attempt"   // the compliance case shows a reason no webhook of its identification carried
 	invDocsWindow       = "docs-window"         // a document announced within the wait window was not downloaded
 	invResult           = "result"              // the Result disagrees with the final status
@@ -498,5 +499,36 @@ func (r *modelRun) finalCheck(runErr error) {
 		if ans.accepted && !ans.done {
 			r.fail(invUpdateUnanswered, where, "operator update %s sent at %s was never answered", ans.name, ans.where)
 		}
+	}
+}
+
+// checkRefusal checks an operator action refused as not applicable: the state its refusal
+// names must be the state its workflow task left the run in. A validator that reads the
+// state before the task's webhooks are applied names an older one (issue 18).
+func (r *modelRun) checkRefusal(ans *modelOperatorAnswer) {
+	err := ans.rejected
+	if err == nil && ans.done {
+		err = ans.err
+	}
+	var appErr *temporal.ApplicationError
+	if err == nil || !errors.As(err, &appErr) || appErr.Type() != ErrTypeNotApplicable {
+		return
+	}
+	var seen ActionResult
+	if appErr.Details(&seen) != nil {
+		r.fail(invRefusedStale, ans.where, "%s refused without the state it saw: %v", ans.name, err)
+		return
+	}
+	v, qerr := r.env.QueryWorkflow(QueryStatus)
+	if qerr != nil {
+		return // the run has closed: the final check reads the result
+	}
+	var st Status
+	if v.Get(&st) != nil {
+		return
+	}
+	if seen.State != st.State || seen.Attempt != st.Attempt {
+		r.fail(invRefusedStale, ans.where, "%s refused on %s attempt %d; its task left the run in %s attempt %d",
+			ans.name, seen.State, seen.Attempt, st.State, st.Attempt)
 	}
 }

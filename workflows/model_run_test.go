@@ -562,6 +562,8 @@ func (r *modelRun) operator(op string, last bool, where string) {
 		OnReject:   func(err error) { ans.rejected = err },
 		OnComplete: func(_ any, err error) { ans.done, ans.err = true, err },
 	}, arg)
+	// The answer comes with the update's task: it is checked once the task is over.
+	r.env.RegisterDelayedCallback(func() { r.checkRefusal(ans) }, 0)
 }
 
 // upserted applies one upsert of search attributes to the published values.

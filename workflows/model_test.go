@@ -171,6 +171,10 @@ var modelRegressions = []struct {
 		+4h52s final cur FRAUD_SUSPICION_CONFIRMED 3207
 		+3h22m35s can
 		+17s clear & cancel`},
+	{"stale-refusal", "a compliance decision in the task of the fraud verdict", invRefusedStale, `
+		+10s final cur FRAUD_SUSPICION_CONFIRMED 3207 & clear`},
+	{"stale-refusal", "a restart in the task of the user-retry abort", invRefusedStale, `
+		+10s aborted cur 3009 & restart`},
 }
 
 func TestModelRegressions(t *testing.T) {

@@ -179,6 +179,14 @@ func (o *onboarding) run(ctx workflow.Context) (Result, error) {
 			}
 		}
 		o.listenTimer(ctx, sel)
+		if o.followUp { // changeActionAfterDelivered
+			// Blocked in Await rather than in Select, no receive waits on the signal
+			// channel: a webhook delivered stays in its buffer, where an update's
+			// validator, which runs before this loop, can count it (mainLoopBehind).
+			if err := workflow.Await(ctx, sel.HasPending); err != nil {
+				return Result{}, err
+			}
+		}
 		sel.Select(ctx)
 	}
 	return o.end(ctx)

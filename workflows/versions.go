@@ -36,7 +36,12 @@ const (
 
 // followUpChanges: the changes of releaseFollowUp (o.followUp). Each change to the commands a run issues from
 // here on is named here and gated on o.followUp.
-const ()
+const (
+	// changeActionAfterDelivered: an operator action applies after the webhooks, activity
+	// answer and timer its workflow task delivered before it (actions.go); the main loop
+	// waits in Await, so a delivered webhook stays countable in the signal channel.
+	changeActionAfterDelivered = "action-after-delivered"
+)
 
 // The versions of ChangeRelease. A later set of changes raises the maximum instead of adding
 // a marker: a run records one version, and every change up to it is on.

@@ -67,30 +67,23 @@ func (c *apiClient) restart(ctx context.Context, userID string) error {
 	return err
 }
 
-// decide sends the compliance decision. A 409 means a retried call was already applied,
-// unless the onboarding it names is still under review: that refusal is counted and the
-// decision sent again, so a refusal the workflow should not have made shows as a lost flow.
+// decide sends the compliance decision. A 409 means a retried call was already applied;
+// one that names COMPLIANCE_REVIEW is a refusal the workflow must not make (issue 18), an
+// error.
 func (c *apiClient) decide(ctx context.Context, userID, decision string) error {
 	path := "/v1/onboardings/" + userID + "/compliance-decision"
-	for {
-		status, body, err := c.call(ctx, http.MethodPost, path,
-			workflows.ComplianceDecision{Decision: decision, Note: "chaos driver"}, http.StatusOK, http.StatusConflict)
-		if err != nil || status != http.StatusConflict {
-			return err
-		}
-		var p struct {
-			State string `json:"state"`
-		}
-		if json.Unmarshal(body, &p) != nil || p.State != string(workflows.StateComplianceReview) {
-			return nil
-		}
-		c.countRetry(http.MethodPost+" "+path, status, body)
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("POST %s: refused under compliance review: %s: %w", path, body, ctx.Err())
-		case <-time.After(300 * time.Millisecond):
-		}
+	status, body, err := c.call(ctx, http.MethodPost, path,
+		workflows.ComplianceDecision{Decision: decision, Note: "chaos driver"}, http.StatusOK, http.StatusConflict)
+	if err != nil || status != http.StatusConflict {
+		return err
 	}
+	var p struct {
+		State string `json:"state"`
+	}
+	if json.Unmarshal(body, &p) == nil && p.State == string(workflows.StateComplianceReview) {
+		return fmt.Errorf("POST %s: refused under compliance review: %s", path, body)
+	}
+	return nil
 }
 
 // details reads GET /v1/onboardings/{userId}/details.

@@ -128,7 +128,7 @@ func (d *driver) attempt(ctx context.Context, userID string, s script, n int, at
 		if err := d.waitState(ctx, userID, workflows.StateWaitingForUser); err != nil {
 			return err
 		}
-		return d.resend(ctx, userID, workflows.StateWaitingForUser, "restart", func() error { return d.api.restart(ctx, userID) })
+		return d.act(ctx, userID, workflows.StateWaitingForUser, "restart", func() error { return d.api.restart(ctx, userID) })
 	case stepClear, stepReject:
 		if err := d.waitState(ctx, userID, workflows.StateComplianceReview); err != nil {
 			return err
@@ -142,44 +142,41 @@ func (d *driver) attempt(ctx context.Context, userID string, s script, n int, at
 	return nil
 }
 
-// decideCase sends the compliance decision until the onboarding leaves review. Under this
-// chaos an operator action answered 200 was sometimes not in effect afterwards (issue 18:
-// two causes around continue-as-new are fixed; a third was not reproduced since): the
-// driver sends it again, counts each re-send in the API figures as "still in STATE:
-// resent" and logs the onboarding's timeline, so the summary shows whether it happened.
+// decideCase sends the compliance decision and checks that the onboarding left review.
 func (d *driver) decideCase(ctx context.Context, userID, decision string) error {
-	return d.resend(ctx, userID, workflows.StateComplianceReview, "compliance-decision", func() error { return d.api.decide(ctx, userID, decision) })
+	return d.act(ctx, userID, workflows.StateComplianceReview, "compliance-decision", func() error { return d.api.decide(ctx, userID, decision) })
 }
 
-// resend sends an operator action until the onboarding leaves the state it acts on (see
-// decideCase), counting each re-send.
-func (d *driver) resend(ctx context.Context, userID string, from workflows.State, action string, send func() error) error {
-	for {
-		if err := send(); err != nil {
-			return err
-		}
-		wait, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := poll(wait, apiPoll, func() (bool, error) {
-			st, err := d.api.details(wait, userID)
-			return err == nil && st.State != from, nil
-		})
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if st, err := d.api.details(ctx, userID); err == nil && d.logf != nil {
-			var b strings.Builder
-			for _, e := range st.Timeline {
-				fmt.Fprintf(&b, "\n  %s %s %s %s %s %s", e.Time.Format("15:04:05.000"), e.Kind, e.EventType, e.IdentificationID, e.State, e.Note)
-			}
-			d.logf("chaos: %s of %s not in effect (state %s attempt %d; last 409 accepted: %s):%s", action, userID, st.State, st.Attempt,
-				d.api.lastConflict("/v1/onboardings/"+userID+"/"+action), b.String())
-		}
-		d.api.countRetry(http.MethodPost+" /v1/onboardings/"+userID+"/"+action+" (still in "+string(from)+": resent)", 0, nil)
+// act sends an operator action once (the API client repeats it only on 5xx and transport
+// errors) and checks that the onboarding leaves the state it acts on. Issue 18: an action
+// answered 200, or 409 as "a retried call already applied", used to be sometimes not in
+// effect, because the action reached the run in the workflow task of the webhook that put
+// the run in that state, and its validator ran before the webhook was applied. That is
+// fixed (change action-after-delivered), so an action not in effect fails the flow, with
+// the onboarding's timeline and the last 409 the client accepted.
+func (d *driver) act(ctx context.Context, userID string, from workflows.State, action string, send func() error) error {
+	if err := send(); err != nil {
+		return err
 	}
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := poll(wait, apiPoll, func() (bool, error) {
+		st, err := d.api.details(wait, userID)
+		return err == nil && st.State != from, nil
+	})
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var b strings.Builder
+	st, derr := d.api.details(ctx, userID)
+	if derr != nil {
+		return fmt.Errorf("%s not in effect after 30s (details: %w)", action, derr)
+	}
+	for _, e := range st.Timeline {
+		fmt.Fprintf(&b, "\n  %s %s %s %s %s %s", e.Time.Format("15:04:05.000"), e.Kind, e.EventType, e.IdentificationID, e.State, e.Note)
+	}
+	return fmt.Errorf("%s not in effect after 30s: state %s attempt %d; last 409 accepted: %s; timeline:%s", action, st.State, st.Attempt,
+		d.api.lastConflict("/v1/onboardings/"+userID+"/"+action), b.String())
 }
 
 // waitIdentification waits until Treezor holds the user's n-th identification.
