@@ -32,6 +32,10 @@ type verdict struct {
 	// acknowledged "no onboarding" while the workflow ran; sepaFromWallet counts SEPA
 	// transfers acknowledged so whose payin the workflow read from the wallet instead.
 	payinsNotNeeded, sepaFromWallet int
+	// sepaNoOnboarding counts SEPA transfers that reached the workflow by one delivery of
+	// their webhook although another was acknowledged "no onboarding" while it ran: without
+	// that other delivery, only a later read of the wallet's payins would have found them.
+	sepaNoOnboarding int
 }
 
 // observed is everything the checks compare with a flow's script, read once every
@@ -156,7 +160,7 @@ const (
 // payinMatters is the oracle's rule for payins. Only a received SEPA credit transfer
 // (paymentMethodId 20, or 27 for SCT Inst) with status VALIDATED into one of the user's
 // wallets can satisfy the SEPA step, so only such a payin must reach the workflow while the
-// flow can still use it: by its webhook, or, when it came before the onboarding published
+// flow can still use it: by its webhook (one of its deliveries signalled), or, when it came before the onboarding published
 // its wallets (it does so on entering AWAITING_SEPA), by the wallet's payins the workflow
 // reads then (its timeline names the payin). Treezor's payin userId is a placeholder, so the
 // bridge routes payins by wallet alone, and any other payin (a card top-up, a transfer
@@ -191,10 +195,14 @@ func judgeWebhook(d treezorsim.Delivery, recorded int, answers []BridgeAnswer, c
 		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) answered 4xx %d times: a genuine event Treezor gives up on", d.WebhookID, d.Webhook, refused))
 	case recorded < signalled:
 		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) signalled %d times, %d in the timeline", d.WebhookID, d.Webhook, signalled, recorded))
-	case early > 0 && n == needWorkflow:
+	case early > 0 && n == needWorkflow && (d.Payin == nil || signalled == 0):
 		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) answered no-onboarding %d times before the workflow closed", d.WebhookID, d.Webhook, early))
 	case early > 0 && n == needNothing:
 		v.payinsNotNeeded++
+	case early > 0 && n == needWorkflow:
+		// A SEPA transfer one delivery of which was acknowledged "no onboarding" while
+		// another reached the workflow: it reached it, as payinMatters asks.
+		v.sepaNoOnboarding++
 	case early > 0 && n == needReadFromWallet:
 		v.sepaFromWallet++
 	case recorded == 0 && late == 0:
