@@ -220,6 +220,13 @@ func checkFlows(ctx context.Context, t *testing.T, flows []*flow, c *checker) su
 		sum.payinsNotNeeded += v.payinsNotNeeded
 		sum.sepaFromWallet += v.sepaFromWallet
 		sum.sepaNoOnboarding += v.sepaNoOnboarding
+		if len(v.notes) > 0 {
+			var b strings.Builder
+			for _, e := range v.timeline {
+				fmt.Fprintf(&b, "\n  %s %s %s %s %s", e.Time.Format("15:04:05.000"), e.Kind, e.EventType, e.State, e.Note)
+			}
+			t.Logf("chaos: flow %s (%s): %s; timeline of its SEPA step:%s", f.userID, f.script.kind, strings.Join(v.notes, "; "), b.String())
+		}
 		if len(v.lost) > 0 {
 			sum.lost++
 			t.Errorf("chaos: flow %s (%s) lost: %s", f.userID, f.script.kind, strings.Join(v.lost, "; "))

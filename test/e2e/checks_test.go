@@ -36,6 +36,10 @@ type verdict struct {
 	// their webhook although another was acknowledged "no onboarding" while it ran: without
 	// that other delivery, only a later read of the wallet's payins would have found them.
 	sepaNoOnboarding int
+	// notes describe what was counted but not a failure, for the report (the bridge's
+	// answers to such a SEPA transfer, with their times).
+	notes    []string
+	timeline []workflows.TimelineEntry // the SEPA step's entries of a flow with notes
 }
 
 // observed is everything the checks compare with a flow's script, read once every
@@ -64,6 +68,13 @@ func judge(s script, o observed) verdict {
 	}
 	v.wrong = outcomeProblems(s, o)
 	judgeWebhooks(o, &v)
+	if len(v.notes) > 0 {
+		for _, e := range o.status.Timeline {
+			if e.State == workflows.StateAwaitingSEPA || strings.HasPrefix(e.EventType, "payin.") {
+				v.timeline = append(v.timeline, e)
+			}
+		}
+	}
 	return v
 }
 
@@ -203,6 +214,11 @@ func judgeWebhook(d treezorsim.Delivery, recorded int, answers []BridgeAnswer, c
 		// A SEPA transfer one delivery of which was acknowledged "no onboarding" while
 		// another reached the workflow: it reached it, as payinMatters asks.
 		v.sepaNoOnboarding++
+		var b strings.Builder
+		for _, a := range answers {
+			fmt.Fprintf(&b, " %s %d %s;", a.At.Format("15:04:05.000"), a.Status, a.Outcome)
+		}
+		v.notes = append(v.notes, fmt.Sprintf("SEPA transfer %s (%s %s) answered:%s", d.Payin.PayinID, d.WebhookID, d.Webhook, b.String()))
 	case early > 0 && n == needReadFromWallet:
 		v.sepaFromWallet++
 	case recorded == 0 && late == 0:
