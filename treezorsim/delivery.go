@@ -24,6 +24,8 @@ type Delivery struct {
 	// StatusCode is the last answer's status, 0 after a network error.
 	StatusCode int       `json:"statusCode"`
 	At         time.Time `json:"at"`
+	// Payin is what a payin.* webhook said of its payin (nil for other events).
+	Payin *SentPayin `json:"payin,omitempty"`
 }
 
 var errNoWebhookURL = errors.New("no webhook URL configured")
@@ -184,7 +186,7 @@ func (s *Simulator) recordLocked(o outgoing, outcome deliveryOutcome) {
 	}
 	s.deliveries[o.userID] = append(s.deliveries[o.userID], Delivery{
 		WebhookID: o.webhookID, Webhook: o.event, ObjectID: o.objectID, Duplicate: o.duplicate,
-		Attempts: outcome.attempts, OK: outcome.ok, StatusCode: outcome.status, At: s.now(),
+		Attempts: outcome.attempts, OK: outcome.ok, StatusCode: outcome.status, At: s.now(), Payin: o.payin,
 	})
 	s.changedLocked()
 }

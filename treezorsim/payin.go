@@ -66,8 +66,9 @@ func (s *Simulator) SEPAPayin(userID, amount string) (payinID string, err error)
 // Treezor's payin methods (docs.treezor.com/guide/transfers/credit-transfer.html,
 // credit-transfer-inst.html, cheques/events.html).
 const (
-	paymentMethodSCT  = "20"
-	paymentMethodCard = "25"
+	paymentMethodSCT     = "20"
+	paymentMethodCard    = "25"
+	paymentMethodSCTInst = "27"
 )
 
 func payinSpec(event string, u *user, payinID, amount, status string) webhookSpec {
@@ -110,6 +111,17 @@ func (u *user) payinWallet(payinID string) string {
 
 // wallets are every wallet of the user, main wallet first.
 func (u *user) wallets() []string { return append([]string{u.walletID}, u.otherWallets...) }
+
+// Wallets returns the user's wallets, main wallet first (nil for an unknown user).
+func (s *Simulator) Wallets(userID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return nil
+	}
+	return u.wallets()
+}
 
 type payinBody struct {
 	Amount flexString `json:"amount"`

@@ -75,3 +75,38 @@ func TestUserWallets(t *testing.T) {
 	status, body = h.do(http.MethodGet, "/v1/wallets?userId=9401", h.token(ScopeReadWrite), nil)
 	require.Equal(t, http.StatusForbidden, status, "read_write alone cannot read: %s", body)
 }
+
+// TestDeliveriesNameTheirPayin: each payin.* delivery reports the payin its webhook
+// described (wallet, method, status), the same as the receiver decoded, so a test can tell
+// the SEPA transfer that had to reach an onboarding from a card top-up or a PENDING one.
+func TestDeliveriesNameTheirPayin(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetWebhookVariants(WebhookVariants{PayinOtherWallet: true, PayinPlaceholderUser: true, OtherPayins: true, PHPShapes: true})
+	h.sim.CreateUser(completeUser("9501", "DE"))
+	payinID, err := h.sim.SEPAPayin("9501", "")
+	require.NoError(t, err)
+	h.waitIdle()
+
+	wallets := h.sim.Wallets("9501")
+	require.Len(t, wallets, 2)
+	require.Nil(t, h.sim.Wallets("no-such-user"))
+	byWebhook := map[string]received{}
+	for _, r := range h.rec.forUser(PayinPlaceholderUserID) { // the payins' userId is Treezor's placeholder
+		byWebhook[r.env.WebhookID] = r
+	}
+	var got []SentPayin
+	for _, d := range h.sim.Deliveries("9501") {
+		require.NotNil(t, d.Payin, "%s names its payin", d.Webhook)
+		r, ok := byWebhook[d.WebhookID]
+		require.True(t, ok, "delivery %s was received", d.WebhookID)
+		require.Equal(t, []string{r.event.PayinID, r.event.WalletID, fmt.Sprint(r.event.PaymentMethodID), r.event.PayinStatus},
+			[]string{d.Payin.PayinID, d.Payin.WalletID, d.Payin.PaymentMethodID, d.Payin.Status}, "what %s said", d.Webhook)
+		got = append(got, *d.Payin)
+	}
+	require.Len(t, got, 3)
+	require.Equal(t, SentPayin{PayinID: got[0].PayinID, WalletID: wallets[0], PaymentMethodID: "25", Status: "VALIDATED"}, got[0], "card top-up")
+	require.False(t, got[0].SEPACreditTransfer())
+	require.Equal(t, SentPayin{PayinID: payinID, WalletID: wallets[1], PaymentMethodID: "20", Status: "PENDING"}, got[1])
+	require.Equal(t, SentPayin{PayinID: payinID, WalletID: wallets[1], PaymentMethodID: "20", Status: "VALIDATED"}, got[2])
+	require.True(t, got[2].SEPACreditTransfer())
+}

@@ -89,12 +89,13 @@ type tokenState struct {
 
 // webhookState is a webhook not yet answered 2xx; its user is the key of webhookQueues.
 type webhookState struct {
-	WebhookID string `json:"webhookId"`
-	Webhook   string `json:"webhook"`
-	ObjectID  string `json:"objectId"`
-	Duplicate bool   `json:"duplicate,omitempty"`
-	Attempts  int    `json:"attempts"`
-	Body      string `json:"body"` // the signed envelope, verbatim
+	WebhookID string     `json:"webhookId"`
+	Webhook   string     `json:"webhook"`
+	ObjectID  string     `json:"objectId"`
+	Duplicate bool       `json:"duplicate,omitempty"`
+	Attempts  int        `json:"attempts"`
+	Body      string     `json:"body"` // the signed envelope, verbatim
+	Payin     *SentPayin `json:"payin,omitempty"`
 }
 
 type statsState struct {
@@ -154,7 +155,7 @@ func (s *Simulator) snapshotLocked() *stateV1 {
 		}
 		ws := make([]webhookState, len(q))
 		for i, o := range q {
-			ws[i] = webhookState{WebhookID: o.webhookID, Webhook: o.event, ObjectID: o.objectID, Duplicate: o.duplicate, Attempts: o.attempts, Body: string(o.body)}
+			ws[i] = webhookState{WebhookID: o.webhookID, Webhook: o.event, ObjectID: o.objectID, Duplicate: o.duplicate, Attempts: o.attempts, Body: string(o.body), Payin: o.payin}
 		}
 		st.WebhookQueues[userID] = ws
 	}
@@ -249,7 +250,7 @@ func (st *stateV1) rebuild() (*loadedState, error) {
 			}
 			ls.queues[userID] = append(ls.queues[userID], outgoing{
 				userID: userID, webhookID: w.WebhookID, event: w.Webhook, objectID: w.ObjectID,
-				body: []byte(w.Body), duplicate: w.Duplicate, attempts: w.Attempts,
+				body: []byte(w.Body), duplicate: w.Duplicate, attempts: w.Attempts, payin: w.Payin,
 			})
 		}
 	}

@@ -37,7 +37,8 @@ type outgoing struct {
 	body        []byte
 	duplicate   bool
 	delay       time.Duration
-	attempts    int // attempts made so far (kept across restarts with a StateFile)
+	attempts    int        // attempts made so far (kept across restarts with a StateFile)
+	payin       *SentPayin // what a payin.* webhook said of its payin; nil for other events
 }
 
 // envelope is Treezor's flat webhook envelope. object_payload is embedded byte for byte
@@ -128,8 +129,38 @@ func (s *Simulator) signLocked(userID string, spec webhookSpec) (outgoing, error
 	}
 	return outgoing{
 		userID: userID, webhookID: env.WebhookID, event: spec.event, objectID: spec.objectID,
-		body: body, contentType: s.contentTypeLocked(),
+		body: body, contentType: s.contentTypeLocked(), payin: sentPayin(spec),
 	}, nil
+}
+
+// SentPayin is what a payin.* webhook told of its payin, as the simulator meant it (before
+// any delivery variant reshaped the payload): a test reads it to know which payins a
+// receiver had to act on.
+type SentPayin struct {
+	PayinID         string `json:"payinId"`
+	WalletID        string `json:"walletId"`
+	PaymentMethodID string `json:"paymentMethodId"`
+	Status          string `json:"payinStatus"`
+}
+
+// SEPACreditTransfer reports whether the payin is a received SEPA credit transfer
+// (paymentMethodId 20, or 27 for SCT Inst: docs.treezor.com/guide/transfers/credit-transfer.html).
+func (p SentPayin) SEPACreditTransfer() bool {
+	return p.PaymentMethodID == paymentMethodSCT || p.PaymentMethodID == paymentMethodSCTInst
+}
+
+// sentPayin reads the payin of a payin.* webhook spec, or nil.
+func sentPayin(spec webhookSpec) *SentPayin {
+	if spec.object != objectPayin {
+		return nil
+	}
+	root, _ := spec.payload.(map[string]any)
+	items, _ := root["payins"].([]map[string]string)
+	if len(items) == 0 {
+		return nil
+	}
+	it := items[0]
+	return &SentPayin{PayinID: it["payinId"], WalletID: it["walletId"], PaymentMethodID: it["paymentMethodId"], Status: it["payinStatus"]}
 }
 
 // shuffleLocked shuffles a batch into an order different from the original one (when

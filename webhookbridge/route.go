@@ -86,8 +86,9 @@ func isPayinEvent(typ string) bool {
 
 // routeByWallet signals the running onboarding whose TreezorWalletId, or one of whose
 // TreezorWalletIds, is the payin's wallet;
-// ok is false when none has it after attempts lookups LookupInterval apart (or visibility
-// could not tell).
+// ok is false when none has it after attempts lookups LookupInterval apart. A lookup that
+// failed (visibility unavailable) answers 503 instead: "no onboarding has this wallet" would
+// be a guess, and Treezor does not redeliver a 2xx.
 func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *delivery, attempts int) (outcome, bool) {
 	query := fmt.Sprintf("(%s = '%s' OR %s = '%s') AND ExecutionStatus = 'Running'",
 		workflows.SATreezorWalletID, ev.WalletID, workflows.SATreezorWalletIDs, ev.WalletID)
@@ -97,7 +98,10 @@ func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *deliver
 		resp, err = b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Namespace: b.cfg.Namespace, PageSize: 1, Query: query,
 		})
-		if err == nil && len(resp.GetExecutions()) > 0 {
+		if err != nil {
+			return b.unavailable(fmt.Errorf("find onboarding by wallet: %w", err), d), true
+		}
+		if len(resp.GetExecutions()) > 0 {
 			break
 		}
 		if attempt >= attempts {
@@ -105,7 +109,7 @@ func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *deliver
 		}
 		select {
 		case <-ctx.Done():
-			return outcome{}, false
+			return b.unavailable(fmt.Errorf("find onboarding by wallet: %w", ctx.Err()), d), true
 		case <-time.After(b.cfg.LookupInterval):
 		}
 	}

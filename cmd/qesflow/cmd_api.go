@@ -108,9 +108,15 @@ func runAPI(ctx context.Context, args []string, _, stderr io.Writer) error {
 	}
 	defer parts.Close()
 
-	tz, err := f.treezor.client(parts.Logger)
+	tz, certs, err := f.treezor.client(parts.Logger)
 	if err != nil {
 		return err
+	}
+	if certs != nil {
+		parts.Logger.Info("Treezor mutual TLS enabled", zap.Time("notAfter", certs.NotAfter()))
+		certCtx, stopCerts := context.WithCancel(ctx)
+		defer stopCerts()
+		go watchTreezorCert(certCtx, certs, parts.Logger)
 	}
 	var users starter.TreezorUsers
 	if tz != nil {

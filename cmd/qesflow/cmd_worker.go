@@ -59,9 +59,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 	unsetEnvVar(fs, &f.treezorSecret, "treezor-client-secret", "TREEZOR_CLIENT_SECRET", "Treezor OAuth client secret; prefer the environment or a file")
 	envVar(fs, &f.treezorSecretFile, "treezor-client-secret-file", "TREEZOR_CLIENT_SECRET_FILE", "", "file holding the Treezor OAuth client secret")
 	envVar(fs, &f.treezorScopes, "treezor-scopes", "TREEZOR_SCOPES", strings.Join(treezor.DefaultScopes, " "), "OAuth scopes, comma- or space-separated (GET needs read_only, PUT/POST read_write)")
-	envVar(fs, &f.treezorTLS.CertFile, "treezor-tls-cert-file", "TREEZOR_TLS_CERT_FILE", "", "client certificate (PEM) of Treezor's mutual TLS; re-read when the file changes or on SIGHUP")
-	envVar(fs, &f.treezorTLS.KeyFile, "treezor-tls-key-file", "TREEZOR_TLS_KEY_FILE", "", "private key (PEM) of the Treezor client certificate; re-read with it")
-	envVar(fs, &f.treezorTLS.CAFile, "treezor-tls-ca-file", "TREEZOR_TLS_CA_FILE", "", "CA bundle (PEM) that verifies Treezor's server certificate (empty: the system roots); re-read like the certificate")
+	addTreezorTLSFlags(fs, &f.treezorTLS)
 	envVar(fs, &f.treezorTimeout, "treezor-timeout", "TREEZOR_TIMEOUT", treezor.DefaultTimeout, "timeout of one Treezor API call")
 	envVar(fs, &f.documentDir, "document-dir", "QESFLOW_DOCUMENT_DIR", "./.qesflow/documents", "directory the signed QES documents are downloaded to")
 	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow and activities")
@@ -102,11 +100,8 @@ func (f *workerFlags) validate() error {
 	if f.treezorClientID == "" {
 		errs = append(errs, errors.New("--treezor-client-id (TREEZOR_CLIENT_ID) is required"))
 	}
-	if (f.treezorTLS.CertFile == "") != (f.treezorTLS.KeyFile == "") {
-		errs = append(errs, errors.New("--treezor-tls-cert-file (TREEZOR_TLS_CERT_FILE) and --treezor-tls-key-file (TREEZOR_TLS_KEY_FILE) go together"))
-	}
-	if f.treezorTLS.CAFile != "" && !f.treezorTLS.Enabled() {
-		errs = append(errs, errors.New("--treezor-tls-ca-file (TREEZOR_TLS_CA_FILE) needs --treezor-tls-cert-file and --treezor-tls-key-file"))
+	if err := checkTreezorTLS(f.treezorTLS); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -30,7 +30,14 @@ func configurationDoc(t *testing.T) string {
 	b.WriteString("Every flag of every `qesflow` subcommand, as its `--help` prints it. Each flag can also be set\n")
 	b.WriteString("by the environment variable named in its text; secrets (client secrets, webhook secrets, API keys,\n")
 	b.WriteString("the PostgreSQL DSN) are read from the environment or a file and have no default shown here.\n\n")
-	b.WriteString("This page is generated: `go test ./cmd/qesflow -run TestConfigurationDoc -update`.\n")
+	b.WriteString("This page is generated: `go test ./cmd/qesflow -run TestConfigurationDoc -update`.\n\n")
+	b.WriteString("Treezor's mutual TLS: every process that calls Treezor (the worker, and the API when\n")
+	b.WriteString("`--treezor-base-url` is set) takes the client certificate Treezor signed from your CSR and its\n")
+	b.WriteString("key (`--treezor-tls-cert-file`, `--treezor-tls-key-file`, or `TREEZOR_TLS_CERT_FILE`,\n")
+	b.WriteString("`TREEZOR_TLS_KEY_FILE`), and a CA bundle only when Treezor's server certificate is not signed by\n")
+	b.WriteString("a public CA (`--treezor-tls-ca-file`, `TREEZOR_TLS_CA_FILE`). The files are re-read when they\n")
+	b.WriteString("change and on SIGHUP, so a renewed certificate needs no restart. The README's \"Talking to\n")
+	b.WriteString("Treezor\" section shows how to make the key and the CSR.\n")
 	for _, n := range names {
 		var out bytes.Buffer
 		code := runMain(context.Background(), []string{n, "--help"}, &out, &out)

@@ -189,6 +189,8 @@ type summary struct {
 	lost, wrong                         int
 	duplicates, afterEnd, unseenSignals int
 	stale, outOfOrder, held             int
+	payinsNotNeeded, sepaFromWallet     int
+	sepaNoOnboarding                    int
 	slow                                string
 	byKind                              map[string][]time.Duration
 }
@@ -215,6 +217,16 @@ func checkFlows(ctx context.Context, t *testing.T, flows []*flow, c *checker) su
 		sum.outOfOrder += v.outOfOrder
 		sum.held += v.held
 		sum.unseenSignals += v.unseenSignals
+		sum.payinsNotNeeded += v.payinsNotNeeded
+		sum.sepaFromWallet += v.sepaFromWallet
+		sum.sepaNoOnboarding += v.sepaNoOnboarding
+		if len(v.notes) > 0 {
+			var b strings.Builder
+			for _, e := range v.timeline {
+				fmt.Fprintf(&b, "\n  %s %s %s %s %s", e.Time.Format("15:04:05.000"), e.Kind, e.EventType, e.State, e.Note)
+			}
+			t.Logf("chaos: flow %s (%s): %s; timeline of its SEPA step:%s", f.userID, f.script.kind, strings.Join(v.notes, "; "), b.String())
+		}
 		if len(v.lost) > 0 {
 			sum.lost++
 			t.Errorf("chaos: flow %s (%s) lost: %s", f.userID, f.script.kind, strings.Join(v.lost, "; "))
@@ -233,8 +245,8 @@ func (sum summary) report(t *testing.T, s *chaosStack, api *apiClient, seed uint
 	workers, servers, downtime := s.restarts()
 	activityRetries := int(s.retries.retries.Load())
 	retries := st.WebhooksRetried + activityRetries
-	line := fmt.Sprintf("chaos: %d flows, %d lost, %d wrong, %d duplicates absorbed, %d retries, %d worker restarts, %d server restarts",
-		n, sum.lost, sum.wrong, sum.duplicates, retries, workers, servers)
+	line := fmt.Sprintf("chaos: %d flows, %d lost, %d wrong, %d duplicates absorbed, %d retries, %d worker restarts, %d server restarts, payins not needed: %d, SEPA transfers read from the wallet: %d",
+		n, sum.lost, sum.wrong, sum.duplicates, retries, workers, servers, sum.payinsNotNeeded, sum.sepaFromWallet)
 	t.Log(line)
 	fmt.Println(line)
 
@@ -246,6 +258,10 @@ func (sum summary) report(t *testing.T, s *chaosStack, api *apiClient, seed uint
 		st.WebhooksEmitted, st.DuplicatesSent, st.WebhooksDelivered, st.WebhooksRetried, st.WebhooksFailed, st.WebhooksHeld, s.sim.WebhookVariants())
 	t.Logf("chaos: bridge faults: %d refused with 503, %d answered 503 after signalling, %d lost on purpose (-chaos.sabotage); %d signals went through although the bridge answered 503",
 		fl.Refused, fl.Replaced, fl.Lost, sum.unseenSignals)
+	t.Logf("chaos: payins acknowledged without a workflow: %d no step could use (a card top-up, a PENDING transfer, another wallet), "+
+		"%d SEPA transfers that came before the onboarding published its wallets and were read from the wallet instead, "+
+		"%d SEPA transfers a delivery of which was acknowledged no-onboarding while the workflow ran but another reached it (checks_test.go, payinMatters)",
+		sum.payinsNotNeeded, sum.sepaFromWallet, sum.sepaNoOnboarding)
 	t.Logf("chaos: workflows absorbed %d duplicates, %d stale (older identification), %d out of order, %d held (raced InitiateQES), %d after the end",
 		sum.duplicates, sum.stale, sum.outOfOrder, sum.held, sum.afterEnd)
 	t.Logf("chaos: Treezor API faults: %d 5xx, %d hangs; %d accessTag replays; activity executions %d, retries %d",

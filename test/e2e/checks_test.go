@@ -3,11 +3,13 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/qesflow/qesflow/activities"
 	"github.com/qesflow/qesflow/treezorsim"
 	"github.com/qesflow/qesflow/webhookbridge"
 	"github.com/qesflow/qesflow/workflows"
@@ -26,6 +28,18 @@ type verdict struct {
 	// unseenSignals counts timeline entries beyond the bridge's "signalled" answers: the
 	// signal went through although the bridge answered 503 (its Temporal call timed out).
 	unseenSignals int
+	// payinsNotNeeded counts payin webhooks no step could use (see payinMatters) that were
+	// acknowledged "no onboarding" while the workflow ran; sepaFromWallet counts SEPA
+	// transfers acknowledged so whose payin the workflow read from the wallet instead.
+	payinsNotNeeded, sepaFromWallet int
+	// sepaNoOnboarding counts SEPA transfers that reached the workflow by one delivery of
+	// their webhook although another was acknowledged "no onboarding" while it ran: without
+	// that other delivery, only a later read of the wallet's payins would have found them.
+	sepaNoOnboarding int
+	// notes describe what was counted but not a failure, for the report (the bridge's
+	// answers to such a SEPA transfer, with their times).
+	notes    []string
+	timeline []workflows.TimelineEntry // the SEPA step's entries of a flow with notes
 }
 
 // observed is everything the checks compare with a flow's script, read once every
@@ -37,6 +51,7 @@ type observed struct {
 	identifications int                             // created at Treezor (accessTag replays excluded)
 	kycRequests     int                             // made at Treezor (accessTag replays excluded)
 	deliveries      []treezorsim.Delivery           // the simulator's finished deliveries
+	wallets         []string                        // the user's wallets at Treezor
 	answers         func(webhookID string) []BridgeAnswer
 }
 
@@ -53,6 +68,13 @@ func judge(s script, o observed) verdict {
 	}
 	v.wrong = outcomeProblems(s, o)
 	judgeWebhooks(o, &v)
+	if len(v.notes) > 0 {
+		for _, e := range o.status.Timeline {
+			if e.State == workflows.StateAwaitingSEPA || strings.HasPrefix(e.EventType, "payin.") {
+				v.timeline = append(v.timeline, e)
+			}
+		}
+	}
 	return v
 }
 
@@ -77,12 +99,21 @@ func outcomeProblems(s script, o observed) []string {
 	return wrong
 }
 
-// judgeWebhooks verifies that no webhook was lost: every delivery ended with a 2xx, every
-// signal the bridge acknowledged is in the timeline, and a 2xx that signalled nothing came
-// after the workflow closed.
+// judgeWebhooks verifies that no webhook was lost: every delivery ended with a 2xx, none was
+// answered 4xx, every signal the bridge acknowledged is in the timeline, and a 2xx that
+// signalled nothing came after the workflow closed, or was a payin the flow did not need
+// (payinMatters).
 func judgeWebhooks(o observed, v *verdict) {
 	inTimeline := map[string]int{}
+	fromWallet := map[string]bool{} // payin ids the workflow took from the wallet's payins
 	for _, e := range o.status.Timeline {
+		if e.Kind == workflows.KindActivity && e.EventType == activities.ListWalletPayinsName {
+			for _, d := range o.deliveries {
+				if d.Payin != nil && strings.Contains(e.Note, " "+d.Payin.PayinID+" ") {
+					fromWallet[d.Payin.PayinID] = true
+				}
+			}
+		}
 		if e.Kind != workflows.KindWebhook || e.WebhookID == "" {
 			continue
 		}
@@ -111,15 +142,54 @@ func judgeWebhooks(o observed, v *verdict) {
 			continue
 		}
 		checked[d.WebhookID] = true
-		judgeWebhook(d, inTimeline[d.WebhookID], o.answers(d.WebhookID), o.closedAt, v)
+		n := needWorkflow
+		switch {
+		case d.Payin == nil:
+		case !payinMatters(*d.Payin, o.wallets):
+			n = needNothing
+		case fromWallet[d.Payin.PayinID]:
+			n = needReadFromWallet
+		}
+		judgeWebhook(d, inTimeline[d.WebhookID], o.answers(d.WebhookID), o.closedAt, n, v)
 	}
 }
 
+// need is what a delivered webhook had to achieve.
+type need int
+
+const (
+	// needWorkflow: signalled to the running workflow; "no onboarding" only after it closed.
+	needWorkflow need = iota
+	// needNothing: a payin no step can use; it may be acknowledged "no onboarding".
+	needNothing
+	// needReadFromWallet: a SEPA transfer the workflow read from the wallet's payins on
+	// entering AWAITING_SEPA; its webhook may have come before the onboarding published
+	// the wallet, and been acknowledged "no onboarding".
+	needReadFromWallet
+)
+
+// payinMatters is the oracle's rule for payins. Only a received SEPA credit transfer
+// (paymentMethodId 20, or 27 for SCT Inst) with status VALIDATED into one of the user's
+// wallets can satisfy the SEPA step, so only such a payin must reach the workflow while the
+// flow can still use it: by its webhook (one of its deliveries signalled), or, when it came before the onboarding published
+// its wallets (it does so on entering AWAITING_SEPA), by the wallet's payins the workflow
+// reads then (its timeline names the payin). Treezor's payin userId is a placeholder, so the
+// bridge routes payins by wallet alone, and any other payin (a card top-up, a transfer
+// still PENDING, a payin into a wallet that is not the user's, or any payin of a flow that
+// is not in the SEPA step yet) may be acknowledged "no onboarding" without a workflow. Whatever
+// the payin, a genuine event is never answered 4xx (judgeWebhook).
+func payinMatters(p treezorsim.SentPayin, wallets []string) bool {
+	return p.SEPACreditTransfer() && strings.EqualFold(p.Status, "VALIDATED") && slices.Contains(wallets, p.WalletID)
+}
+
 // judgeWebhook verifies one webhook delivered with a 2xx, given how many times it is in
-// the timeline and the bridge's answers to its deliveries.
-func judgeWebhook(d treezorsim.Delivery, recorded int, answers []BridgeAnswer, closedAt time.Time, v *verdict) {
-	var signalled, late, early int
+// the timeline, the bridge's answers to its deliveries and what it had to achieve.
+func judgeWebhook(d treezorsim.Delivery, recorded int, answers []BridgeAnswer, closedAt time.Time, n need, v *verdict) {
+	var signalled, late, early, refused int
 	for _, a := range answers {
+		if a.Status/100 == 4 {
+			refused++
+		}
 		switch a.Outcome {
 		case webhookbridge.OutcomeSignalled:
 			signalled++
@@ -132,10 +202,25 @@ func judgeWebhook(d treezorsim.Delivery, recorded int, answers []BridgeAnswer, c
 		}
 	}
 	switch {
+	case refused > 0:
+		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) answered 4xx %d times: a genuine event Treezor gives up on", d.WebhookID, d.Webhook, refused))
 	case recorded < signalled:
 		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) signalled %d times, %d in the timeline", d.WebhookID, d.Webhook, signalled, recorded))
-	case early > 0:
+	case early > 0 && n == needWorkflow && (d.Payin == nil || signalled == 0):
 		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) answered no-onboarding %d times before the workflow closed", d.WebhookID, d.Webhook, early))
+	case early > 0 && n == needNothing:
+		v.payinsNotNeeded++
+	case early > 0 && n == needWorkflow:
+		// A SEPA transfer one delivery of which was acknowledged "no onboarding" while
+		// another reached the workflow: it reached it, as payinMatters asks.
+		v.sepaNoOnboarding++
+		var b strings.Builder
+		for _, a := range answers {
+			fmt.Fprintf(&b, " %s %d %s;", a.At.Format("15:04:05.000"), a.Status, a.Outcome)
+		}
+		v.notes = append(v.notes, fmt.Sprintf("SEPA transfer %s (%s %s) answered:%s", d.Payin.PayinID, d.WebhookID, d.Webhook, b.String()))
+	case early > 0 && n == needReadFromWallet:
+		v.sepaFromWallet++
 	case recorded == 0 && late == 0:
 		v.lost = append(v.lost, fmt.Sprintf("webhook %s (%s) answered 2xx but neither signalled nor late", d.WebhookID, d.Webhook))
 	}
@@ -169,6 +254,7 @@ func (c *checker) observe(ctx context.Context, userID string) (observed, error) 
 		identifications: len(c.stack.sim.Identifications(userID)),
 		kycRequests:     c.stack.sim.Stats().KYCReviewRequests[userID],
 		deliveries:      c.stack.sim.Deliveries(userID),
+		wallets:         c.stack.sim.Wallets(userID),
 		answers:         c.stack.flaky.Answers,
 	}
 	var err error

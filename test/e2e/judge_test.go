@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/qesflow/qesflow/activities"
 	"github.com/qesflow/qesflow/treezorsim"
 	"github.com/qesflow/qesflow/webhookbridge"
 	"github.com/qesflow/qesflow/workflows"
@@ -125,6 +126,92 @@ func TestJudge(t *testing.T) {
 		require.Equal(t, 2, v.afterEnd, "w2 recorded after the end, w3 answered no-onboarding after the close")
 		require.Equal(t, 1, v.unseenSignals)
 	})
+}
+
+// TestJudgePayins shows the oracle's payin rule (payinMatters): only a VALIDATED SEPA
+// credit transfer into one of the user's wallets must reach the running workflow, by its
+// webhook or by the wallet's payins the workflow read; any other payin may be acknowledged
+// "no onboarding"; no genuine payin may be answered 4xx.
+func TestJudgePayins(t *testing.T) {
+	closed := time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC)
+	running := closed.Add(-time.Minute)
+	success := script{kind: "success-de-sepa", country: "DE", attempts: []attemptPlan{{success: true}}, kyc: treezorsim.KYCValidate,
+		expect: workflows.StateCompletedValidated}
+	answer := func(status int, outcome string) BridgeAnswer {
+		return BridgeAnswer{Status: status, Outcome: outcome, At: running}
+	}
+	noOnboarding := answer(200, webhookbridge.OutcomeNoOnboarding)
+	signalled := answer(200, webhookbridge.OutcomeSignalled)
+	sepa := treezorsim.SentPayin{PayinID: "501", WalletID: "7002", PaymentMethodID: "20", Status: "VALIDATED"}
+	readFromWallet := workflows.TimelineEntry{Kind: workflows.KindActivity, EventType: activities.ListWalletPayinsName,
+		State: workflows.StateAwaitingSEPA, Note: "validated SEPA transfer 501 already received"}
+	listedNothing := readFromWallet
+	listedNothing.Note = "no validated SEPA transfer received yet"
+
+	tests := []struct {
+		name           string
+		payin          func(p *treezorsim.SentPayin)
+		answers        []BridgeAnswer
+		timeline       []workflows.TimelineEntry
+		wantLost       string
+		wantNotNeeded  int
+		wantFromWallet int
+	}{
+		{name: "SEPA transfer signalled", answers: []BridgeAnswer{signalled},
+			timeline: []workflows.TimelineEntry{{Kind: workflows.KindWebhook, WebhookID: "p1"}}},
+		{name: "SEPA transfer answered no-onboarding while the workflow ran", answers: []BridgeAnswer{noOnboarding},
+			timeline: []workflows.TimelineEntry{listedNothing}, wantLost: "answered no-onboarding 1 times before the workflow closed"},
+		{name: "SEPA transfer answered no-onboarding once, signalled by another delivery",
+			answers: []BridgeAnswer{noOnboarding, signalled}, timeline: []workflows.TimelineEntry{{Kind: workflows.KindWebhook, WebhookID: "p1"}}},
+		{name: "SEPA transfer signalled but missing from the timeline", answers: []BridgeAnswer{noOnboarding, signalled},
+			wantLost: "signalled 1 times, 0 in the timeline"},
+		{name: "SEPA Instant transfer answered no-onboarding", payin: func(p *treezorsim.SentPayin) { p.PaymentMethodID = "27" },
+			answers: []BridgeAnswer{noOnboarding}, wantLost: "answered no-onboarding"},
+		{name: "SEPA transfer read from the wallet instead", answers: []BridgeAnswer{noOnboarding},
+			timeline: []workflows.TimelineEntry{readFromWallet}, wantFromWallet: 1},
+		{name: "another payin read from the wallet does not cover this one", payin: func(p *treezorsim.SentPayin) { p.PayinID = "50" },
+			answers: []BridgeAnswer{noOnboarding}, timeline: []workflows.TimelineEntry{readFromWallet}, wantLost: "answered no-onboarding"},
+		{name: "card top-up", payin: func(p *treezorsim.SentPayin) { p.PaymentMethodID = "25" },
+			answers: []BridgeAnswer{noOnboarding}, wantNotNeeded: 1},
+		{name: "PENDING transfer", payin: func(p *treezorsim.SentPayin) { p.Status = "PENDING" },
+			answers: []BridgeAnswer{noOnboarding}, wantNotNeeded: 1},
+		{name: "transfer into a wallet that is not the user's", payin: func(p *treezorsim.SentPayin) { p.WalletID = "9999" },
+			answers: []BridgeAnswer{noOnboarding}, wantNotNeeded: 1},
+		{name: "card top-up answered 4xx", payin: func(p *treezorsim.SentPayin) { p.PaymentMethodID = "25" },
+			answers: []BridgeAnswer{answer(400, webhookbridge.OutcomeMalformed), noOnboarding}, wantLost: "answered 4xx 1 times"},
+		{name: "card top-up answered 2xx the bridge never gave", payin: func(p *treezorsim.SentPayin) { p.PaymentMethodID = "25" },
+			wantLost: "answered 2xx but neither signalled nor late"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := sepa
+			if tc.payin != nil {
+				tc.payin(&p)
+			}
+			o := observed{
+				status: workflows.Status{State: workflows.StateCompletedValidated, Attempt: 1,
+					Timeline: append([]workflows.TimelineEntry{{Kind: workflows.KindState, State: workflows.StateAwaitingSEPA}}, tc.timeline...)},
+				execution:       enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+				closedAt:        closed,
+				identifications: 1,
+				kycRequests:     1,
+				wallets:         []string{"7001", "7002"},
+				deliveries: []treezorsim.Delivery{{WebhookID: "p1", Webhook: "payin.update", ObjectID: p.PayinID, OK: true, Attempts: 1,
+					StatusCode: 200, Payin: &p}},
+				answers: func(string) []BridgeAnswer { return tc.answers },
+			}
+			v := judge(success, o)
+			require.Empty(t, v.wrong)
+			if tc.wantLost == "" {
+				require.Empty(t, v.lost)
+			} else {
+				require.Len(t, v.lost, 1)
+				require.Contains(t, v.lost[0], tc.wantLost)
+			}
+			require.Equal(t, tc.wantNotNeeded, v.payinsNotNeeded, "payins not needed")
+			require.Equal(t, tc.wantFromWallet, v.sepaFromWallet, "SEPA transfers read from the wallet")
+		})
+	}
 }
 
 // TestScriptsCoverTheCatalog checks the generated scripts: every kind appears, the codes
