@@ -58,6 +58,10 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 		envHelp("sticky cache size of the worker that takes over the parked onboardings and completes them (the SDK default; the parking worker has the worker's default)", "QESFLOW_BENCH_COMPARE_CACHE"))
 	fs.BoolVar(&c.SkipUntuned, "skip-untuned", envBool("QESFLOW_BENCH_SKIP_UNTUNED", false),
 		envHelp("skip the untuned-server baseline", "QESFLOW_BENCH_SKIP_UNTUNED"))
+	fs.BoolVar(&c.SkipNoCache, "skip-no-cache", envBool("QESFLOW_BENCH_SKIP_NO_CACHE", false),
+		envHelp("skip the tuned server without the prepared-statement cache (the cache's before/after, bare flow)", "QESFLOW_BENCH_SKIP_NO_CACHE"))
+	fs.IntVar(&c.GCPercent, "gogc", envInt("QESFLOW_GOGC", 0),
+		envHelp("garbage collector target of the run, as qesflow server and dev set it (0: their default, or GOGC when set); unless it is 100, the full path also runs at GOGC 100 for comparison", "QESFLOW_GOGC"))
 	fs.BoolVar(&c.SkipPeer, "skip-peer", envBool("QESFLOW_BENCH_SKIP_PEER", false),
 		envHelp("skip the official dev server baseline (temporal server start-dev, SQLite file and in memory)", "QESFLOW_BENCH_SKIP_PEER"))
 	fs.StringVar(&c.PeerCLI, "peer-cli", envString("QESFLOW_BENCH_PEER_CLI", ""),
@@ -88,9 +92,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	if err := f.cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if f.bareCPUProfile != "" && (!f.cfg.SkipUntuned || f.cfg.SkipThroughput) {
+	if f.bareCPUProfile != "" && (!f.cfg.SkipUntuned || !f.cfg.SkipNoCache || f.cfg.SkipThroughput) {
 		return nil, errors.New("--cpuprofile-bare profiles two adjacent bare-flow segments of the throughput section: " +
-			"use it with --skip-untuned (untuned segments run between them otherwise) and without --skip-throughput")
+			"use it with --skip-untuned and --skip-no-cache (their segments run between them otherwise) and without --skip-throughput")
 	}
 	return f, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/qesflow/qesflow/devstack"
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/gctune"
 	"github.com/qesflow/qesflow/treezorsim"
 )
 
@@ -50,7 +51,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		envHelp("log level of the embedded Temporal server", "QESFLOW_SERVER_LOG_LEVEL"))
 	logs := addLogFlags(fs)
 	policy := addPolicyFlags(fs)
+	gogc := addGCFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := gctune.Apply(*gogc); err != nil {
 		return err
 	}
 	logger, err := logs.build()
