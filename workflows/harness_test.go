@@ -257,7 +257,7 @@ func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testi
 }
 
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -824,8 +824,8 @@ func scenarios() []scenario {
 			want: workflows.StateCompletedValidated,
 		},
 		{
-			// Six 503s: the sixth retry's backoff (16 s) exceeds the workflow task timeout, so
-			// the SDK waits on a workflow timer before calling again.
+			// Six 503s: the fifth and sixth backoffs (16 s, 32 s) exceed the workflow task
+			// timeout, so the SDK waits on workflow timers before calling again.
 			name:  "local-treezor-calls-long-retry",
 			down:  6,
 			input: baseInput,
