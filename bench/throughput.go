@@ -201,11 +201,6 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 			return onboard.run(ctx, userID("flow", r.cfg.Flows+warmUpFlows+i))
 		}, completed: full.completed, started: full.started}
 	}
-	for _, d := range drivers {
-		if d.started == nil {
-			d.started = new(int)
-		}
-	}
 	for kind, p := range map[flowKind]*peer{peerFile: r.peerFile, peerMemory: r.peerMemory} {
 		if p == nil {
 			continue
@@ -214,6 +209,11 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 		drivers[kind] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
 			return runBareFlow(ctx, p.client, prefix+strconv.Itoa(i))
 		}, completed: completedCounter(p.client, BareWorkflowName), otherCPU: p.cpu}
+	}
+	for _, d := range drivers {
+		if d.started == nil {
+			d.started = new(int)
+		}
 	}
 	return drivers
 }
