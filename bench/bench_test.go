@@ -109,6 +109,12 @@ var wantMeasures = []string{
 	"tuned embedded ÷ official dev server (file), bare flow",
 	"tuned embedded ÷ official dev server (memory), bare flow",
 	"full path ÷ official dev server (file) bare flow",
+	"bare flow, tuned server without the statement cache",
+	"statement cache: bare flow rate, with ÷ without",
+	"statement cache: CPU per bare flow, without ÷ with",
+	"full-path onboarding at GOGC 100 (Go's default)",
+	"GOGC 300: full-path rate, ÷ GOGC 100",
+	"GOGC 300: CPU per onboarding, GOGC 100 ÷ GOGC 300",
 	"raw SignalWorkflow calls",
 	"verified webhooks through the bridge",
 	"bridge ÷ raw SignalWorkflow",
@@ -136,6 +142,7 @@ func TestRunTinyReportsEveryFigure(t *testing.T) {
 		Flows: 4, BaselineFlows: 4, Concurrency: 4,
 		BridgeWebhooks: 20, BridgeRate: 40, BridgeWorkflows: 3,
 		Parked: 12, CompareCache: 4,
+		GCPercent:        300,
 		DataDir:          t.TempDir(),
 		WorkerCommand:    testWorkerCommand,
 		CommandLine:      "qesflow bench --tiny",
@@ -169,9 +176,23 @@ func TestRunTinyReportsEveryFigure(t *testing.T) {
 	require.Equal(t, "12 / 0", row.Value)
 	require.Equal(t, "yes", row.Met)
 	require.Contains(t, md, "qesflow bench --tiny")
+	require.Contains(t, md, "GOGC): 300 in every segment")
 	require.Len(t, report.Sections, 3)
 	for _, s := range report.Sections {
 		require.Positive(t, s.Took, s.Title)
 		require.NotContains(t, strings.Join(s.Notes, "\n"), "FAILED")
+	}
+}
+
+// TestSegmentOrderIsAPalindrome: every kind is measured symmetrically around the midpoint of
+// a round, so a drift of the machine's speed biases no ratio.
+func TestSegmentOrderIsAPalindrome(t *testing.T) {
+	seen := map[flowKind]int{}
+	for i, k := range segmentOrder {
+		require.Equal(t, k, segmentOrder[len(segmentOrder)-1-i], "position %d", i)
+		seen[k]++
+	}
+	for _, k := range []flowKind{bareUntuned, bareTuned, fullPath, peerFile, peerMemory, bareNoCache, fullPathGoGC} {
+		require.Equal(t, 2, seen[k], "%s runs twice per round", k)
 	}
 }

@@ -47,6 +47,13 @@ type Config struct {
 	CompareCache int
 
 	SkipUntuned, SkipThroughput, SkipBridge, SkipScale bool
+	// SkipNoCache leaves out the segments of the tuned server without the prepared-statement
+	// cache (the cache's before/after).
+	SkipNoCache bool
+	// GCPercent is the garbage collector's target (GOGC) of the run, as `--gogc` sets it for
+	// a process running the embedded server (0: gctune's default). The full path also runs at
+	// Go's default (100) for comparison unless it is 100.
+	GCPercent int
 	// SkipPeer leaves out the official dev server's segments of the throughput section.
 	SkipPeer bool
 	// PeerCLI is the official Temporal CLI binary whose `server start-dev` is the peer

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/gctune"
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -28,11 +30,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	r := &runner{cfg: cfg, report: &Report{CommandLine: cfg.CommandLine, Started: time.Now()}}
+	defer debug.SetGCPercent(gctune.Current()) // the run leaves the target as it found it
+	gcPercent, err := gctune.Apply(cfg.GCPercent)
+	if err != nil {
+		return nil, err
+	}
+	r.gcPercent = gcPercent
 	r.report.Environment = append(environment(), "load average before: "+loadAverage())
 	if cfg.Note != "" {
 		r.report.Environment = append(r.report.Environment, "note: "+cfg.Note)
 	}
-	err := r.run(ctx)
+	err = r.run(ctx)
 	r.report.Took = time.Since(r.report.Started)
 	r.report.Environment = append(r.report.Environment, "load average after: "+loadAverage())
 	return r.report, err
@@ -44,6 +52,9 @@ type runner struct {
 	tuned   *stack
 	product *product // on tuned
 	untuned *stack
+	noCache *stack // the tuned server without the statement cache
+	// gcPercent is the garbage collector's target of the run (Config.GCPercent applied).
+	gcPercent int
 	// The official dev server, its store in a SQLite file and in memory (throughput section).
 	peerFile, peerMemory *peer
 }
@@ -101,6 +112,7 @@ func (r *runner) progress(format string, args ...any) {
 const (
 	tunedDir   = "tuned"
 	untunedDir = "untuned"
+	noCacheDir = "tuned-no-statement-cache"
 	peerDir    = "official-dev-server"
 )
 
@@ -110,7 +122,7 @@ func freshDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	for _, sub := range []string{tunedDir, untunedDir, peerDir} {
+	for _, sub := range []string{tunedDir, untunedDir, noCacheDir, peerDir} {
 		if _, err := os.Stat(filepath.Join(dir, sub)); !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("data directory %s holds an earlier run (%s); use an empty one", dir, sub)
 		}

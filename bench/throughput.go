@@ -6,19 +6,21 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/workflows"
 )
 
 // Targets of the issue, as ratios measured in one run.
 const (
 	targetTunedOverUntuned   = 2.0
-	targetFullPathOverBare   = 0.8
+	targetFullPathOverBare   = 0.9
 	targetBridgeOverRaw      = 0.9
 	targetBridgeP99Millis    = 50
 	targetParkedWorkerRSSMiB = 400
@@ -41,19 +43,29 @@ const (
 	fullPath
 	peerFile
 	peerMemory
+	// bareNoCache: the tuned server without the prepared-statement cache, for the cache's
+	// before/after.
+	bareNoCache
+	// fullPathGoGC: the full path with the garbage collector at Go's default target (100),
+	// for the --gogc setting's before/after.
+	fullPathGoGC
 )
 
 func (k flowKind) String() string {
 	return [...]string{"bare flows, untuned server", "bare flows, tuned server", "full-path onboardings",
-		"bare flows, official dev server (SQLite file)", "bare flows, official dev server (in memory)"}[k]
+		"bare flows, official dev server (SQLite file)", "bare flows, official dev server (in memory)",
+		"bare flows, tuned server without the statement cache", "full-path onboardings at GOGC 100"}[k]
 }
+
+// goDefaultGCPercent is the garbage collector's target without GOGC.
+const goDefaultGCPercent = 100
 
 // segmentOrder is a palindrome: every pair of kinds is measured symmetrically around the same
 // midpoint in time, so a machine that speeds up or slows down during the run biases no ratio.
 // It runs throughputRounds times: on a shared machine, whose speed also wanders back and
 // forth, more and shorter alternations average that out better than one long pair.
-var segmentOrder = []flowKind{bareUntuned, peerFile, peerMemory, bareTuned, fullPath,
-	fullPath, bareTuned, peerMemory, peerFile, bareUntuned}
+var segmentOrder = []flowKind{bareUntuned, bareNoCache, peerFile, peerMemory, bareTuned, fullPathGoGC, fullPath,
+	fullPath, fullPathGoGC, bareTuned, peerMemory, peerFile, bareNoCache, bareUntuned}
 
 // throughputRounds is how many times segmentOrder runs; each kind's flows are split evenly
 // over its 2 × throughputRounds segments.
@@ -68,8 +80,11 @@ type flowDriver struct {
 	n    int
 	next int // the first flow of the next segment
 	segs int // segments run so far
-	// completed counts the flows of this kind that visibility shows completed.
+	// completed counts the flows that visibility shows completed, of this kind and of the
+	// kinds that share its counter (the same workflow type on the same server); started
+	// counts the flows those kinds started, warm-ups included.
 	completed func(ctx context.Context) (int, error)
+	started   *int
 	// otherCPU, when set, is the CPU used so far by a process other than this one that
 	// serves these flows (the official dev server); a segment counts its increase too.
 	otherCPU func() time.Duration
@@ -113,6 +128,17 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 			r.untuned = nil
 		}()
 	}
+	if !r.cfg.SkipNoCache {
+		r.progress("starting the tuned server without the statement cache")
+		noCacheCfg := embedded.Config{DataDir: filepath.Join(r.cfg.DataDir, noCacheDir), NoStatementCache: true}
+		if r.noCache, err = startStack(ctx, noCacheCfg, r.cfg.Logger); err != nil {
+			return err
+		}
+		defer func() {
+			err = errors.Join(err, r.noCache.stop())
+			r.noCache = nil
+		}()
+	}
 	if !r.cfg.SkipPeer {
 		if err := r.startPeers(ctx); err != nil {
 			return err
@@ -127,12 +153,14 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 		}()
 	}
 	drivers := r.flowDrivers()
-	for _, d := range drivers {
+	for kind, d := range drivers {
+		r.setGCPercent(kind)
 		// Connections, tokens, caches: not measured. Flows n… are not used by the segments.
 		if err := closedLoop(ctx, d.n, warmUpFlows, r.cfg.Concurrency, d.run).err("warm-up"); err != nil {
 			return err
 		}
-		if err := d.settle(ctx, warmUpFlows); err != nil {
+		*d.started += warmUpFlows
+		if err := d.settle(ctx, *d.started); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
@@ -147,19 +175,31 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 // flowDrivers are the drivers of every kind this run measures.
 func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 	onboard := newOnboardingClient(r.product, r.product.apiURL, r.cfg.Concurrency)
-	onboard.createUsers("flow", 0, r.cfg.Flows+warmUpFlows)
+	onboard.createUsers("flow", 0, 2*(r.cfg.Flows+warmUpFlows))
 	drivers := map[flowKind]*flowDriver{
 		bareTuned: {n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
 			return runBareFlow(ctx, r.tuned.client, "t-"+strconv.Itoa(i))
 		}, completed: completedCounter(r.tuned.client, BareWorkflowName)},
 		fullPath: {n: r.cfg.Flows, run: func(ctx context.Context, i int) error {
 			return onboard.run(ctx, userID("flow", i))
-		}, completed: completedCounter(r.product.client, workflows.WorkflowName)},
+		}, completed: completedCounter(r.product.client, workflows.WorkflowName), started: new(int)},
 	}
 	if r.untuned != nil {
 		drivers[bareUntuned] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
 			return runBareFlow(ctx, r.untuned.client, "u-"+strconv.Itoa(i))
 		}, completed: completedCounter(r.untuned.client, BareWorkflowName)}
+	}
+	if r.noCache != nil {
+		drivers[bareNoCache] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
+			return runBareFlow(ctx, r.noCache.client, "n-"+strconv.Itoa(i))
+		}, completed: completedCounter(r.noCache.client, BareWorkflowName)}
+	}
+	if r.gcPercent != goDefaultGCPercent {
+		// The same product and server as fullPath, other users; the two share fullPath's counter.
+		full := drivers[fullPath]
+		drivers[fullPathGoGC] = &flowDriver{n: r.cfg.Flows, run: func(ctx context.Context, i int) error {
+			return onboard.run(ctx, userID("flow", r.cfg.Flows+warmUpFlows+i))
+		}, completed: full.completed, started: full.started}
 	}
 	for kind, p := range map[flowKind]*peer{peerFile: r.peerFile, peerMemory: r.peerMemory} {
 		if p == nil {
@@ -169,6 +209,11 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 		drivers[kind] = &flowDriver{n: r.cfg.BaselineFlows, run: func(ctx context.Context, i int) error {
 			return runBareFlow(ctx, p.client, prefix+strconv.Itoa(i))
 		}, completed: completedCounter(p.client, BareWorkflowName), otherCPU: p.cpu}
+	}
+	for _, d := range drivers {
+		if d.started == nil {
+			d.started = new(int)
+		}
 	}
 	return drivers
 }
@@ -200,6 +245,7 @@ func (r *runner) runSegments(ctx context.Context, drivers map[flowKind]*flowDriv
 func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flowDriver) (runStats, error) {
 	d.segs++
 	n := d.n*d.segs/segmentsPerKind - d.next
+	r.setGCPercent(kind)
 	profile, firstProfiled := r.profileOf(kind)
 	if profile != nil && d.segs == firstProfiled {
 		if err := pprof.StartCPUProfile(profile); err != nil {
@@ -213,10 +259,11 @@ func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flow
 	}
 	st := closedLoop(ctx, d.next, n, r.cfg.Concurrency, d.run)
 	d.next += n
+	*d.started += n
 	var settled time.Duration
 	if st.Failed == 0 {
 		settleStart, settleCPU := time.Now(), processCPU()
-		if err := d.settle(ctx, warmUpFlows+d.next); err != nil {
+		if err := d.settle(ctx, *d.started); err != nil {
 			return st, fmt.Errorf("%s: %w", kind, err)
 		}
 		settled = time.Since(settleStart)
@@ -232,6 +279,16 @@ func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flow
 	r.progress("  %.1f/s, %s CPU each (%s of it waiting for visibility to show them completed)",
 		st.PerSecond(), ms(st.CPUPer()), settled.Round(time.Millisecond))
 	return st, st.err(kind.String())
+}
+
+// setGCPercent sets the garbage collector's target for a segment of kind: Go's default for
+// fullPathGoGC, the run's for every other kind.
+func (r *runner) setGCPercent(kind flowKind) {
+	if kind == fullPathGoGC {
+		debug.SetGCPercent(goDefaultGCPercent)
+		return
+	}
+	debug.SetGCPercent(r.gcPercent)
 }
 
 // profileOf is where the CPU profile of kind's segments goes (nil: none) and the first of
@@ -263,10 +320,11 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 	sec.add(ratioRow("full path ÷ bare flow (tuned server)", full.PerSecond(), tuned.PerSecond(), targetFullPathOverBare))
 	sec.add(Row{Measure: "CPU per flow, bare ÷ full path (tuned server)",
 		Ratio: fmt.Sprintf("%.2f×", float64(tuned.CPUPer())/float64(max(full.CPUPer(), 1)))})
-	order := "untuned, tuned, full, full, tuned, untuned"
+	r.addBeforeAfterRows(sec, totals)
+	order := "untuned, no cache, official file, official memory, tuned, full GOGC 100, full, full, full GOGC 100, " +
+		"tuned, official memory, official file, no cache, untuned"
 	if r.peerFile != nil {
 		r.addPeerRows(sec, totals)
-		order = "untuned, official file, official memory, tuned, full, full, tuned, official memory, official file, untuned"
 	}
 	sec.note("concurrency %d; %d bare flows per server and %d onboardings, each in %d segments "+
 		"(order: %s, %d times; a server left out is skipped), after %d unmeasured warm-up flows each",
@@ -279,10 +337,37 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 		"time of this process (server, product, driver) divided by the flows of the segments")
 	sec.note("each segment (and the warm-up) ends when visibility shows all its flows completed: the " +
 		"visibility writes the server makes after a flow ended count in the segment that caused them")
+	sec.note("garbage collector target of this process (GOGC): %d in every segment but the full path at GOGC 100", r.gcPercent)
 	if r.cfg.CPUProfile != nil {
 		sec.note("the first two full-path segments ran with the CPU profiler on (--cpuprofile), which costs them a little")
 	}
 	if r.cfg.BareCPUProfile != nil {
 		sec.note("the second and third bare-flow segments on the tuned server ran with the CPU profiler on (--cpuprofile-bare), which costs them a little")
+	}
+}
+
+// addBeforeAfterRows compares, in the same run, the tuned server with and without the
+// prepared-statement cache (bare flow) and the full path at the run's GC target and at Go's
+// default. A ratio above 1 favours the setting.
+func (r *runner) addBeforeAfterRows(sec *Section, totals map[flowKind]runStats) {
+	cpuRatio := func(without, with runStats) string {
+		return fmt.Sprintf("%.3f×", float64(without.CPUPer())/float64(max(with.CPUPer(), 1)))
+	}
+	if r.noCache != nil {
+		tuned, noCache := totals[bareTuned], totals[bareNoCache]
+		sec.add(Row{Measure: "bare flow, tuned server without the statement cache", Value: rate(noCache, "flows"),
+			Latency: latency(noCache), CPU: cpuEach(noCache)})
+		sec.add(Row{Measure: "statement cache: bare flow rate, with ÷ without",
+			Ratio: fmt.Sprintf("%.3f×", tuned.PerSecond()/max(noCache.PerSecond(), 1e-9))})
+		sec.add(Row{Measure: "statement cache: CPU per bare flow, without ÷ with", Ratio: cpuRatio(noCache, tuned)})
+	}
+	if _, ok := totals[fullPathGoGC]; ok {
+		full, goDefault := totals[fullPath], totals[fullPathGoGC]
+		sec.add(Row{Measure: "full-path onboarding at GOGC 100 (Go's default)", Value: rate(goDefault, "onboardings"),
+			Latency: latency(goDefault), CPU: cpuEach(goDefault)})
+		sec.add(Row{Measure: fmt.Sprintf("GOGC %d: full-path rate, ÷ GOGC 100", r.gcPercent),
+			Ratio: fmt.Sprintf("%.3f×", full.PerSecond()/max(goDefault.PerSecond(), 1e-9))})
+		sec.add(Row{Measure: fmt.Sprintf("GOGC %d: CPU per onboarding, GOGC 100 ÷ GOGC %d", r.gcPercent, r.gcPercent),
+			Ratio: cpuRatio(goDefault, full)})
 	}
 }

@@ -41,6 +41,9 @@ const (
 	// answer and timer its workflow task delivered before it (actions.go); the main loop
 	// waits in Await, so a delivered webhook stays countable in the signal channel.
 	changeActionAfterDelivered = "action-after-delivered"
+	// changeLocalTreezorCalls: InitiateQES and RequestKYCReview run as local activities
+	// (same options, retry policy and access tags), with no activity task of their own.
+	changeLocalTreezorCalls = "local-treezor-calls"
 )
 
 // The versions of ChangeRelease. A later set of changes raises the maximum instead of adding

@@ -49,6 +49,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	envVar(fs, &c.Parked, "parked", "QESFLOW_BENCH_PARKED", bench.DefaultParked, "onboardings parked at AWAITING_USER, then completed")
 	envVar(fs, &c.CompareCache, "compare-cache", "QESFLOW_BENCH_COMPARE_CACHE", bench.DefaultCompareCache, "sticky cache size of the worker that takes over the parked onboardings and completes them (the SDK default; the parking worker has the worker's default)")
 	envVar(fs, &c.SkipUntuned, "skip-untuned", "QESFLOW_BENCH_SKIP_UNTUNED", false, "skip the untuned-server baseline")
+	envVar(fs, &c.SkipNoCache, "skip-no-cache", "QESFLOW_BENCH_SKIP_NO_CACHE", false, "skip the tuned server without the prepared-statement cache (the cache's before/after, bare flow)")
+	envVar(fs, &c.GCPercent, "gogc", "QESFLOW_GOGC", 0, "garbage collector target of the run, as qesflow server and dev set it (0: their default, or GOGC when set); unless it is 100, the full path also runs at GOGC 100 for comparison")
 	envVar(fs, &c.SkipPeer, "skip-peer", "QESFLOW_BENCH_SKIP_PEER", false, "skip the official dev server baseline (temporal server start-dev, SQLite file and in memory)")
 	envVar(fs, &c.PeerCLI, "peer-cli", "QESFLOW_BENCH_PEER_CLI", "", "the official Temporal CLI "+bench.PeerCLIVersion+" binary whose dev server is the peer (empty: where scripts/build-temporal-cli.sh puts it, "+bench.DefaultPeerCLI()+")")
 	envVar(fs, &c.SkipThroughput, "skip-throughput", "QESFLOW_BENCH_SKIP_THROUGHPUT", false, "skip the throughput section (bare flows and full path)")
@@ -67,9 +69,9 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	if err := f.cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if f.bareCPUProfile != "" && (!f.cfg.SkipUntuned || f.cfg.SkipThroughput) {
+	if f.bareCPUProfile != "" && (!f.cfg.SkipUntuned || !f.cfg.SkipNoCache || f.cfg.SkipThroughput) {
 		return nil, errors.New("--cpuprofile-bare profiles two adjacent bare-flow segments of the throughput section: " +
-			"use it with --skip-untuned (untuned segments run between them otherwise) and without --skip-throughput")
+			"use it with --skip-untuned and --skip-no-cache (their segments run between them otherwise) and without --skip-throughput")
 	}
 	return f, nil
 }

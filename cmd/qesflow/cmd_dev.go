@@ -9,6 +9,7 @@ import (
 
 	"github.com/qesflow/qesflow/devstack"
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/gctune"
 	"github.com/qesflow/qesflow/treezorsim"
 )
 
@@ -42,7 +43,11 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	serverLog := envFlag(fs, "server-log-level", "QESFLOW_SERVER_LOG_LEVEL", "warn", "log level of the embedded Temporal server")
 	logs := addLogFlags(fs)
 	policy := addPolicyFlags(fs)
+	gogc := addGCFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := gctune.Apply(*gogc); err != nil {
 		return err
 	}
 	logger, err := logs.build()

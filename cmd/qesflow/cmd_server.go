@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/qesflow/qesflow/embedded"
+	"github.com/qesflow/qesflow/internal/gctune"
 	"github.com/qesflow/qesflow/internal/httpserver"
 )
 
@@ -51,7 +52,12 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	serverLog := envFlag(fs, "server-log-level", "QESFLOW_SERVER_LOG_LEVEL", "warn", "log level of the Temporal server itself")
 	tlsFlags := addFrontendTLSFlags(fs)
 	logs := addLogFlags(fs)
+	gogc := addGCFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	gcPercent, err := gctune.Apply(*gogc)
+	if err != nil {
 		return err
 	}
 	// The DSN holds a password: from the environment only, so it never shows in ps or --help.
@@ -100,7 +106,7 @@ func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return err
 	}
-	logger.Info("temporal server started", zap.String("frontend", srv.FrontendAddress()),
+	logger.Info("temporal server started", zap.String("frontend", srv.FrontendAddress()), zap.Int("gogc", gcPercent),
 		zap.String("ui", srv.UIAddress()), zap.String("namespace", srv.Namespace()), zap.String("store", store))
 	fmt.Fprintf(stdout, "Temporal frontend %s (namespace %s), Web UI %s, store %s\n",
 		srv.FrontendAddress(), srv.Namespace(), orDisabled(srv.UIAddress()), store)
