@@ -141,6 +141,7 @@ func testAuthEveryRoute(t *testing.T, h *apiHarness) {
 		status int
 	}{
 		"POST /v1/onboardings":                              {"/v1/onboardings", `{"userId":"bad id"}`, http.StatusBadRequest},
+		"GET /v1/onboardings":                               {"/v1/onboardings?status=CLOSED", nil, http.StatusOK},
 		"GET /v1/onboardings/{userId}":                      {"/v1/onboardings/auth-user", nil, http.StatusNotFound},
 		"GET /v1/onboardings/{userId}/details":              {"/v1/onboardings/auth-user/details", nil, http.StatusNotFound},
 		"POST /v1/onboardings/{userId}/restart":             {"/v1/onboardings/auth-user/restart", nil, http.StatusNotFound},
@@ -156,6 +157,8 @@ func testAuthEveryRoute(t *testing.T, h *apiHarness) {
 		ScopeOnboarding: {keyCompliance},
 		ScopeCompliance: {keyOnboarding},
 	}
+	// A route open to any one scope takes every key.
+	keysWith[ScopeOnboarding|ScopeCompliance] = []string{keyOnboarding, keyCompliance, keyBoth}
 	for _, rt := range routeTable() {
 		c, ok := authorised[rt.pattern()]
 		require.True(t, ok, "add %s to the auth table", rt.pattern())

@@ -36,7 +36,11 @@ const (
 
 // followUpChanges: the changes of releaseFollowUp (o.followUp). Each change to the commands a run issues from
 // here on is named here and gated on o.followUp.
-const ()
+const (
+	// changeListAttributes: the published search attributes carry the country (QESCountry)
+	// and the time of the change (QESUpdatedAt), for the list API's filters.
+	changeListAttributes = "list-attributes"
+)
 
 // The versions of ChangeRelease. A later set of changes raises the maximum instead of adding
 // a marker: a run records one version, and every change up to it is on.
