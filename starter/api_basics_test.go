@@ -82,9 +82,9 @@ func TestAPIWithoutWorker(t *testing.T) {
 	})
 	t.Run("unmatched routes", func(t *testing.T) {
 		h.t = t
-		r := h.do(http.MethodGet, "/v1/onboardings", keyOnboarding, nil)
+		r := h.do(http.MethodDelete, "/v1/onboardings", keyOnboarding, nil)
 		require.Equal(t, http.StatusMethodNotAllowed, r.Status)
-		require.Equal(t, []string{"POST"}, r.Header.Values("Allow"))
+		require.Equal(t, []string{"GET", "POST"}, r.Header.Values("Allow"))
 		require.Equal(t, ProblemTypePrefix+problemMethodNotAllowed, r.problem(t).Type)
 
 		r = h.do(http.MethodDelete, "/v1/onboardings/u1", keyOnboarding, nil)
