@@ -23,6 +23,10 @@ const (
 	TypeEnded = "onboarding.ended"
 )
 
+// TypeInternalChanged: an internal change the user-safe view does not show (a fraud
+// suspicion, a compliance decision, an escalation). Compliance endpoints only.
+const TypeInternalChanged = "onboarding.internal_changed"
+
 // Types lists every event type, in the order of an onboarding.
 var Types = []string{TypeStarted, TypeActionRequired, TypeUnderReview, TypeCompleted, TypeEnded}
 

@@ -190,6 +190,16 @@ func (s *Sender) Endpoints() []string {
 	return names
 }
 
+// HasCompliance reports whether a compliance endpoint is configured.
+func (s *Sender) HasCompliance() bool {
+	for _, ep := range s.cfg.Endpoints {
+		if ep.Compliance {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrGone is returned (wrapped) when an endpoint answered 410 Gone: it wants no more events.
 var ErrGone = errors.New("endpoint answered 410 Gone")
 
