@@ -16,6 +16,9 @@ const DeliverEventName = "DeliverEvent"
 // EventSender delivers outbound events; *outbound.Sender implements it.
 type EventSender interface {
 	Endpoints() []string
+	// Wants reports whether the endpoint receives msg (compliance-only events go to
+	// compliance endpoints only).
+	Wants(endpoint string, msg outbound.Message) bool
 	Send(ctx context.Context, endpoint string, msg outbound.Message) error
 }
 
@@ -47,7 +50,8 @@ func (a *Activities) DeliverEvent(ctx context.Context, in DeliverEventInput) (De
 	}
 	var errs []error
 	for _, ep := range a.Events.Endpoints() {
-		if slices.Contains(in.Skip, ep) || slices.Contains(res.Delivered, ep) || slices.Contains(res.Gone, ep) {
+		if slices.Contains(in.Skip, ep) || slices.Contains(res.Delivered, ep) || slices.Contains(res.Gone, ep) ||
+			!a.Events.Wants(ep, in.Message) {
 			continue
 		}
 		err := a.Events.Send(ctx, ep, in.Message)

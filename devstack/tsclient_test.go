@@ -42,6 +42,7 @@ func TestGeneratedClientAgainstDevStack(t *testing.T) {
 		"QESFLOW_COMPLIANCE_KEY=" + s.Credentials.ComplianceKey,
 	}, "node", filepath.Join("dist", "integration.js"))
 	require.Contains(t, out, "createOnboarding: 201")
+	require.Contains(t, out, "listOnboardings: CANCELLED")
 	require.Contains(t, out, "integration: ok")
 	t.Log(out)
 }

@@ -23,6 +23,10 @@ const (
 	TypeEnded = "onboarding.ended"
 )
 
+// TypeInternalChanged: an internal change the user-safe view does not show (a fraud
+// suspicion, a compliance decision, an escalation). Compliance endpoints only.
+const TypeInternalChanged = "onboarding.internal_changed"
+
 // Types lists every event type, in the order of an onboarding.
 var Types = []string{TypeStarted, TypeActionRequired, TypeUnderReview, TypeCompleted, TypeEnded}
 
@@ -59,4 +63,21 @@ type Data struct {
 type Message struct {
 	ID    string `json:"id"`
 	Event Event  `json:"event"`
+	// Internal is the compliance view at the event; only compliance endpoints receive it
+	// (as data.internal). Nil on events queued before it existed.
+	Internal *Internal `json:"internal,omitempty"`
+	// ComplianceOnly events tell an internal change the user-safe view does not show (a
+	// fraud suspicion under an ordinary review): compliance endpoints only.
+	ComplianceOnly bool `json:"complianceOnly,omitempty"`
+}
+
+// Internal is the compliance view of the onboarding: the internal state, its reason and
+// Treezor's KYC review. It names fraud and compliance cases.
+type Internal struct {
+	State         string `json:"state"`
+	Sequence      int    `json:"sequence"` // numbers the compliance endpoint's events from 1
+	ReasonCode    int    `json:"reasonCode,omitempty"`
+	ReasonMessage string `json:"reasonMessage,omitempty"`
+	KYCReview     string `json:"kycReview,omitempty"`
+	Escalated     bool   `json:"escalated,omitempty"`
 }

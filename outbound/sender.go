@@ -63,6 +63,41 @@ func ParseSecrets(list string) ([]Secret, error) {
 type Endpoint struct {
 	Name string
 	URL  string
+	// Secrets sign the deliveries to this endpoint (several during a rotation); empty: the
+	// Config's shared Secrets.
+	Secrets []Secret
+	// Compliance endpoints receive the internal view (Message.Internal: the internal state,
+	// reason codes, fraud); every other endpoint receives the user-safe event only.
+	Compliance bool
+}
+
+// ParseEndpointSecrets reads a list of secrets separated by commas, spaces or newlines.
+// An item "name=whsec_…" belongs to the endpoint name (repeat it to give one endpoint
+// several); a bare "whsec_…" is shared by the endpoints that have none of their own.
+func ParseEndpointSecrets(list string) (shared []Secret, own map[string][]Secret, err error) {
+	own = map[string][]Secret{}
+	for i, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+		name, raw := "", f
+		if !strings.HasPrefix(f, SecretPrefix) {
+			var ok bool
+			if name, raw, ok = strings.Cut(f, "="); !ok || name == "" {
+				return nil, nil, fmt.Errorf("secret %d: a signing secret starts with %s (or name=%s…)", i+1, SecretPrefix, SecretPrefix)
+			}
+		}
+		s, err := ParseSecret(raw)
+		if err != nil {
+			if name != "" {
+				return nil, nil, fmt.Errorf("secret %d (endpoint %s): %w", i+1, name, err)
+			}
+			return nil, nil, fmt.Errorf("secret %d: %w", i+1, err)
+		}
+		if name == "" {
+			shared = append(shared, s)
+		} else {
+			own[name] = append(own[name], s)
+		}
+	}
+	return shared, own, nil
 }
 
 // ParseEndpoints reads "name=https://…" items separated by commas; a bare URL is named
@@ -98,7 +133,8 @@ func ParseEndpoints(list string) ([]Endpoint, error) {
 // Config configures a Sender.
 type Config struct {
 	Endpoints []Endpoint
-	// Secrets sign every delivery (one signature each); at least one.
+	// Secrets sign the deliveries to the endpoints without secrets of their own (one
+	// signature each).
 	Secrets []Secret
 	// Client sends the requests (default: one with Timeout).
 	Client  *http.Client
@@ -120,8 +156,18 @@ func NewSender(cfg Config) (*Sender, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, errors.New("outbound: no endpoint")
 	}
-	if len(cfg.Secrets) == 0 {
-		return nil, errors.New("outbound: no signing secret")
+	seen := map[string]bool{}
+	for _, ep := range cfg.Endpoints {
+		switch {
+		case seen[ep.Name]:
+			return nil, fmt.Errorf("outbound: endpoint %s is listed twice", ep.Name)
+		case ep.Compliance && len(ep.Secrets) == 0:
+			// The internal view is signed with a key no user-safe receiver holds.
+			return nil, fmt.Errorf("outbound: compliance endpoint %s needs a signing secret of its own", ep.Name)
+		case len(ep.Secrets) == 0 && len(cfg.Secrets) == 0:
+			return nil, fmt.Errorf("outbound: no signing secret for endpoint %s", ep.Name)
+		}
+		seen[ep.Name] = true
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
@@ -142,6 +188,16 @@ func (s *Sender) Endpoints() []string {
 		names[i] = ep.Name
 	}
 	return names
+}
+
+// HasCompliance reports whether a compliance endpoint is configured.
+func (s *Sender) HasCompliance() bool {
+	for _, ep := range s.cfg.Endpoints {
+		if ep.Compliance {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrGone is returned (wrapped) when an endpoint answered 410 Gone: it wants no more events.
@@ -191,8 +247,43 @@ func (s *Sender) endpoint(name string) (Endpoint, bool) {
 	return Endpoint{}, false
 }
 
+// secrets are the keys that sign deliveries to ep.
+func (s *Sender) secrets(ep Endpoint) []Secret {
+	if len(ep.Secrets) > 0 {
+		return ep.Secrets
+	}
+	return s.cfg.Secrets
+}
+
+// Wants reports whether the endpoint named name receives msg: a compliance-only message
+// goes to compliance endpoints only.
+func (s *Sender) Wants(name string, msg Message) bool {
+	ep, ok := s.endpoint(name)
+	return ok && (!msg.ComplianceOnly || ep.Compliance)
+}
+
+// body is the JSON an endpoint receives: the user-safe event, or for a compliance endpoint
+// the event whose data carries the internal view as well.
+func body(ep Endpoint, msg Message) ([]byte, error) {
+	if !ep.Compliance || msg.Internal == nil {
+		return json.Marshal(msg.Event)
+	}
+	type complianceData struct {
+		Data
+		Internal *Internal `json:"internal"`
+	}
+	return json.Marshal(struct {
+		Type      string         `json:"type"`
+		Timestamp time.Time      `json:"timestamp"`
+		Data      complianceData `json:"data"`
+	}{msg.Event.Type, msg.Event.Timestamp, complianceData{msg.Event.Data, msg.Internal}})
+}
+
 func (s *Sender) send(ctx context.Context, ep Endpoint, msg Message) error {
-	body, err := json.Marshal(msg.Event)
+	if msg.ComplianceOnly && !ep.Compliance {
+		return fmt.Errorf("endpoint %s: a compliance-only event is not for it", ep.Name)
+	}
+	body, err := body(ep, msg)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}
@@ -204,7 +295,7 @@ func (s *Sender) send(ctx context.Context, ep Endpoint, msg Message) error {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("webhook-id", msg.ID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set("webhook-signature", Signature(s.cfg.Secrets, msg.ID, ts, body))
+	req.Header.Set("webhook-signature", Signature(s.secrets(ep), msg.ID, ts, body))
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
 		var uerr *url.Error

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/qesflow/qesflow/outbound"
+	"github.com/qesflow/qesflow/outbound/outboundtest"
 )
 
 // Test secrets: whsec_ and base64 of 32 bytes, as the specification's examples.
@@ -188,4 +190,139 @@ func TestParseEndpoints(t *testing.T) {
 		_, err := outbound.ParseEndpoints(bad)
 		require.Error(t, err, bad)
 	}
+}
+
+// TestPerEndpointSecrets: each endpoint's deliveries are signed with its own secrets (all
+// of them during a rotation) and verify, with the Standard Webhooks library, under those
+// only; an endpoint without secrets of its own uses the shared ones.
+func TestPerEndpointSecrets(t *testing.T) {
+	secretA1, secretA2 := outboundtest.Secret("endpoint-a-old"), outboundtest.Secret("endpoint-a-new")
+	secretB, shared := outboundtest.Secret("endpoint-b"), outboundtest.Secret("shared")
+	rcvA := outboundtest.NewReceiver(t, secretA2)
+	rcvB := outboundtest.NewReceiver(t, secretB)
+	rcvC := outboundtest.NewReceiver(t, shared)
+	sharedSecrets, own, err := outbound.ParseEndpointSecrets(
+		"a=" + secretA1 + ", a=" + secretA2 + "\nb=" + secretB + " " + shared)
+	require.NoError(t, err)
+	s, err := outbound.NewSender(outbound.Config{Secrets: sharedSecrets, Endpoints: []outbound.Endpoint{
+		{Name: "a", URL: rcvA.URL, Secrets: own["a"]},
+		{Name: "b", URL: rcvB.URL, Secrets: own["b"]},
+		{Name: "c", URL: rcvC.URL},
+	}})
+	require.NoError(t, err)
+	msg := outbound.Message{ID: "msg_per_endpoint", Event: outbound.Event{Type: outbound.TypeStarted, Timestamp: time.Now().UTC()}}
+	for _, ep := range s.Endpoints() {
+		require.NoError(t, s.Send(context.Background(), ep, msg), ep)
+	}
+	verifies := func(d outboundtest.Delivery, secret string) bool {
+		wh, err := standardwebhooks.NewWebhook(secret)
+		require.NoError(t, err)
+		return wh.Verify(d.Body, d.Header) == nil
+	}
+	all := []string{secretA1, secretA2, secretB, shared}
+	for _, tc := range []struct {
+		rcv  *outboundtest.Receiver
+		want []string // the secrets its deliveries verify under
+	}{
+		{rcvA, []string{secretA1, secretA2}},
+		{rcvB, []string{secretB}},
+		{rcvC, []string{shared}},
+	} {
+		got := tc.rcv.Accepted()
+		require.Len(t, got, 1)
+		require.Empty(t, tc.rcv.Failures())
+		for _, secret := range all {
+			require.Equal(t, slices.Contains(tc.want, secret), verifies(got[0], secret), "%s under secret %d", tc.rcv.URL, slices.Index(all, secret))
+		}
+	}
+	require.Len(t, strings.Fields(rcvA.Accepted()[0].Header.Get("webhook-signature")), 2, "one signature per secret of a")
+}
+
+func TestParseEndpointSecrets(t *testing.T) {
+	good := outboundtest.Secret("good")
+	tests := []struct {
+		name, list, err string
+		shared          int
+		own             map[string]int
+	}{
+		{"shared only", good, "", 1, map[string]int{}},
+		{"per endpoint, rotated", "a=" + good + ",a=" + good + ",b=" + good, "", 0, map[string]int{"a": 2, "b": 1}},
+		{"both", good + " a=" + good, "", 1, map[string]int{"a": 1}},
+		{"padding is not a name", outbound.SecretPrefix + "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXM=", "", 1, map[string]int{}},
+		{"not whsec", "hunter2", "starts with whsec_", 0, nil},
+		{"name without whsec", "a=hunter2", "endpoint a", 0, nil},
+		{"empty name", "=" + good, "starts with whsec_", 0, nil},
+		{"short key", "a=" + outbound.SecretPrefix + "c2hvcnQ=", "at least 24 bytes", 0, nil},
+	}
+	for _, tc := range tests {
+		shared, own, err := outbound.ParseEndpointSecrets(tc.list)
+		if tc.err != "" {
+			require.ErrorContains(t, err, tc.err, tc.name)
+			require.NotContains(t, err.Error(), "hunter2", "no error repeats a secret")
+			continue
+		}
+		require.NoError(t, err, tc.name)
+		require.Len(t, shared, tc.shared, tc.name)
+		counts := map[string]int{}
+		for name, secrets := range own {
+			counts[name] = len(secrets)
+		}
+		require.Equal(t, tc.own, counts, tc.name)
+	}
+}
+
+// TestComplianceEndpointView: a compliance endpoint receives the internal view
+// (data.internal, with the fraud reason) and the compliance-only events; a user-safe
+// endpoint receives neither, even when asked to send one.
+func TestComplianceEndpointView(t *testing.T) {
+	userSecret, complianceSecret := outboundtest.Secret("user-view"), outboundtest.Secret("compliance-view")
+	rcvUser := outboundtest.NewReceiver(t, userSecret)
+	rcvCompliance := outboundtest.NewReceiver(t, complianceSecret)
+	cs, err := outbound.ParseSecrets(complianceSecret)
+	require.NoError(t, err)
+	us, err := outbound.ParseSecrets(userSecret)
+	require.NoError(t, err)
+
+	_, err = outbound.NewSender(outbound.Config{Secrets: us, Endpoints: []outbound.Endpoint{{Name: "c", URL: rcvCompliance.URL, Compliance: true}}})
+	require.ErrorContains(t, err, "needs a signing secret of its own")
+
+	s, err := outbound.NewSender(outbound.Config{Secrets: us, Endpoints: []outbound.Endpoint{
+		{Name: "backend", URL: rcvUser.URL},
+		{Name: "compliance", URL: rcvCompliance.URL, Secrets: cs, Compliance: true},
+	}})
+	require.NoError(t, err)
+	internal := &outbound.Internal{State: "FRAUD_SUSPECTED", Sequence: 1, ReasonCode: 3201, ReasonMessage: "Fraud suspicion", KYCReview: "NONE"}
+	shown := outbound.Message{ID: "msg_shown", Internal: internal, Event: outbound.Event{Type: outbound.TypeUnderReview,
+		Data: outbound.Data{UserID: "u1", Sequence: 2, Status: "UNDER_REVIEW"}}}
+	hidden := outbound.Message{ID: "msg_hidden", Internal: internal, ComplianceOnly: true, Event: shown.Event}
+
+	for _, ep := range s.Endpoints() {
+		require.NoError(t, s.Send(context.Background(), ep, shown), ep)
+	}
+	require.False(t, s.Wants("backend", hidden))
+	require.True(t, s.Wants("compliance", hidden))
+	require.Error(t, s.Send(context.Background(), "backend", hidden), "a user-safe endpoint never gets a compliance-only event")
+	require.NoError(t, s.Send(context.Background(), "compliance", hidden))
+
+	user := rcvUser.Accepted()
+	require.Len(t, user, 1)
+	for _, word := range []string{"internal", "FRAUD", "3201", "reasonCode"} {
+		require.NotContains(t, string(user[0].Body), word)
+	}
+	got := rcvCompliance.Accepted()
+	require.Len(t, got, 2)
+	var body struct {
+		Type string `json:"type"`
+		Data struct {
+			Status   string             `json:"status"`
+			Internal *outbound.Internal `json:"internal"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(got[0].Body, &body))
+	require.Equal(t, outbound.TypeUnderReview, body.Type)
+	require.Equal(t, "UNDER_REVIEW", body.Data.Status)
+	require.Equal(t, internal, body.Data.Internal)
+	require.Equal(t, "msg_hidden", got[1].ID)
+	require.Empty(t, rcvUser.Failures())
+	require.Empty(t, rcvCompliance.Failures())
 }

@@ -59,7 +59,7 @@ func (a *api) instrument(rt route) http.Handler {
 		start := time.Now()
 		rec := &statusWriter{ResponseWriter: w}
 		defer func() { a.metrics.observe(label, rec.statusOr500(), time.Since(start)) }()
-		caller, ok := a.authorize(rec, r, rt.scope)
+		caller, ok := a.authorize(rec, r, rt.scope, rt.anyScope)
 		if !ok {
 			return
 		}

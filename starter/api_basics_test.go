@@ -82,9 +82,9 @@ func TestAPIWithoutWorker(t *testing.T) {
 	})
 	t.Run("unmatched routes", func(t *testing.T) {
 		h.t = t
-		r := h.do(http.MethodGet, "/v1/onboardings", keyOnboarding, nil)
+		r := h.do(http.MethodDelete, "/v1/onboardings", keyOnboarding, nil)
 		require.Equal(t, http.StatusMethodNotAllowed, r.Status)
-		require.Equal(t, []string{"POST"}, r.Header.Values("Allow"))
+		require.Equal(t, []string{"GET", "POST"}, r.Header.Values("Allow"))
 		require.Equal(t, ProblemTypePrefix+problemMethodNotAllowed, r.problem(t).Type)
 
 		r = h.do(http.MethodDelete, "/v1/onboardings/u1", keyOnboarding, nil)
@@ -141,6 +141,7 @@ func testAuthEveryRoute(t *testing.T, h *apiHarness) {
 		status int
 	}{
 		"POST /v1/onboardings":                              {"/v1/onboardings", `{"userId":"bad id"}`, http.StatusBadRequest},
+		"GET /v1/onboardings":                               {"/v1/onboardings?status=CLOSED", nil, http.StatusOK},
 		"GET /v1/onboardings/{userId}":                      {"/v1/onboardings/auth-user", nil, http.StatusNotFound},
 		"GET /v1/onboardings/{userId}/details":              {"/v1/onboardings/auth-user/details", nil, http.StatusNotFound},
 		"POST /v1/onboardings/{userId}/restart":             {"/v1/onboardings/auth-user/restart", nil, http.StatusNotFound},
@@ -156,6 +157,8 @@ func testAuthEveryRoute(t *testing.T, h *apiHarness) {
 		ScopeOnboarding: {keyCompliance},
 		ScopeCompliance: {keyOnboarding},
 	}
+	// A route open to any one scope takes every key.
+	keysWith[ScopeOnboarding|ScopeCompliance] = []string{keyOnboarding, keyCompliance, keyBoth}
 	for _, rt := range routeTable() {
 		c, ok := authorised[rt.pattern()]
 		require.True(t, ok, "add %s to the auth table", rt.pattern())

@@ -13,9 +13,10 @@ import (
 
 const authRealm = `Bearer realm="qesflow"`
 
-// authorize checks the bearer API key against the route's required scope and answers 401/403
-// itself when it fails. It returns the caller's scopes.
-func (a *api) authorize(w http.ResponseWriter, r *http.Request, required Scope) (Scope, bool) {
+// authorize checks the bearer API key against the route's required scope (every scope in
+// required, or any one of them when anyOf) and answers 401/403 itself when it fails. It
+// returns the caller's scopes.
+func (a *api) authorize(w http.ResponseWriter, r *http.Request, required Scope, anyOf bool) (Scope, bool) {
 	if required == 0 {
 		return 0, true
 	}
@@ -42,11 +43,15 @@ func (a *api) authorize(w http.ResponseWriter, r *http.Request, required Scope) 
 			"The API key is not valid."))
 		return 0, false
 	}
-	if !scopes.Has(required) {
+	switch {
+	case anyOf && scopes&required == 0:
+		a.forbidden(w, r, required, "This API key has none of the scopes "+required.String()+".")
+		return 0, false
+	case !anyOf && !scopes.Has(required):
 		a.forbidden(w, r, required, "This API key lacks the "+required.String()+" scope.")
 		return 0, false
 	}
-	if required.Has(ScopeCompliance) {
+	if required.Has(ScopeCompliance) && (!anyOf || scopes.Has(ScopeCompliance)) {
 		// Compliance routes read or decide on PII: who, from where.
 		a.log.Info("compliance access", zap.String("keyId", KeyID(token)), zap.String("remoteAddr", r.RemoteAddr),
 			zap.String("route", r.Pattern), zap.String("userId", r.PathValue("userId")))

@@ -94,6 +94,11 @@ func (c *recordingTemporal) UpdateWorkflow(_ context.Context, o client.UpdateWor
 	return nil, errTemporalDown
 }
 
+func (c *recordingTemporal) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	c.record(temporalCall{method: "list", arg: req.GetQuery()})
+	return nil, errTemporalDown
+}
+
 func (c *recordingTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
 	return &client.CheckHealthResponse{}, nil
 }

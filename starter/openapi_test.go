@@ -85,7 +85,12 @@ func openAPIDifferences(doc []byte, table []route) []string {
 			add("%s: operationId %q, route %q", key, op.OperationID, rt.operationID)
 		}
 		want := []map[string][]string{}
-		if rt.scope != 0 {
+		switch {
+		case rt.anyScope:
+			for _, name := range rt.scope.Names() { // alternatives: any one scope
+				want = append(want, map[string][]string{"apiKey": {name}})
+			}
+		case rt.scope != 0:
 			want = []map[string][]string{{"apiKey": rt.scope.Names()}}
 		}
 		switch {

@@ -9,6 +9,9 @@ type route struct {
 	path        string // http.ServeMux pattern path, e.g. /v1/onboardings/{userId}
 	operationID string // the OpenAPI operationId
 	scope       Scope  // required scope; 0: public
+	// anyScope: any one of the scopes in scope is enough; the handler answers each caller
+	// with the view its scopes allow.
+	anyScope bool
 	// statuses are the status codes the handler can answer with (the OpenAPI test compares
 	// them to the document's responses, and the API tests check every answer against them).
 	statuses []int
@@ -40,6 +43,11 @@ func routeTable() []route {
 			scope: ScopeOnboarding, handle: (*api).createOnboarding,
 			statuses: statuses(http.StatusOK, http.StatusCreated, http.StatusBadRequest, http.StatusConflict,
 				http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity),
+		},
+		{
+			method: http.MethodGet, path: "/v1/onboardings", operationID: "listOnboardings",
+			scope: ScopeOnboarding | ScopeCompliance, anyScope: true, handle: (*api).listOnboardings,
+			statuses: statuses(http.StatusOK, http.StatusBadRequest),
 		},
 		{
 			method: http.MethodGet, path: "/v1/onboardings/{userId}", operationID: "getOnboardingStatus",

@@ -101,6 +101,12 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, e
 		}
 		if err != nil {
 			e := s.classify(op, in.UserID, wid, err)
+			if e.Kind == KindIdentificationNotAvailable && runID != "" && try < maxStartChecks {
+				// The run has ended and is closing (it may wait a moment for its outbound
+				// events): once it has closed, check again and start the next one.
+				s.waitClosed(ctx, wid, runID)
+				continue
+			}
 			if e.Kind == KindNotFound { // the run ended while the update waited
 				e.Kind = KindIdentificationNotAvailable
 				e.Reason = "the onboarding ended before an identification URL was available"
@@ -119,6 +125,13 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (StartResponse, e
 			Created:           prev == nil || !prev.running() || prev.runID != runID,
 		}, nil
 	}
+}
+
+// waitClosed waits, at most the update timeout, for the run to close.
+func (s *Service) waitClosed(ctx context.Context, workflowID, runID string) {
+	wctx, cancel := context.WithTimeout(ctx, s.updateTimeout)
+	defer cancel()
+	_ = s.temporal.GetWorkflow(wctx, workflowID, runID).Get(wctx, nil) // its outcome is checked by the next round
 }
 
 // maxStartChecks bounds how often Start checks again after the run it checked ended

@@ -87,7 +87,10 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		WorkerStopTimeout:                      o.StopTimeout,
 		Interceptors:                           o.Interceptors,
 	})
-	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: o.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	compliance, _ := o.Events.(interface{ HasCompliance() bool })
+	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{
+		Events: o.Events != nil, ComplianceEvents: compliance != nil && compliance.HasCompliance(),
+	}), workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 	w.RegisterActivity(&activities.Activities{
 		Treezor:         o.Treezor,

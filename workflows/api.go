@@ -50,6 +50,10 @@ const (
 	// SAQESIdentificationIDs are every identification id of the run, so that a late QES
 	// webhook without userId for an earlier identification still routes.
 	SAQESIdentificationIDs = "QESIdentificationIds" // KeywordList
+	// SAQESCountry is the user's country (ISO 3166-1 alpha-2), from the start or from Treezor.
+	SAQESCountry = "QESCountry" // Keyword
+	// SAQESUpdatedAt is when the search attributes last changed: the list API's updatedBefore.
+	SAQESUpdatedAt = "QESUpdatedAt" // Datetime
 )
 
 // State is the onboarding's state (docs/workflow.md, "Flow").
@@ -310,5 +314,7 @@ func SearchAttributeTypes() map[string]enums.IndexedValueType {
 		SATreezorWalletID:      enums.INDEXED_VALUE_TYPE_KEYWORD,
 		SATreezorWalletIDs:     enums.INDEXED_VALUE_TYPE_KEYWORD_LIST,
 		SAQESIdentificationIDs: enums.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+		SAQESCountry:           enums.INDEXED_VALUE_TYPE_KEYWORD,
+		SAQESUpdatedAt:         enums.INDEXED_VALUE_TYPE_DATETIME,
 	}
 }

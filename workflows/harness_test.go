@@ -232,11 +232,17 @@ func newHarnessWith(t *testing.T, events activities.EventSender) *harness {
 	require.NoError(t, err)
 	acts := &activities.Activities{Treezor: tz, Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: events}
 	ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) {
-		r.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+		r.RegisterWorkflowWithOptions(workflows.NewOnboarding(eventConfig(events)), workflow.RegisterOptions{Name: workflows.WorkflowName})
 		r.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 		r.RegisterActivity(acts)
 	})
 	return &harness{client: ts.GetDefaultClient(), namespace: ts.GetDefaultNamespace(), treezor: fake, acts: acts}
+}
+
+// eventConfig is the workflow configuration of a worker that delivers with events.
+func eventConfig(events activities.EventSender) workflows.Config {
+	compliance, _ := events.(interface{ HasCompliance() bool })
+	return workflows.Config{Events: events != nil, ComplianceEvents: compliance != nil && compliance.HasCompliance()}
 }
 
 // startIdle starts the onboarding on a task queue no worker polls yet, sends what send
@@ -420,6 +426,25 @@ func (h *harness) result(t *testing.T, user string) workflows.Result {
 }
 
 // histories returns the history of every run of the onboarding, first run first.
+// history is the history of one run of workflowID ("": the latest).
+func (h *harness) history(t *testing.T, workflowID, runID string) *historypb.History {
+	hist := &historypb.History{}
+	iter := h.client.GetWorkflowHistory(ctxFor(t), workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		hist.Events = append(hist.Events, ev)
+	}
+	return hist
+}
+
+// latestRunID is the run id of the user's latest onboarding run.
+func (h *harness) latestRunID(t *testing.T, user string) string {
+	desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+	require.NoError(t, err)
+	return desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+}
+
 func (h *harness) histories(t *testing.T, user, firstRunID string) []*historypb.History {
 	var out []*historypb.History
 	for runID := firstRunID; runID != ""; {
@@ -454,6 +479,10 @@ type scenario struct {
 	// state is checked against want.
 	drive func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, startErr error)
 	want  workflows.State
+	// refuseFinal is how many deliveries of the final event the recorder's receiver
+	// answers 503: more than the ended run waits for, so it hands the event to a
+	// QESEventDelivery workflow, whose history is recorded as <name>-delivery.json.
+	refuseFinal int
 }
 
 func baseInput(user string) workflows.Input {

@@ -39,6 +39,11 @@ func TestIntegration(t *testing.T) {
 		require.Equal(t, []string{"qesflow:int-success:" + runID + ":kycreview:1"}, kyc)
 
 		attrs := describeSearchAttributes(t, h, user)
+		// The time of the last change (gate list-attributes): after the start, not later than now.
+		updated, err := time.Parse(time.RFC3339Nano, attrs[workflows.SAQESUpdatedAt].(string))
+		require.NoError(t, err)
+		require.False(t, updated.After(time.Now()), "%v", updated)
+		delete(attrs, workflows.SAQESUpdatedAt)
 		require.Equal(t, map[string]any{
 			workflows.SATreezorUserID:       user,
 			workflows.SAQESState:            "COMPLETED_VALIDATED",
@@ -48,8 +53,10 @@ func TestIntegration(t *testing.T) {
 			workflows.SAKYCReview:           "VALIDATED",
 			// Every identification id of the run (gate identification-ids-attribute).
 			workflows.SAQESIdentificationIDs: []any{"qes-int-success-1"},
+			// The user's country (gate list-attributes): the start's, or Treezor's once read.
+			workflows.SAQESCountry: "FR",
 		}, attrs)
-		requireListed(t, h, `TreezorUserId = 'int-success' AND QESState = 'COMPLETED_VALIDATED' AND KYCReview = 'VALIDATED'`, user)
+		requireListed(t, h, `TreezorUserId = 'int-success' AND QESState = 'COMPLETED_VALIDATED' AND KYCReview = 'VALIDATED' AND QESCountry = 'FR'`, user)
 	})
 
 	t.Run("second start returns the running onboarding", func(t *testing.T) {

@@ -28,7 +28,14 @@ const MaxPendingEvents = 200
 type Config struct {
 	// Events is set when the worker has at least one event endpoint.
 	Events bool
+	// ComplianceEvents is set when one of them is a compliance endpoint: the run then
+	// also queues the internal changes the user-safe view does not show.
+	ComplianceEvents bool `json:"complianceEvents,omitempty"`
 }
+
+// EventDrainWait bounds how long an ended onboarding waits for its pending events before
+// it hands them to a QESEventDelivery workflow (changeDrainEventsAtEnd).
+const EventDrainWait = 5 * time.Second
 
 // OutboundState is the delivery state of the onboarding's outbound events, carried by
 // continue-as-new with the rest of the Snapshot.
@@ -55,6 +62,12 @@ type OutboundState struct {
 	Gone []string `json:"gone,omitempty"`
 	// HandedOff counts the events the ended run left to its QESEventDelivery workflow.
 	HandedOff int `json:"handedOff,omitempty"`
+	// Internal is set when the onboarding queues the internal view as well (a compliance
+	// endpoint is configured; changeComplianceEvents): InternalSeq numbers its events and
+	// InternalKey is what the last one said.
+	Internal    bool   `json:"internal,omitempty"`
+	InternalSeq int    `json:"internalSeq,omitempty"`
+	InternalKey string `json:"internalKey,omitempty"`
 }
 
 // EventDelivery is the delivery state shown in the status view.
@@ -85,13 +98,19 @@ func (o *onboarding) startOutbound(ctx workflow.Context) {
 		return
 	}
 	if o.st.Outbound == nil {
-		var on bool
 		cfg := o.cfg
-		if err := workflow.SideEffect(ctx, func(workflow.Context) any { return cfg.Events }).Get(&on); err != nil {
-			// Unreachable for a bool: a run that cannot tell sends no events.
+		var read Config
+		var err error
+		if o.followUp { // changeComplianceEvents: the whole configuration, in the one side effect
+			err = workflow.SideEffect(ctx, func(workflow.Context) any { return cfg }).Get(&read)
+		} else {
+			err = workflow.SideEffect(ctx, func(workflow.Context) any { return cfg.Events }).Get(&read.Events)
+		}
+		if err != nil {
+			// Unreachable: a run that cannot tell sends no events.
 			o.logger.Error("Reading the event configuration failed; no events are sent", "error", err)
 		}
-		o.st.Outbound = &OutboundState{Off: !on}
+		o.st.Outbound = &OutboundState{Off: !read.Events, Internal: read.Events && read.ComplianceEvents}
 	}
 	if o.st.Outbound.Off {
 		return
@@ -108,22 +127,62 @@ func (o *onboarding) emitEvent() {
 	}
 	ob := o.st.Outbound
 	ev, key, ok := o.userEvent()
+	internal, internalKey := o.internalView()
 	if !ok || key == ob.LastKey {
+		if ob.Internal && internalKey != ob.InternalKey && o.st.State != StateInitiating {
+			// changeComplianceEvents: an internal change the user-safe view does not show.
+			ob.InternalKey = internalKey
+			ob.InternalSeq++
+			internal.Sequence = ob.InternalSeq
+			ev := outbound.Event{Type: outbound.TypeInternalChanged, Timestamp: o.now().UTC(), Data: ev.Data}
+			if !ok {
+				us := o.userStatus()
+				ev.Data = outbound.Data{UserID: us.UserID, Status: us.Status, Message: us.Message, Attempt: us.Attempt, Final: us.Final}
+			}
+			ob.Pending = append(ob.Pending, outbound.Message{ID: internalEventID(o.in.UserID, ob.InternalSeq), Event: ev,
+				Internal: internal, ComplianceOnly: true})
+			o.trimPending()
+		}
 		return
 	}
 	ob.LastKey = key
+	if ob.Internal { // changeComplianceEvents: the compliance endpoints' view of this event
+		ob.InternalKey = internalKey
+		ob.InternalSeq++
+		internal.Sequence = ob.InternalSeq
+	} else {
+		internal = nil
+	}
 	if ev.Type == outbound.TypeStarted {
 		ob.Started = true
 	}
 	ob.Seq++
 	ev.Data.Sequence = ob.Seq
 	ev.Timestamp = o.now().UTC()
-	ob.Pending = append(ob.Pending, outbound.Message{ID: eventID(o.in.UserID, ob.Seq), Event: ev})
+	ob.Pending = append(ob.Pending, outbound.Message{ID: eventID(o.in.UserID, ob.Seq), Event: ev, Internal: internal})
+	o.trimPending()
+}
+
+// trimPending drops the oldest queued events beyond MaxPendingEvents.
+func (o *onboarding) trimPending() {
+	ob := o.st.Outbound
 	if over := len(ob.Pending) - MaxPendingEvents; over > 0 {
 		// The first is in flight: the oldest of the others go.
 		ob.Pending = append(ob.Pending[:1], ob.Pending[1+over:]...)
 		ob.Undelivered += over
 	}
+}
+
+// internalView is the compliance endpoints' view of the onboarding (its Sequence is set
+// when queued) and the key that says whether it changed.
+func (o *onboarding) internalView() (*outbound.Internal, string) {
+	in := &outbound.Internal{State: string(o.st.State), KYCReview: o.st.KYCReview.String(), Escalated: o.st.Escalated}
+	if r := o.st.Reason; r != nil {
+		in.ReasonCode, in.ReasonMessage = r.Code, r.Message
+	}
+	key := in.State + "|" + strconv.Itoa(in.ReasonCode) + "|" + in.KYCReview + "|" + strconv.FormatBool(in.Escalated) +
+		"|" + strconv.Itoa(o.st.Attempt)
+	return in, key
 }
 
 // userEvent is the event of the current user-safe view and the key that says whether it
@@ -168,6 +227,12 @@ func (o *onboarding) userEvent() (ev outbound.Event, key string, ok bool) {
 // and hashed, so the id carries no user id.
 func eventID(userID string, seq int) string {
 	sum := sha256.Sum256([]byte(WorkflowID(userID) + "/" + strconv.Itoa(seq)))
+	return "msg_" + hex.EncodeToString(sum[:16])
+}
+
+// internalEventID is the webhook id of the onboarding's compliance-only event seq.
+func internalEventID(userID string, seq int) string {
+	sum := sha256.Sum256([]byte(WorkflowID(userID) + "/internal/" + strconv.Itoa(seq)))
 	return "msg_" + hex.EncodeToString(sum[:16])
 }
 
@@ -225,8 +290,9 @@ func (o *onboarding) delivered(msg outbound.Message, res activities.DeliverEvent
 		return
 	}
 	// A delivery is counted, not put on the timeline: the timeline keeps what went wrong.
-	// Without a live endpoint (none configured, or all gone) nothing was delivered.
-	if len(res.Delivered) > 0 {
+	// Without a live endpoint (none configured, or all gone) nothing was delivered. The
+	// counts are of the user-safe events.
+	if len(res.Delivered) > 0 && !msg.ComplianceOnly {
 		ob.Delivered++
 		ob.LastDelivered = label
 	}
@@ -243,6 +309,12 @@ func (o *onboarding) handOffEvents(ctx workflow.Context) {
 	}
 	o.emitEvent()
 	ob := o.st.Outbound
+	if o.followUp && len(ob.Pending) > 0 { // changeDrainEventsAtEnd
+		// Most receivers answer within the wait: then the run ends without a child.
+		if _, err := workflow.AwaitWithTimeout(ctx, EventDrainWait, func() bool { return len(ob.Pending) == 0 }); err != nil {
+			o.logger.Warn("Waiting for the pending events was interrupted", "error", err)
+		}
+	}
 	if len(ob.Pending) == 0 {
 		return
 	}

@@ -46,6 +46,59 @@ func eventScenarios() []scenario {
 			},
 			want: workflows.StateDeclined,
 		},
+		// releaseFollowUp: the run waits for its last events (changeDrainEventsAtEnd), the
+		// compliance endpoint gets the internal view (changeComplianceEvents), the search
+		// attributes carry the country and the update time (changeListAttributes).
+		{
+			name:  "followup-events-success",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				succeed(t, h, user, first.IdentificationID, 1)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:        "followup-events-handed-off",
+			input:       baseInput,
+			refuseFinal: 3,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				succeed(t, h, user, first.IdentificationID, 1)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:  "followup-compliance-fraud",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESCreated, first.IdentificationID, "", 0)
+				h.waitState(t, user, workflows.StateInProgress, 1)
+				h.qes(t, user, treezor.EventQESAborted, first.IdentificationID, treezor.ResultAborted, 3204)
+				h.waitState(t, user, workflows.StateComplianceReview, 1)
+				h.action(t, user, workflows.UpdateComplianceDecision, workflows.ComplianceDecision{Decision: workflows.DecisionReject})
+			},
+			want: workflows.StateRejected,
+		},
+		{
+			name: "followup-list-attributes-de",
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Country, in.WalletID = "DE", "w-"+user
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.waitState(t, user, workflows.StateAwaitingSEPA, 1)
+				h.payin(t, user, "VALIDATED")
+				h.document(t, user, "doc-"+first.IdentificationID)
+				h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				h.kyc(t, user, "2")
+			},
+			want: workflows.StateCompletedValidated,
+		},
 		{
 			name:  "continue-as-new-events",
 			input: withPolicy(workflows.PolicyOverride{ContinueAsNewAfter: 20}),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -111,8 +112,47 @@ func TestEventsOfASuccessfulOnboarding(t *testing.T) {
 	require.Equal(t, urlForIdent(testUser, "ident-1"), got[0].Event.Data.IdentificationURL)
 	require.Equal(t, ActionCompleteIdentification, got[0].Event.Data.ActionRequired)
 	require.True(t, got[2].Event.Data.Final)
-	// The last event was queued as the run ended: its delivery workflow sent it.
-	require.Equal(t, &EventDelivery{Queued: 3, Delivered: 2, LastDelivered: "2 onboarding.under_review", HandedOff: 1}, st.Events)
+	// The last event was queued as the run ended, and delivered within EventDrainWait: no
+	// delivery workflow was needed.
+	require.Equal(t, &EventDelivery{Queued: 3, Delivered: 3, LastDelivered: "3 onboarding.completed"}, st.Events)
+}
+
+// TestEndedOnboardingHandsOffWhatItCannotDeliver: when the last event still fails after
+// EventDrainWait, the run ends and its QESEventDelivery workflow delivers it, with the same
+// webhook id.
+func TestEndedOnboardingHandsOffWhatItCannotDeliver(t *testing.T) {
+	api := newFakeAPI()
+	env, rcv := eventEnv(t, api)
+	refusals := 0
+	rcv.SetAnswer(func(d outboundtest.Delivery) int {
+		if d.Event.Type == outbound.TypeCompleted && refusals < 4 {
+			refusals++
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusNoContent
+	})
+	signalAt(env, time.Minute, created("ident-1"))
+	signalAt(env, 2*time.Minute, success("ident-1"), documentCreated("doc-ident-1"))
+	env.RegisterDelayedCallback(func() { api.sawReview(treezor.KYCReviewValidated) }, time.Hour-time.Second)
+	signalAt(env, time.Hour, kycReview(treezor.KYCReviewValidated))
+	env.ExecuteWorkflow(WorkflowName, input())
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	v, err := env.QueryWorkflow(QueryStatus)
+	require.NoError(t, err)
+	var st Status
+	require.NoError(t, v.Get(&st))
+	require.Equal(t, 1, st.Events.HandedOff, "%+v", st.Events)
+	require.Equal(t, 2, st.Events.Delivered)
+
+	var completed []string
+	for _, d := range rcv.All() {
+		if d.Event.Type == outbound.TypeCompleted {
+			completed = append(completed, d.ID)
+		}
+	}
+	require.Greater(t, len(completed), 1)
+	require.Len(t, slices.Compact(completed), 1, "one webhook id on every try, the delivery workflow's included")
 }
 
 // TestEventsOfEveryEnd: each way an onboarding ends reads as completed or ended with the
@@ -271,4 +311,82 @@ func TestEventsOffWithoutEndpoint(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestComplianceEndpointGetsTheInternalView: with an opt-in compliance endpoint beside the
+// backend, the compliance endpoint receives every event with the internal view (state,
+// reason code) under its own secret, while the backend's bodies, read raw, carry none of it.
+func TestComplianceEndpointGetsTheInternalView(t *testing.T) {
+	api := newFakeAPI()
+	userSecret, complianceSecret := outboundtest.Secret("user-backend"), outboundtest.Secret("compliance-backend")
+	rcvUser, rcvCompliance := outboundtest.NewReceiver(t, userSecret), outboundtest.NewReceiver(t, complianceSecret)
+	shared, err := outbound.ParseSecrets(userSecret)
+	require.NoError(t, err)
+	own, err := outbound.ParseSecrets(complianceSecret)
+	require.NoError(t, err)
+	sender, err := outbound.NewSender(outbound.Config{Secrets: shared, Endpoints: []outbound.Endpoint{
+		{Name: "backend", URL: rcvUser.URL},
+		{Name: "audit", URL: rcvCompliance.URL, Secrets: own, Compliance: true},
+	}})
+	require.NoError(t, err)
+	var ts testsuite.WorkflowTestSuite
+	ts.SetLogger(testLogger())
+	env := ts.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(NewOnboarding(Config{Events: true, ComplianceEvents: sender.HasCompliance()}), workflow.RegisterOptions{Name: WorkflowName})
+	env.RegisterWorkflowWithOptions(QESEventDelivery, workflow.RegisterOptions{Name: EventDeliveryWorkflowName})
+	env.RegisterActivity(&activities.Activities{Treezor: api, Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: sender})
+	env.SetTestTimeout(20 * time.Second)
+	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
+
+	signalAt(env, time.Minute, created("ident-1"))         // IN_PROGRESS: under review for the user
+	signalAt(env, 2*time.Minute, aborted("ident-1", 3205)) // a fraud suspicion, still under review for the user
+	env.RegisterDelayedCallback(func() {
+		sendAction(t, env, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "checked"}, nil)
+	}, time.Hour)
+	env.ExecuteWorkflow(WorkflowName, input())
+	require.True(t, env.IsWorkflowCompleted())
+	require.NoError(t, env.GetWorkflowError())
+	require.Empty(t, rcvUser.Failures())
+	require.Empty(t, rcvCompliance.Failures())
+
+	user := rcvUser.Accepted()
+	require.Equal(t, []string{"onboarding.started ACTION_REQUIRED", "onboarding.under_review UNDER_REVIEW", "onboarding.ended CLOSED"},
+		eventTypes(user))
+	for _, d := range user {
+		var raw map[string]any
+		require.NoError(t, json.Unmarshal(d.Body, &raw))
+		delete(raw, "timestamp") // its digits may spell the reason code
+		b, err := json.Marshal(raw)
+		require.NoError(t, err)
+		for _, word := range []string{"internal", "fraud", "complian", "reject", "3205", "reasonCode"} {
+			require.NotContains(t, strings.ToLower(string(b)), strings.ToLower(word), "backend event %s", b)
+		}
+	}
+
+	var states []string
+	sawReason := false
+	for i, d := range rcvCompliance.Accepted() {
+		var body struct {
+			Type string `json:"type"`
+			Data struct {
+				Internal *outbound.Internal `json:"internal"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(d.Body, &body))
+		require.NotNil(t, body.Data.Internal, "event %d of the compliance endpoint: %s", i+1, d.Body)
+		require.Equal(t, i+1, body.Data.Internal.Sequence, "the compliance endpoint's own numbering")
+		states = append(states, body.Data.Internal.State)
+		sawReason = sawReason || body.Data.Internal.ReasonCode == 3205
+	}
+	require.True(t, sawReason, "the compliance endpoint learns the fraud code: %v", states)
+	require.Contains(t, states, string(StateComplianceReview))
+	require.Equal(t, string(StateRejected), states[len(states)-1])
+	require.Greater(t, len(states), len(user), "internal changes the backend does not see: %v", states)
+	var internalOnly int
+	for _, d := range rcvCompliance.Accepted() {
+		if d.Event.Type == outbound.TypeInternalChanged {
+			internalOnly++
+		}
+	}
+	require.Equal(t, len(states)-len(user), internalOnly)
 }

@@ -7,13 +7,16 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -98,6 +101,7 @@ func TestReplay(t *testing.T) {
 		t.Run(e.file, func(t *testing.T) {
 			replayer := worker.NewWorkflowReplayer()
 			replayer.RegisterWorkflowWithOptions(workflows.QESOnboarding, workflow.RegisterOptions{Name: workflows.WorkflowName})
+			replayer.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, filepath.Join("testdata", e.file)))
 		})
 	}
@@ -111,7 +115,29 @@ func TestEveryScenarioIsRecorded(t *testing.T) {
 			return e.file == sc.name+".json" || strings.HasPrefix(e.file, sc.name+"-run")
 		})
 		require.True(t, found, "scenario %s has no recorded history (go test ./workflows -run TestRecordHistories -record)", sc.name)
+		if sc.refuseFinal > 0 {
+			require.True(t, slices.ContainsFunc(entries, func(e manifestEntry) bool { return e.file == sc.name+"-delivery.json" }),
+				"scenario %s has no recorded QESEventDelivery history", sc.name)
+		}
 	}
+}
+
+// TestReplayCoversEventDelivery: the corpus holds QESEventDelivery histories (recorded as
+// <scenario>-delivery.json), which TestReplay replays with the onboarding's.
+func TestReplayCoversEventDelivery(t *testing.T) {
+	var delivery int
+	for _, e := range readManifest(t) {
+		b, err := os.ReadFile(filepath.Join("testdata", e.file))
+		require.NoError(t, err)
+		var hist historypb.History
+		require.NoError(t, temporalproto.CustomJSONUnmarshalOptions{}.Unmarshal(b, &hist))
+		started := hist.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+		if started.GetWorkflowType().GetName() == workflows.EventDeliveryWorkflowName {
+			require.True(t, strings.HasSuffix(e.file, "-delivery.json"), e.file)
+			delivery++
+		}
+	}
+	require.Positive(t, delivery, "no QESEventDelivery history recorded")
 }
 
 // TestRecordHistories records the scenarios the manifest does not list yet: each runs on
@@ -132,7 +158,13 @@ func TestRecordHistories(t *testing.T) {
 	rcv := outboundtest.NewReceiver(t, secret)
 	secrets, err := outbound.ParseSecrets(secret)
 	require.NoError(t, err)
-	sender, err := outbound.NewSender(outbound.Config{Endpoints: []outbound.Endpoint{{Name: "backend", URL: rcv.URL}}, Secrets: secrets})
+	// A compliance endpoint too, so the followUp scenarios record its events.
+	complianceSecret := outboundtest.Secret("record-compliance")
+	audit := outboundtest.NewReceiver(t, complianceSecret)
+	own, err := outbound.ParseSecrets(complianceSecret)
+	require.NoError(t, err)
+	sender, err := outbound.NewSender(outbound.Config{Secrets: secrets, Endpoints: []outbound.Endpoint{
+		{Name: "backend", URL: rcv.URL}, {Name: "audit", URL: audit.URL, Secrets: own, Compliance: true}}})
 	require.NoError(t, err)
 	h := newHarnessWith(t, sender)
 	for _, sc := range scenarios() {
@@ -141,6 +173,20 @@ func TestRecordHistories(t *testing.T) {
 		}
 		t.Run(sc.name, func(t *testing.T) {
 			user := "rec-" + sc.name
+			if sc.refuseFinal > 0 {
+				var mu sync.Mutex
+				refused := 0
+				rcv.SetAnswer(func(d outboundtest.Delivery) int {
+					mu.Lock()
+					defer mu.Unlock()
+					if d.Event.Data.Final && refused < sc.refuseFinal {
+						refused++
+						return http.StatusServiceUnavailable
+					}
+					return http.StatusNoContent
+				})
+				defer rcv.SetAnswer(nil)
+			}
 			runID, _ := play(t, h, sc, user)
 			runs := h.histories(t, user, runID)
 			if strings.HasPrefix(sc.name, "continue-as-new") {
@@ -154,6 +200,23 @@ func TestRecordHistories(t *testing.T) {
 				if len(runs) > 1 {
 					name = fmt.Sprintf("%s-run%d.json", sc.name, i+1)
 				}
+				path := filepath.Join("testdata", name)
+				_, err := os.Stat(path)
+				require.True(t, os.IsNotExist(err), "%s exists but is not in the manifest", path)
+				b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(path, append(b, '\n'), 0o644))
+				lines = append(lines, fileSum(t, path)+"  "+name+"\n")
+			}
+			if sc.refuseFinal > 0 {
+				// The ended run handed its last event over: record the delivery workflow too.
+				last := h.latestRunID(t, user)
+				id := workflows.EventDeliveryID(user, last)
+				var res workflows.EventDeliveryResult
+				require.NoError(t, h.client.GetWorkflow(ctxFor(t), id, "").Get(ctxFor(t), &res))
+				require.Equal(t, 1, res.Delivered, "the delivery workflow delivered the final event")
+				hist := h.history(t, id, "")
+				name := sc.name + "-delivery.json"
 				path := filepath.Join("testdata", name)
 				_, err := os.Stat(path)
 				require.True(t, os.IsNotExist(err), "%s exists but is not in the manifest", path)

@@ -3,6 +3,7 @@ package workflows
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -21,6 +22,8 @@ var (
 	SAKeyTreezorWalletID      = temporal.NewSearchAttributeKeyKeyword(SATreezorWalletID)
 	SAKeyTreezorWalletIDs     = temporal.NewSearchAttributeKeyKeywordList(SATreezorWalletIDs)
 	SAKeyQESIdentificationIDs = temporal.NewSearchAttributeKeyKeywordList(SAQESIdentificationIDs)
+	SAKeyQESCountry           = temporal.NewSearchAttributeKeyKeyword(SAQESCountry)
+	SAKeyQESUpdatedAt         = temporal.NewSearchAttributeKeyTime(SAQESUpdatedAt)
 )
 
 // listSep joins the values of a keyword list in searchAttrs (which stays comparable).
@@ -35,11 +38,13 @@ func StartSearchAttributes(userID string) temporal.SearchAttributes {
 }
 
 // StartSearchAttributesOf are the start search attributes of the onboarding in (its
-// wallet included, when the input names it).
+// wallet and country included, when the input names them), stamped with the starter's
+// clock as QESUpdatedAt. Client-side only: the workflow never calls it.
 func StartSearchAttributesOf(in Input) temporal.SearchAttributes {
 	sa := initialSearchAttrs(in.UserID)
 	sa.walletID = in.WalletID
-	return temporal.NewSearchAttributes(sa.updates(nil)...)
+	sa.country = strings.ToUpper(in.Country)
+	return temporal.NewSearchAttributes(append(sa.updates(nil), SAKeyQESUpdatedAt.ValueSet(time.Now().UTC()))...)
 }
 
 // initialSearchAttrs are the values of a new onboarding: first attempt, INITIATING.
@@ -61,6 +66,7 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 	sa.reasonCode, ok[4] = have.GetInt64(SAKeyQESReasonCode)
 	sa.identificationID, _ = have.GetKeyword(SAKeyQESIdentificationID)
 	sa.walletID, _ = have.GetKeyword(SAKeyTreezorWalletID)
+	sa.country, _ = have.GetKeyword(SAKeyQESCountry)
 	wallets, _ := have.GetKeywordList(SAKeyTreezorWalletIDs)
 	sa.walletIDs = strings.Join(wallets, listSep)
 	idents, _ := have.GetKeywordList(SAKeyQESIdentificationIDs)
@@ -76,6 +82,8 @@ func startedWith(ctx workflow.Context) *searchAttrs {
 // searchAttrs are the values published to visibility. Ids and codes only, never PII.
 type searchAttrs struct {
 	userID, state, identificationID, kycReview, walletID string
+	// country is set when the changeListAttributes gate is on (or by the start).
+	country string
 	// walletIDs and identificationIDs are keyword lists joined by listSep; empty when the
 	// gates of versions.go are off.
 	walletIDs, identificationIDs string
@@ -97,6 +105,11 @@ func (o *onboarding) searchAttrs() searchAttrs {
 	sa.walletIDs = strings.Join(o.st.Wallets, listSep)
 	if o.identificationIDs {
 		sa.identificationIDs = strings.Join(o.st.Identifications, listSep)
+	}
+	if o.followUp { // changeListAttributes
+		sa.country = o.country()
+	} else if o.published != nil {
+		sa.country = o.published.country // as the start set it: never unset by an older run
 	}
 	return sa
 }
@@ -139,7 +152,11 @@ func (o *onboarding) upsertSearchAttributes(ctx workflow.Context) {
 	if o.published != nil && *o.published == next {
 		return
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, next.updates(o.published)...); err != nil {
+	updates := next.updates(o.published)
+	if o.followUp && len(updates) > 0 { // changeListAttributes: in the same command, never one of its own
+		updates = append(updates, SAKeyQESUpdatedAt.ValueSet(workflow.Now(ctx)))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
 		o.logger.Error("Upsert search attributes failed", "error", err)
 		return
 	}
@@ -176,6 +193,9 @@ func (sa searchAttrs) updates(prev *searchAttrs) []temporal.SearchAttributeUpdat
 	keyword(SAKeyKYCReview, old.kycReview, sa.kycReview)
 	if sa.walletID != "" || old.walletID != "" {
 		keyword(SAKeyTreezorWalletID, old.walletID, sa.walletID)
+	}
+	if sa.country != "" || old.country != "" {
+		keyword(SAKeyQESCountry, old.country, sa.country)
 	}
 	list := func(key temporal.SearchAttributeKeyKeywordList, was, v string) {
 		switch {

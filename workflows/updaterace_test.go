@@ -125,7 +125,7 @@ func (h *harness) actionWithWebhook(t *testing.T, user, action string, arg any, 
 // startWorkerOn starts a worker of the onboarding on queue and returns its stop.
 func (h *harness) startWorkerOn(t *testing.T, queue string) (stop func()) {
 	w := worker.New(h.client, queue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{Events: h.acts.Events != nil}), workflow.RegisterOptions{Name: workflows.WorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(eventConfig(h.acts.Events)), workflow.RegisterOptions{Name: workflows.WorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
 	w.RegisterActivity(h.acts)
 	require.NoError(t, w.Start())

@@ -1,6 +1,10 @@
 package workflows
 
-import "github.com/qesflow/qesflow/treezor"
+import (
+	"slices"
+
+	"github.com/qesflow/qesflow/treezor"
+)
 
 // UserStatus.Status values. Every fraud and compliance state reads UserStatusUnderReview,
 // like an ordinary review; every negative end reads UserStatusClosed.
@@ -99,4 +103,28 @@ func EndedUserStatus(r Result) UserStatus {
 		v = viewClosed
 	}
 	return UserStatus{UserID: r.UserID, Status: v.status, Message: v.message, Attempt: r.Attempts, Final: true}
+}
+
+// States lists every state, in a stable order.
+func States() []State {
+	out := make([]State, 0, len(userViews))
+	for s := range userViews {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// UserStatusOf is the end-user-safe status (UserStatus.Status) a state reads as.
+func UserStatusOf(s State) string {
+	if v, ok := userViews[s]; ok {
+		return v.status
+	}
+	return UserStatusUnderReview
+}
+
+// UserStatuses lists the values of UserStatus.Status.
+func UserStatuses() []string {
+	return []string{UserStatusPreparing, UserStatusActionRequired, UserStatusUnderReview, UserStatusApproved,
+		UserStatusClosed, UserStatusExpired, UserStatusCancelled}
 }

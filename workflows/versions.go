@@ -44,6 +44,16 @@ const (
 	// changeLocalTreezorCalls: InitiateQES and RequestKYCReview run as local activities
 	// (same options, retry policy and access tags), with no activity task of their own.
 	changeLocalTreezorCalls = "local-treezor-calls"
+	// changeListAttributes: the published search attributes carry the country (QESCountry)
+	// and the time of the change (QESUpdatedAt), for the list API's filters.
+	changeListAttributes = "list-attributes"
+	// changeComplianceEvents: the event configuration is read whole in the one side effect,
+	// and with a compliance endpoint every event carries the internal view, and internal
+	// changes the user-safe view does not show are queued for compliance endpoints only.
+	changeComplianceEvents = "compliance-events"
+	// changeDrainEventsAtEnd: an ended onboarding waits up to EventDrainWait for its
+	// pending events before it hands the rest to a QESEventDelivery workflow.
+	changeDrainEventsAtEnd = "drain-events-at-end"
 )
 
 // The versions of ChangeRelease. A later set of changes raises the maximum instead of adding

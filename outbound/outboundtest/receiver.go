@@ -28,6 +28,9 @@ type Delivery struct {
 	Event outbound.Event
 	// Status is what the receiver answered.
 	Status int
+	// Body and Header are the request as received, to verify again or read in full.
+	Body   []byte
+	Header http.Header
 }
 
 // Receiver verifies deliveries and answers with Status (default 204); Answer, when set,
@@ -67,7 +70,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	d := Delivery{ID: req.Header.Get(standardwebhooks.HeaderWebhookID)}
+	d := Delivery{ID: req.Header.Get(standardwebhooks.HeaderWebhookID), Body: body, Header: req.Header.Clone()}
 	if err := json.Unmarshal(body, &d.Event); err != nil {
 		r.failures = append(r.failures, err)
 		w.WriteHeader(http.StatusBadRequest)

@@ -74,15 +74,39 @@ async function main(): Promise<void> {
   if (!cancelled.response.ok) fail("cancelOnboarding", cancelled.error);
   console.log(`cancelOnboarding: ${cancelled.response.status}`);
 
-  for (let i = 0; i < 100; i++) {
+  let readCancelled = false;
+  for (let i = 0; i < 100 && !readCancelled; i++) {
     const after = await onboarding.GET("/v1/onboardings/{userId}", path);
-    if (after.data?.status === "CANCELLED") {
+    readCancelled = after.data?.status === "CANCELLED";
+    if (!readCancelled) await new Promise((r) => setTimeout(r, 200));
+  }
+  if (!readCancelled) fail("the onboarding never read CANCELLED");
+
+  // listOnboardings: visibility follows within a moment; page until the user shows up.
+  type Listed = components["schemas"]["ListedOnboarding"];
+  for (let i = 0; i < 100; i++) {
+    let pageToken: string | undefined;
+    let found: Listed | undefined;
+    do {
+      const page = await compliance.GET("/v1/onboardings", {
+        params: { query: pageToken ? { status: ["CANCELLED"], pageSize: 50, pageToken } : { status: ["CANCELLED"], pageSize: 50 } },
+      });
+      if (!page.data) fail("listOnboardings", page.error);
+      found = page.data.onboardings.find((o: Listed) => o.userId === userId) ?? found;
+      pageToken = page.data.nextPageToken;
+    } while (pageToken && !found);
+    if (found) {
+      if (found.state !== "CANCELLED" || !found.final) fail(`listed as ${found.state}`);
+      const own = await onboarding.GET("/v1/onboardings", { params: { query: { status: ["CANCELLED"], pageSize: 1 } } });
+      if (!own.data) fail("listOnboardings (onboarding scope)", own.error);
+      if (own.data.onboardings.some((o: Listed) => o.state !== undefined)) fail("the onboarding scope sees internal states");
+      console.log(`listOnboardings: ${found.status} since ${found.updatedAt}`);
       console.log("integration: ok");
       return;
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  fail("the onboarding never read CANCELLED");
+  fail("the cancelled onboarding was never listed");
 }
 
 main().catch((err: unknown) => {
