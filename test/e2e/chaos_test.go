@@ -245,8 +245,8 @@ func (sum summary) report(t *testing.T, s *chaosStack, api *apiClient, seed uint
 	workers, servers, downtime := s.restarts()
 	activityRetries := int(s.retries.retries.Load())
 	retries := st.WebhooksRetried + activityRetries
-	line := fmt.Sprintf("chaos: %d flows, %d lost, %d wrong, %d duplicates absorbed, %d retries, %d worker restarts, %d server restarts, payins not needed: %d, SEPA transfers read from the wallet: %d",
-		n, sum.lost, sum.wrong, sum.duplicates, retries, workers, servers, sum.payinsNotNeeded, sum.sepaFromWallet)
+	line := fmt.Sprintf("chaos: %d flows, %d lost, %d wrong, %d duplicates absorbed, %d retries, %d worker restarts, %d server restarts, payins not needed: %d, SEPA transfers read from the wallet: %d, SEPA transfers answered no-onboarding once: %d",
+		n, sum.lost, sum.wrong, sum.duplicates, retries, workers, servers, sum.payinsNotNeeded, sum.sepaFromWallet, sum.sepaNoOnboarding)
 	t.Log(line)
 	fmt.Println(line)
 
