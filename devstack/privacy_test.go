@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +29,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/qesflow/qesflow/codec"
+	"github.com/qesflow/qesflow/console"
 	"github.com/qesflow/qesflow/workflows"
 )
 
@@ -253,6 +257,7 @@ func TestDevStackKeepsPIIPrivate(t *testing.T) {
 			"compliance API key":    s.Credentials.ComplianceKey,
 			"codec keys":            s.Credentials.CodecKeys,
 			"codec key material":    strings.SplitN(s.Credentials.CodecKeys, ":", 2)[1],
+			"console session keys":  s.Credentials.ConsoleSessionKeys,
 		}
 		for name, value := range o.privateValues() {
 			secrets[name] = value
@@ -315,8 +320,9 @@ func eventPayloads(e *historypb.HistoryEvent) []*commonpb.Payload {
 	return out
 }
 
-// decodeThroughEndpoint decrypts payloads as the Web UI does: POST {codec}/decode from the
-// UI's origin, and returns the decoded payload data joined.
+// decodeThroughEndpoint decrypts payloads as the Web UI's browser does for a signed-in
+// operator: POST {codec}/decode from the UI's origin with the console's codec cookie, and
+// returns the decoded payload data joined.
 func decodeThroughEndpoint(t *testing.T, s *Stack, payloads []*commonpb.Payload) string {
 	t.Helper()
 	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: payloads})
@@ -326,6 +332,7 @@ func decodeThroughEndpoint(t *testing.T, s *Stack, payloads []*commonpb.Payload)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Origin", s.UIURL)
 	req.Header.Set("X-Namespace", s.Server.Namespace())
+	req.AddCookie(codecCookie(t, s))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -343,4 +350,31 @@ func decodeThroughEndpoint(t *testing.T, s *Stack, payloads []*commonpb.Payload)
 		all.WriteByte('\n')
 	}
 	return all.String()
+}
+
+// codecCookie signs in to the console over HTTP as the compliance operator and returns the
+// codec cookie the browser then sends with the Web UI's decode requests.
+func codecCookie(t *testing.T, s *Stack) *http.Cookie {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(s.APIURL + "/console/signin")
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	require.NotNil(t, m, "the sign-in form")
+	resp, err = c.PostForm(s.APIURL+"/console/signin", url.Values{"csrf": {string(m[1])}, "key": {s.Credentials.ComplianceKey}})
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	for _, ck := range resp.Cookies() {
+		if ck.Name == console.CodecSessionCookie {
+			return &http.Cookie{Name: ck.Name, Value: ck.Value}
+		}
+	}
+	t.Fatal("no codec cookie after sign-in")
+	return nil
 }

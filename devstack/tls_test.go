@@ -16,7 +16,7 @@ import (
 // generated; its own client presents them, a client without them is refused.
 func TestDevStackBeyondLoopbackRequiresClientCertificates(t *testing.T) {
 	cfg := freeConfig(t.TempDir(), true)
-	cfg.Host = "0.0.0.0" // with its UI: the codec endpoint then trusts no origin
+	cfg.Host = "0.0.0.0" // with its UI
 	s := startStack(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -24,7 +24,7 @@ func TestDevStackBeyondLoopbackRequiresClientCertificates(t *testing.T) {
 	_, err := temporalclient.Dial(ctx, temporalclient.Options{Address: s.TemporalAddress, Namespace: s.Server.Namespace()})
 	require.Error(t, err, "a plaintext client reached the frontend")
 
-	// Beyond loopback the codec endpoint trusts no origin: the token is required.
+	// The UI's origin is not a credential: without a token or a session, 401.
 	req, err := http.NewRequest(http.MethodPost, s.CodecURL+"/decode", strings.NewReader(`{"payloads":[]}`))
 	require.NoError(t, err)
 	req.Header.Set("Origin", s.UIURL)
