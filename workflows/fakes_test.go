@@ -16,7 +16,9 @@ import (
 
 // fakeAPI is an in-memory Treezor behind the real activities (unit tests). Identification
 // ids follow the access tag: tag "qesflow:42:default-test-run-id:qes:2" gives "ident-2", so a retried call
-// gets the same identification, as with Treezor's accessTag.
+// gets the same identification, as with Treezor's accessTag. It stays in memory rather
+// than the simulator: the unit tests run on the test environment's virtual clock and set
+// the exact answer (an error, a review) each call returns.
 type fakeAPI struct {
 	mu sync.Mutex
 	// initErrs are returned by the next InitiateQES calls, in order (nil: answer normally).

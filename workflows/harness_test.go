@@ -26,195 +26,65 @@ import (
 	"github.com/qesflow/qesflow/activities"
 	"github.com/qesflow/qesflow/internal/testenv"
 	"github.com/qesflow/qesflow/treezor"
+	"github.com/qesflow/qesflow/treezorsim"
+	"github.com/qesflow/qesflow/treezorsim/simtest"
 	"github.com/qesflow/qesflow/workflows"
 )
 
-// fakeTreezor is an httptest Treezor that speaks the API contract (treezor/testdata/contract/):
-// OAuth token, QES initiation (idempotent per accessTag, 428 on demand), KYC review
-// request, document download URL and presigned file.
-type fakeTreezor struct {
-	srv *httptest.Server
-
-	mu         sync.Mutex
-	incomplete map[string]int    // user id → 428 answers still to give
-	idents     map[string]string // accessTag → identification id
-	qesTags    map[string][]string
-	kycTags    map[string][]string
-	reviews    map[string]string // user id → kycReview as Treezor holds it
-	refuse     map[string]bool   // user id → the QES initiation is refused (400)
-	down       map[string]int    // user id → 503 answers still to give
-	fixed      map[string]string // user id → the id of its next new identification
-	received   map[string]bool   // wallet id → a validated SEPA transfer was received
+// startTreezor serves the Treezor simulator for the harness. Its own webhooks go to a
+// receiver that takes them and does nothing: the scenarios signal theirs, as the bridge
+// would, and the simulator's payins count once their webhooks are delivered.
+func startTreezor(t *testing.T) *simtest.Server {
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))
+	t.Cleanup(sink.Close)
+	return simtest.Start(t, treezorsim.Config{DownloadsEnabled: true, WebhookURL: sink.URL, WebhookRetryInterval: 50 * time.Millisecond})
 }
 
-func newFakeTreezor(t *testing.T) *fakeTreezor {
-	f := &fakeTreezor{
-		incomplete: map[string]int{},
-		idents:     map[string]string{},
-		qesTags:    map[string][]string{},
-		kycTags:    map[string][]string{},
-		reviews:    map[string]string{},
-		refuse:     map[string]bool{},
-		down:       map[string]int{},
-		fixed:      map[string]string{},
-		received:   map[string]bool{},
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /oauth/token", func(w http.ResponseWriter, r *http.Request) {
-		if r.FormValue("grant_type") != "client_credentials" || r.FormValue("client_secret") != "client-secret" {
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid_client"})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": "fake-token"})
-	})
-	mux.HandleFunc("POST /v1/users/{id}/qes", f.authorized(f.initiate))
-	mux.HandleFunc("PUT /v1/users/{id}/Kycreview", f.authorized(f.kycReview))
-	mux.HandleFunc("GET /v1/users/{id}", f.authorized(f.user))
-	mux.HandleFunc("GET /v1/payins", f.authorized(f.listPayins))
-	mux.HandleFunc("GET /v1/wallets", f.authorized(func(w http.ResponseWriter, r *http.Request) {
-		user := r.URL.Query().Get("userId")
-		writeJSON(w, http.StatusOK, map[string]any{"wallets": []map[string]any{
-			{"walletId": "w-" + user, "userId": user, "walletTypeId": 10, "walletStatus": "VALIDATED"},
-			{"walletId": "w2-" + user, "userId": user, "walletTypeId": "9", "walletStatus": "VALIDATED"}}})
-	}))
-	mux.HandleFunc("GET /v1/documents/{id}/download", f.authorized(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"url": f.srv.URL + "/presigned/" + r.PathValue("id") + "?X-Amz-Signature=s"})
-	}))
-	mux.HandleFunc("GET /presigned/{id}", func(w http.ResponseWriter, r *http.Request) {
-		_, _ = w.Write([]byte("%PDF signed QES document " + r.PathValue("id")))
-	})
-	f.srv = httptest.NewServer(mux)
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (f *fakeTreezor) authorized(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer fake-token" {
-			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "unauthorized"})
-			return
-		}
-		h(w, r)
-	}
-}
-
-func (f *fakeTreezor) initiate(w http.ResponseWriter, r *http.Request) {
-	user := r.PathValue("id")
-	var body struct {
-		RedirectURL string `json:"redirectUrl"`
-		AccessTag   string `json:"accessTag"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.AccessTag == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{"type": "invalid_request", "code": "400", "message": "accessTag required"}}})
+// createUser creates the onboarding's user at Treezor, in the input's country, with
+// wallets wallets (Treezor users may own several; a SEPA transfer goes to the last).
+func createUser(tz *simtest.Server, in workflows.Input, wallets int) {
+	if _, ok := tz.Simulator.User(in.UserID); ok {
 		return
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.qesTags[user] = append(f.qesTags[user], body.AccessTag)
-	if f.down[user] > 0 {
-		f.down[user]--
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"errors": []map[string]any{{"type": "unavailable", "code": "503", "message": "maintenance"}}})
-		return
+	if wallets > 1 {
+		v := tz.WebhookVariants()
+		defer tz.SetWebhookVariants(v)
+		other := v
+		other.PayinOtherWallet = true
+		tz.SetWebhookVariants(other)
 	}
-	if f.refuse[user] {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"errors": []map[string]any{{"type": "invalid_request", "code": "400", "message": "the user cannot sign"}}})
-		return
+	country := in.Country
+	if country == "" {
+		country = "FR"
 	}
-	if f.incomplete[user] > 0 {
-		f.incomplete[user]--
-		writeJSON(w, http.StatusPreconditionRequired, map[string]any{"errors": []map[string]any{{
-			"type": "precondition_required", "code": "428", "message": "The user's email and phone must be set"}}})
-		return
-	}
-	ident, ok := f.idents[body.AccessTag]
-	if !ok {
-		ident = fmt.Sprintf("qes-%s-%d", user, len(f.idents)+1)
-		if fixed := f.fixed[user]; fixed != "" {
-			ident, f.fixed[user] = fixed, ""
-		}
-		f.idents[body.AccessTag] = ident
-	}
-	writeJSON(w, http.StatusCreated, map[string]any{"identification": map[string]any{
-		"identificationId": ident, "identificationURL": identURL(ident)}})
+	tz.CreateUser(treezorsim.User{UserID: in.UserID, Firstname: "Ada", Lastname: "Lovelace",
+		Email: "ada@example.com", Country: country, Phone: "+33612345678"})
 }
 
-func identURL(ident string) string { return "https://go.idnow.example/identify/" + ident }
-
-func (f *fakeTreezor) kycReview(w http.ResponseWriter, r *http.Request) {
-	user := r.PathValue("id")
-	var body struct {
-		AccessTag string `json:"accessTag"`
-	}
-	_ = json.NewDecoder(r.Body).Decode(&body)
-	f.mu.Lock()
-	f.kycTags[user] = append(f.kycTags[user], body.AccessTag)
-	if f.reviews[user] == "" {
-		f.reviews[user] = "1"
-	}
-	f.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{"userId": user, "kycReview": "1", "kycLevel": "1"}}})
+// wallet returns the user's i-th wallet id at Treezor.
+func (h *harness) wallet(t *testing.T, user string, i int) string {
+	wallets, err := h.treezor.Client(t).ListWallets(ctxFor(t), user)
+	require.NoError(t, err)
+	require.Greater(t, len(wallets), i, "wallets of %s", user)
+	return wallets[i].WalletID
 }
 
-// user answers GET /v1/users/{id}: the review as the webhooks announced it.
-func (f *fakeTreezor) user(w http.ResponseWriter, r *http.Request) {
-	user := r.PathValue("id")
-	f.mu.Lock()
-	review := f.reviews[user]
-	f.mu.Unlock()
-	if review == "" {
-		review = "0"
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": []map[string]any{{"userId": user, "kycReview": review, "kycLevel": "1"}}})
-}
-
-// listPayins answers GET /v1/payins?walletId=…: one validated SEPA transfer when the
-// wallet received one.
-func (f *fakeTreezor) listPayins(w http.ResponseWriter, r *http.Request) {
-	wallet := r.URL.Query().Get("walletId")
-	f.mu.Lock()
-	received := f.received[wallet]
-	f.mu.Unlock()
-	payins := []map[string]any{}
-	if received {
-		payins = append(payins, map[string]any{"payinId": "early-" + wallet, "walletId": wallet, "userId": "0",
-			"payinStatus": "VALIDATED", "paymentMethodId": "20"})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"payins": payins})
-}
-
-// fixIdent makes the user's next new identification ident.
-func (f *fakeTreezor) fixIdent(user, ident string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fixed[user] = ident
-}
-
-func (f *fakeTreezor) setReview(user, review string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.reviews[user] = review
-}
-
-func (f *fakeTreezor) calls(user string) (qes, kyc []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.qesTags[user]...), append([]string(nil), f.kycTags[user]...)
+// signedDocuments completes the identification at Treezor and returns its documents.
+func (h *harness) signedDocuments(t *testing.T, ident string) []string {
+	require.NoError(t, h.treezor.Act(ident, treezorsim.Success()))
+	snap, ok := h.treezor.Identification(ident)
+	require.True(t, ok)
+	return snap.Documents
 }
 
 const webhookSecret = "whsec-test-only"
 
 // harness is a real in-process Temporal server with a worker running the workflow and
-// the real activities against the fake Treezor.
+// the real activities against the Treezor simulator.
 type harness struct {
 	client    client.Client
 	namespace string
-	treezor   *fakeTreezor
+	treezor   *simtest.Server
 	acts      *activities.Activities
 	mu        sync.Mutex
 	seq       int
@@ -227,10 +97,8 @@ func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
 // newHarnessWith is newHarness on a worker that delivers outbound events with events.
 func newHarnessWith(t *testing.T, events activities.EventSender) *harness {
 	ts := testenv.NewTemporal(t)
-	fake := newFakeTreezor(t)
-	tz, err := treezor.NewClient(treezor.Config{BaseURL: fake.srv.URL, ClientID: "client-id", ClientSecret: "client-secret"})
-	require.NoError(t, err)
-	acts := &activities.Activities{Treezor: tz, Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: events}
+	fake := startTreezor(t)
+	acts := &activities.Activities{Treezor: fake.Client(t), Store: activities.FSDocumentStore{Dir: t.TempDir()}, Events: events}
 	ts.NewWorker(workflows.TaskQueue, func(r worker.Registry) {
 		r.RegisterWorkflowWithOptions(workflows.NewOnboarding(eventConfig(events)), workflow.RegisterOptions{Name: workflows.WorkflowName})
 		r.RegisterWorkflowWithOptions(workflows.QESEventDelivery, workflow.RegisterOptions{Name: workflows.EventDeliveryWorkflowName})
@@ -250,6 +118,7 @@ func eventConfig(events activities.EventSender) workflows.Config {
 // returns the run id.
 func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testing.T, h *harness, user string)) string {
 	queue := "idle-" + in.UserID
+	createUser(h.treezor, in, 1)
 	run, err := h.client.ExecuteWorkflow(ctxFor(t), client.StartWorkflowOptions{
 		ID: workflows.WorkflowID(in.UserID), TaskQueue: queue,
 		TypedSearchAttributes: workflows.StartSearchAttributes(in.UserID),
@@ -279,6 +148,7 @@ func ctxFor(t *testing.T) context.Context {
 // (or finds the running one) and answers with the identification URL.
 func (h *harness) start(t *testing.T, in workflows.Input) (workflows.IdentificationURLResult, client.WorkflowUpdateHandle, error) {
 	ctx := ctxFor(t)
+	createUser(h.treezor, in, 1)
 	op := h.client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.WorkflowID(in.UserID),
 		TaskQueue:                workflows.TaskQueue,
@@ -367,9 +237,20 @@ func (h *harness) qes(t *testing.T, user, typ, ident, result string, code int) {
 func (h *harness) kyc(t *testing.T, user, review string) {
 	var k treezor.KYCReview
 	require.NoError(t, json.Unmarshal([]byte(strconv.Quote(review)), &k))
-	h.treezor.setReview(user, strconv.Itoa(int(k)))
+	h.decideKYC(t, user, k)
 	h.deliver(t, user, treezor.EventUserKYCReview, user,
 		map[string]any{"users": []any{map[string]any{"userId": user, "kycReview": review, "kycLevel": "2"}}})
+}
+
+// decideKYC makes Treezor hold the review decision k, once the review was requested (the
+// state changes when the review is requested; the call to Treezor follows).
+func (h *harness) decideKYC(t *testing.T, user string, k treezor.KYCReview) {
+	decision := treezorsim.KYCValidate
+	if k == treezor.KYCReviewRefused {
+		decision = treezorsim.KYCRefuse
+	}
+	require.Eventually(t, func() bool { return h.treezor.DecideKYC(user, decision, "") == nil },
+		30*time.Second, 20*time.Millisecond, "no KYC review of %s to decide", user)
 }
 
 // document announces a QES document (document.create, as after every success).
@@ -380,7 +261,7 @@ func (h *harness) document(t *testing.T, user, id string) {
 
 func (h *harness) payin(t *testing.T, user, status string) {
 	h.deliver(t, user, treezor.EventPayinUpdate, "payin-"+user,
-		map[string]any{"payins": []any{map[string]any{"payinId": "payin-" + user, "userId": "0", "walletId": "w-" + user, "payinStatus": status, "paymentMethodId": "20"}}})
+		map[string]any{"payins": []any{map[string]any{"payinId": "payin-" + user, "userId": "0", "walletId": h.wallet(t, user, 0), "payinStatus": status, "paymentMethodId": "20"}}})
 }
 
 // action sends an operator action (an update) and returns the state it led to.
@@ -471,6 +352,7 @@ type scenario struct {
 	// Treezor refuse the initiation; down is how many 503 answers it gives first.
 	incomplete, down int
 	refuse           bool
+	wallets          int // the user's wallets at Treezor (default 1)
 	input            func(user string) workflows.Input
 	// burst, when set, is sent before any worker runs the onboarding: the first workflow
 	// task then applies all of it at once (with the webhooks held for the initiation).
@@ -549,9 +431,9 @@ func scenarios() []scenario {
 			},
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
-				h.treezor.mu.Lock()
-				h.treezor.received["w-"+user] = true
-				h.treezor.mu.Unlock()
+				_, err = h.treezor.SEPAPayin(user, "")
+				require.NoError(t, err)
+				require.NoError(t, h.treezor.WaitIdle(ctxFor(t)), "the transfer's webhooks are sent: it is VALIDATED")
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
 				h.document(t, user, "doc-"+first.IdentificationID)
 				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
@@ -563,8 +445,13 @@ func scenarios() []scenario {
 		{
 			name: "one-task-many-events",
 			burst: func(t *testing.T, h *harness, user string) {
-				ident := "qes-" + user + "-burst"
-				h.treezor.fixIdent(user, ident)
+				// Treezor created the identification already: the initiation's accessTag replays it.
+				desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+				require.NoError(t, err)
+				tag := activities.AccessTag(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), activities.StepQES, 1)
+				created, err := h.treezor.Client(t).InitiateQES(ctxFor(t), user, baseInput(user).RedirectURL, tag)
+				require.NoError(t, err)
+				ident := created.IdentificationID
 				h.qes(t, user, treezor.EventQESCreated, ident, "", 0)
 				h.qes(t, user, treezor.EventQESProcessing, ident, "", 0)
 				h.qes(t, user, treezor.EventQESFinalized, ident, treezor.ResultSuccess, 0)
@@ -600,8 +487,9 @@ func scenarios() []scenario {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
 				h.waitState(t, user, workflows.StateDocuments, 1)
-				h.document(t, user, "doc-1-"+user)
-				h.document(t, user, "doc-2-"+user)
+				for _, doc := range h.signedDocuments(t, first.IdentificationID) {
+					h.document(t, user, doc)
+				}
 				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
 				require.Len(t, st.DocumentDownloads, 2)
 				h.kyc(t, user, "VALIDATED")
@@ -616,7 +504,7 @@ func scenarios() []scenario {
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
 				h.document(t, user, "doc-"+first.IdentificationID)
 				h.waitState(t, user, workflows.StateKYCReviewOverdue, 1)
-				h.treezor.setReview(user, "3") // the webhook is lost: the check finds it
+				h.decideKYC(t, user, treezor.KYCReviewRefused) // the webhook is lost: the check finds it
 			},
 			want: workflows.StateCompletedRefused,
 		},
@@ -797,7 +685,8 @@ func scenarios() []scenario {
 			// Issue 17: no wallet in the start request; the workflow reads the user's wallets
 			// at Treezor, publishes them, ignores a payin without paymentMethodId and takes a
 			// SEPA transfer into the second wallet whose userId is Treezor's placeholder.
-			name: "sepa-user-wallets",
+			name:    "sepa-user-wallets",
+			wallets: 2,
 			input: func(user string) workflows.Input {
 				in := baseInput(user)
 				in.Country = "DE"
@@ -807,9 +696,10 @@ func scenarios() []scenario {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
 				h.waitState(t, user, workflows.StateAwaitingSEPA, 1)
-				h.waitVisible(t, fmt.Sprintf("%s = 'w2-%s'", workflows.SATreezorWalletIDs, user))
-				h.payinInto(t, user, "w2-"+user, "VALIDATED", "")
-				h.payinInto(t, user, "w2-"+user, "VALIDATED", "20")
+				second := h.wallet(t, user, 1)
+				h.waitVisible(t, fmt.Sprintf("%s = '%s'", workflows.SATreezorWalletIDs, second))
+				h.payinInto(t, user, second, "VALIDATED", "")
+				h.payinInto(t, user, second, "VALIDATED", "20")
 				h.document(t, user, "doc-"+first.IdentificationID)
 				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
 				require.True(t, st.SEPAValidated)
@@ -926,15 +816,21 @@ func scenarios() []scenario {
 	}, eventScenarios()...)
 }
 
-// requireOneAccessTag checks that Treezor received calls QES initiations for user, all with
-// one access tag (retries are idempotent at Treezor).
+// requireOneAccessTag checks that the QES initiations for user, retried after calls-1
+// refused attempts, created one identification at Treezor under the run's first accessTag:
+// asking again with that tag replays it (retries are idempotent at Treezor).
 func requireOneAccessTag(t *testing.T, h *harness, user string, calls int) {
 	t.Helper()
-	qes, _ := h.treezor.calls(user)
-	require.Len(t, qes, calls)
-	for _, tag := range qes {
-		require.Equal(t, qes[0], tag, "every call uses the same access tag")
-	}
+	require.Equal(t, 1, h.treezor.Stats().IdentificationsCreated[user], "after %d calls", calls)
+	ident, _, ok := h.treezor.LastIdentification(user)
+	require.True(t, ok)
+	desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+	require.NoError(t, err)
+	tag := activities.AccessTag(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), activities.StepQES, 1)
+	again, err := h.treezor.Client(t).InitiateQES(ctxFor(t), user, baseInput(user).RedirectURL, tag)
+	require.NoError(t, err)
+	require.Equal(t, ident, again.IdentificationID, "the initiation used the run's first accessTag")
+	require.Equal(t, 1, h.treezor.Stats().IdentificationsCreated[user])
 }
 
 // waitVisible waits until visibility shows a workflow matching query.
@@ -960,21 +856,33 @@ func (h *harness) payinInto(t *testing.T, user, wallet, status, method string) {
 
 // play runs one scenario for user to its end and returns the first run id.
 func play(t *testing.T, h *harness, sc scenario, user string) (string, workflows.Result) {
-	h.treezor.mu.Lock()
-	h.treezor.incomplete[user] = sc.incomplete
-	h.treezor.refuse[user] = sc.refuse
-	h.treezor.down[user] = sc.down
-	h.treezor.mu.Unlock()
+	in := sc.input(user)
+	createUser(h.treezor, in, max(sc.wallets, 1))
+	if in.WalletID == "w-"+user { // the scenario's name for the user's wallet at Treezor
+		in.WalletID = h.wallet(t, user, 0)
+	}
+	switch {
+	case sc.incomplete > 0:
+		h.treezor.SetRouteFault(simtest.RouteQES, treezorsim.RouteFault{UserID: user, Times: sc.incomplete,
+			Status: http.StatusPreconditionRequired, Message: "The user's email and phone must be set"})
+	case sc.refuse:
+		h.treezor.SetRouteFault(simtest.RouteQES, treezorsim.RouteFault{UserID: user,
+			Status: http.StatusBadRequest, Code: "input_validation_error", Message: "the user cannot sign"})
+	case sc.down > 0:
+		h.treezor.SetRouteFault(simtest.RouteQES, treezorsim.RouteFault{UserID: user, Times: sc.down, Status: http.StatusServiceUnavailable})
+	}
 	if sc.burst != nil {
-		runID := h.startIdle(t, sc.input(user), sc.burst)
+		runID := h.startIdle(t, in, sc.burst)
 		sc.drive(t, h, user, workflows.IdentificationURLResult{}, nil)
 		r := h.result(t, user)
 		require.Equal(t, sc.want, r.State, "scenario %s", sc.name)
 		return runID, r
 	}
-	first, handle, err := h.start(t, sc.input(user))
+	first, handle, err := h.start(t, in)
 	if err == nil {
-		require.Equal(t, identURL(first.IdentificationID), first.IdentificationURL)
+		ident, ok := h.treezor.Identification(first.IdentificationID)
+		require.True(t, ok, "the identification is Treezor's")
+		require.Equal(t, ident.URL, first.IdentificationURL)
 	}
 	sc.drive(t, h, user, first, err)
 	r := h.result(t, user)

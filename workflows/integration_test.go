@@ -34,9 +34,21 @@ func TestIntegration(t *testing.T) {
 		}
 		require.Equal(t, workflows.Result{UserID: user, State: workflows.StateCompletedValidated, Attempts: 1,
 			KYCReview: 2, Note: "KYC review validated"}, r)
-		qes, kyc := h.treezor.calls(user)
-		require.Equal(t, []string{"qesflow:int-success:" + runID + ":qes:1"}, qes)
-		require.Equal(t, []string{"qesflow:int-success:" + runID + ":kycreview:1"}, kyc)
+		// One identification and one review at Treezor, under the run's accessTags: asking
+		// again with them replays the same answers.
+		ident, _, ok := h.treezor.LastIdentification(user)
+		require.True(t, ok)
+		stats := h.treezor.Stats()
+		require.Equal(t, 1, stats.IdentificationsCreated[user])
+		require.Equal(t, 1, stats.KYCReviewRequests[user])
+		api := h.treezor.Client(t)
+		again, err := api.InitiateQES(ctxFor(t), user, "", "qesflow:int-success:"+runID+":qes:1")
+		require.NoError(t, err)
+		require.Equal(t, ident, again.IdentificationID)
+		_, err = api.RequestKYCReview(ctxFor(t), user, "qesflow:int-success:"+runID+":kycreview:1")
+		require.NoError(t, err)
+		require.Equal(t, stats.AccessTagReplays+2, h.treezor.Stats().AccessTagReplays)
+		require.Equal(t, 1, h.treezor.Stats().KYCReviewRequests[user])
 
 		attrs := describeSearchAttributes(t, h, user)
 		// The time of the last change (gate list-attributes): after the start, not later than now.
@@ -49,10 +61,10 @@ func TestIntegration(t *testing.T) {
 			workflows.SAQESState:            "COMPLETED_VALIDATED",
 			workflows.SAQESAttempt:          int64(1),
 			workflows.SAQESReasonCode:       int64(0),
-			workflows.SAQESIdentificationID: "qes-int-success-1",
+			workflows.SAQESIdentificationID: ident,
 			workflows.SAKYCReview:           "VALIDATED",
 			// Every identification id of the run (gate identification-ids-attribute).
-			workflows.SAQESIdentificationIDs: []any{"qes-int-success-1"},
+			workflows.SAQESIdentificationIDs: []any{ident},
 			// The user's country (gate list-attributes): the start's, or Treezor's once read.
 			workflows.SAQESCountry: "FR",
 		}, attrs)
@@ -66,8 +78,7 @@ func TestIntegration(t *testing.T) {
 		again, _, err := h.start(t, baseInput(user))
 		require.NoError(t, err)
 		require.Equal(t, first, again)
-		qes, _ := h.treezor.calls(user)
-		require.Len(t, qes, 1, "never a second identification")
+		require.Equal(t, 1, h.treezor.Stats().IdentificationsCreated[user], "never a second identification")
 		h.action(t, user, workflows.UpdateCancel, workflows.CancelRequest{})
 		require.Equal(t, workflows.StateOperatorCancelled, h.result(t, user).State)
 	})

@@ -734,7 +734,9 @@ func modelLater[T any](r *modelRun, ctx context.Context, d time.Duration, out T,
 }
 
 // modelTreezor is the fake Treezor API of the model: each logical call (access tag or
-// document id) takes the next scripted answer, kept for its retries.
+// document id) takes the next scripted answer, kept for its retries. It stays in memory
+// rather than the simulator: the model scripts each answer and its delay on the test
+// environment's virtual clock, which no HTTP server shares.
 type modelTreezor struct {
 	mu            sync.Mutex
 	init, kyc, dl []modelAnswer

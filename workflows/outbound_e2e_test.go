@@ -30,9 +30,8 @@ import (
 // verified by the Standard Webhooks library.
 func TestEventsReachAReceiverThatWasDown(t *testing.T) {
 	ts := testenv.NewTemporal(t)
-	fake := newFakeTreezor(t)
-	tz, err := treezor.NewClient(treezor.Config{BaseURL: fake.srv.URL, ClientID: "client-id", ClientSecret: "client-secret"})
-	require.NoError(t, err)
+	fake := startTreezor(t)
+	tz := fake.Client(t)
 	secret := outboundtest.Secret("e2e-events")
 	rcv := outboundtest.NewReceiver(t, secret)
 	rcv.SetStatus(http.StatusServiceUnavailable)
@@ -56,6 +55,7 @@ func TestEventsReachAReceiverThatWasDown(t *testing.T) {
 	user := "events-e2e"
 	in := baseInput(user)
 	in.Policy = &workflows.PolicyOverride{ContinueAsNewAfter: 40}
+	createUser(fake, in, 1)
 	_, err = h.client.ExecuteWorkflow(ctxFor(t), client.StartWorkflowOptions{
 		ID: workflows.WorkflowID(user), TaskQueue: queue, TypedSearchAttributes: workflows.StartSearchAttributes(user),
 	}, workflows.WorkflowName, in)

@@ -16,10 +16,6 @@ import (
 
 const apiSummary = "run the onboarding API"
 
-func init() {
-	register(command{name: "api", summary: apiSummary, run: runAPI})
-}
-
 // apiFlags are the flags of qesflow api.
 type apiFlags struct {
 	addr          string

@@ -20,10 +20,6 @@ import (
 
 const benchSummary = "measure throughput, bridge latency and memory against baselines in one run; write docs/benchmarks.md"
 
-func init() {
-	register(command{name: "bench", summary: benchSummary, run: runBench})
-}
-
 // benchFlags are the flags of qesflow bench.
 type benchFlags struct {
 	cfg        bench.Config

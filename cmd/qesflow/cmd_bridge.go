@@ -17,10 +17,6 @@ import (
 
 const bridgeSummary = "run the Treezor webhook bridge (verify, decode, signal)"
 
-func init() {
-	register(command{name: "bridge", summary: bridgeSummary, run: runBridge})
-}
-
 // bridgeFlags are the flags of qesflow bridge.
 type bridgeFlags struct {
 	addr          string

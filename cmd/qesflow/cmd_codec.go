@@ -18,10 +18,6 @@ import (
 
 const codecSummary = "serve the codec endpoint that lets the Temporal Web UI and CLI show encrypted payloads"
 
-func init() {
-	register(command{name: "codec-server", summary: codecSummary, run: runCodecServer})
-}
-
 // codecServerFlags are the flags of qesflow codec-server.
 type codecServerFlags struct {
 	addr, adminAddr        string

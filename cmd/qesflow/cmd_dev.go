@@ -13,14 +13,6 @@ import (
 	"github.com/qesflow/qesflow/treezorsim"
 )
 
-func init() {
-	register(command{
-		name:    "dev",
-		summary: "everything in one process: embedded Temporal server and UI, worker, bridge, API, simulator",
-		run:     runDev,
-	})
-}
-
 // devPortFlags maps a stack part to the flag that sets its port, for clear port errors.
 var devPortFlags = map[string]string{
 	"api": "--api-port", "bridge": "--bridge-port", "sim": "--sim-port",

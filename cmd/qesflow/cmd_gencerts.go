@@ -15,10 +15,6 @@ import (
 
 const genCertsSummary = "generate a CA, a Temporal frontend certificate and a client certificate for mutual TLS"
 
-func init() {
-	register(command{name: "gen-certs", summary: genCertsSummary, run: runGenCerts})
-}
-
 // runGenCerts writes the certificates `qesflow server --frontend-tls-*` and the clients'
 // --tls-* flags use. An existing set in the directory is kept, so that an init container can
 // run it on every start.

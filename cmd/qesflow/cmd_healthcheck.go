@@ -8,14 +8,6 @@ import (
 	"time"
 )
 
-func init() {
-	register(command{
-		name:    "healthcheck",
-		summary: "probe a qesflow HTTP endpoint (for container health checks): exit 0 on 2xx",
-		run:     runHealthcheck,
-	})
-}
-
 // runHealthcheck exists because the container image has no shell or curl.
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("healthcheck", "GET a URL and exit 0 when it answers 2xx", stderr)

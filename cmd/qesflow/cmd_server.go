@@ -24,10 +24,6 @@ It suits development, tests and a single-host install on PostgreSQL. Other hosts
 only with --frontend-ip set to an address they can reach (0.0.0.0 in a container). For more,
 run a Temporal cluster (the official Helm chart) or Temporal Cloud, and qesflow setup.`
 
-func init() {
-	register(command{name: "server", summary: serverSummary, run: runServer})
-}
-
 // runServer runs the embedded Temporal server as a process of its own: the persistent single
 // node of a scaled-out install (workers, bridges and APIs connect to it), or the Temporal of
 // the docker-compose stack on PostgreSQL.

@@ -15,10 +15,6 @@ import (
 
 const setupSummary = "prepare a Temporal namespace for qesflow: create it if missing, register the search attributes, verify (idempotent)"
 
-func init() {
-	register(command{name: "setup", summary: setupSummary, run: runSetup})
-}
-
 // runSetup prepares the namespace on any cluster or Temporal Cloud; safe to run on every
 // deploy (the Helm chart runs it as a pre-install and pre-upgrade hook).
 func runSetup(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -13,14 +13,6 @@ import (
 	"github.com/qesflow/qesflow/treezorsim"
 )
 
-func init() {
-	register(command{
-		name:    "sim",
-		summary: "run the Treezor sandbox simulator (API, end-user pages, KYC desk, signed webhooks)",
-		run:     runSim,
-	})
-}
-
 // simFlags are the settings of `qesflow sim`.
 type simFlags struct {
 	addr, publicURL, logLevel, logFormat string

@@ -13,10 +13,6 @@ import (
 
 const startSummary = "start an onboarding from the command line and print the identification URL"
 
-func init() {
-	register(command{name: "start", summary: startSummary, run: runStart})
-}
-
 // startFlags are the flags of qesflow start.
 type startFlags struct {
 	user, redirectURL, country string

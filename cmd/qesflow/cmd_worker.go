@@ -27,10 +27,6 @@ import (
 
 const workerSummary = "run the Temporal worker of the QES onboarding workflow"
 
-func init() {
-	register(command{name: "worker", summary: workerSummary, run: runWorker})
-}
-
 // workerFlags are the flags of qesflow worker.
 type workerFlags struct {
 	treezorBaseURL, treezorClientID  string

@@ -13,7 +13,7 @@ import (
 	"syscall"
 )
 
-// command is one subcommand. Each lives in its own file and registers itself in init.
+// command is one subcommand. Each lives in its own file; init registers them all.
 type command struct {
 	name    string
 	summary string
@@ -22,6 +22,25 @@ type command struct {
 }
 
 var commands = map[string]command{}
+
+func init() {
+	for _, c := range []command{
+		{name: "api", summary: apiSummary, run: runAPI},
+		{name: "bench", summary: benchSummary, run: runBench},
+		{name: "bridge", summary: bridgeSummary, run: runBridge},
+		{name: "codec-server", summary: codecSummary, run: runCodecServer},
+		{name: "dev", summary: "everything in one process: embedded Temporal server and UI, worker, bridge, API, simulator", run: runDev},
+		{name: "gen-certs", summary: genCertsSummary, run: runGenCerts},
+		{name: "healthcheck", summary: "probe a qesflow HTTP endpoint (for container health checks): exit 0 on 2xx", run: runHealthcheck},
+		{name: "server", summary: serverSummary, run: runServer},
+		{name: "setup", summary: setupSummary, run: runSetup},
+		{name: "sim", summary: "run the Treezor sandbox simulator (API, end-user pages, KYC desk, signed webhooks)", run: runSim},
+		{name: "start", summary: startSummary, run: runStart},
+		{name: "worker", summary: workerSummary, run: runWorker},
+	} {
+		register(c)
+	}
+}
 
 func register(c command) {
 	if _, dup := commands[c.name]; dup {
