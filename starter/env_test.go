@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/qesflow/qesflow/internal/testenv"
+	"github.com/qesflow/qesflow/outbound"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
 	"github.com/qesflow/qesflow/webhookbridge"
@@ -31,7 +32,10 @@ type flowEnv struct {
 	allLogs *observer.ObservedLogs // worker, bridge and simulator logs
 }
 
-func newFlowEnv(t *testing.T, cfg Config) *flowEnv {
+func newFlowEnv(t *testing.T, cfg Config) *flowEnv { return newFlowEnvWith(t, cfg, nil) }
+
+// newFlowEnvWith is newFlowEnv with a worker that delivers outbound events with events.
+func newFlowEnvWith(t *testing.T, cfg Config, events *outbound.Sender) *flowEnv {
 	t.Helper()
 	ts := testenv.NewTemporal(t)
 	tc := ts.GetDefaultClient()
@@ -47,7 +51,11 @@ func newFlowEnv(t *testing.T, cfg Config) *flowEnv {
 		BaseURL: simSrv.URL, ClientID: treezorsim.DevClientID, ClientSecret: treezorsim.DevClientSecret,
 	})
 	require.NoError(t, err)
-	w, err := worker.New(tc, worker.Options{Treezor: tz, Logger: logger.Named("worker")})
+	opts := worker.Options{Treezor: tz, Logger: logger.Named("worker")}
+	if events != nil {
+		opts.Events = events
+	}
+	w, err := worker.New(tc, opts)
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
