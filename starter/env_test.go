@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/qesflow/qesflow/internal/testenv"
+	"github.com/qesflow/qesflow/outbound"
 	"github.com/qesflow/qesflow/treezorsim"
 	"github.com/qesflow/qesflow/treezorsim/simtest"
 	"github.com/qesflow/qesflow/webhookbridge"
@@ -31,7 +32,10 @@ type flowEnv struct {
 	allLogs *observer.ObservedLogs // worker, bridge and simulator logs
 }
 
-func newFlowEnv(t *testing.T, cfg Config) *flowEnv {
+func newFlowEnv(t *testing.T, cfg Config) *flowEnv { return newFlowEnvWith(t, cfg, nil) }
+
+// newFlowEnvWith is newFlowEnv with a worker that delivers outbound events with events.
+func newFlowEnvWith(t *testing.T, cfg Config, events *outbound.Sender) *flowEnv {
 	t.Helper()
 	ts := testenv.NewTemporal(t)
 	tc := ts.GetDefaultClient()
@@ -39,7 +43,11 @@ func newFlowEnv(t *testing.T, cfg Config) *flowEnv {
 	logger := zap.New(core)
 
 	sim := simtest.Start(t, treezorsim.Config{WebhookRetryInterval: 200 * time.Millisecond}, logger.Named("sim"))
-	w, err := worker.New(tc, worker.Options{Treezor: sim.Client(t), Logger: logger.Named("worker")})
+	opts := worker.Options{Treezor: sim.Client(t), Logger: logger.Named("worker")}
+	if events != nil {
+		opts.Events = events
+	}
+	w, err := worker.New(tc, opts)
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)

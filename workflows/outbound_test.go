@@ -313,10 +313,16 @@ func TestEventsOffWithoutEndpoint(t *testing.T) {
 	}
 }
 
-// TestComplianceEndpointGetsTheInternalView: with an opt-in compliance endpoint beside the
+// TestComplianceEndpointGetsTheInternalView: for every fraud code, with an opt-in compliance endpoint beside the
 // backend, the compliance endpoint receives every event with the internal view (state,
 // reason code) under its own secret, while the backend's bodies, read raw, carry none of it.
 func TestComplianceEndpointGetsTheInternalView(t *testing.T) {
+	for code := 3201; code <= 3215; code++ {
+		t.Run(strconv.Itoa(code), func(t *testing.T) { complianceEndpointRun(t, code) })
+	}
+}
+
+func complianceEndpointRun(t *testing.T, code int) {
 	api := newFakeAPI()
 	userSecret, complianceSecret := outboundtest.Secret("user-backend"), outboundtest.Secret("compliance-backend")
 	rcvUser, rcvCompliance := outboundtest.NewReceiver(t, userSecret), outboundtest.NewReceiver(t, complianceSecret)
@@ -339,7 +345,7 @@ func TestComplianceEndpointGetsTheInternalView(t *testing.T) {
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: time.Minute})
 
 	signalAt(env, time.Minute, created("ident-1"))         // IN_PROGRESS: under review for the user
-	signalAt(env, 2*time.Minute, aborted("ident-1", 3205)) // a fraud suspicion, still under review for the user
+	signalAt(env, 2*time.Minute, aborted("ident-1", code)) // a fraud suspicion, still under review for the user
 	env.RegisterDelayedCallback(func() {
 		sendAction(t, env, UpdateComplianceDecision, ComplianceDecision{Decision: DecisionReject, Note: "checked"}, nil)
 	}, time.Hour)
@@ -358,7 +364,7 @@ func TestComplianceEndpointGetsTheInternalView(t *testing.T) {
 		delete(raw, "timestamp") // its digits may spell the reason code
 		b, err := json.Marshal(raw)
 		require.NoError(t, err)
-		for _, word := range []string{"internal", "fraud", "complian", "reject", "3205", "reasonCode"} {
+		for _, word := range []string{"internal", "fraud", "complian", "reject", strconv.Itoa(code), "reasonCode"} {
 			require.NotContains(t, strings.ToLower(string(b)), strings.ToLower(word), "backend event %s", b)
 		}
 	}
@@ -376,7 +382,7 @@ func TestComplianceEndpointGetsTheInternalView(t *testing.T) {
 		require.NotNil(t, body.Data.Internal, "event %d of the compliance endpoint: %s", i+1, d.Body)
 		require.Equal(t, i+1, body.Data.Internal.Sequence, "the compliance endpoint's own numbering")
 		states = append(states, body.Data.Internal.State)
-		sawReason = sawReason || body.Data.Internal.ReasonCode == 3205
+		sawReason = sawReason || body.Data.Internal.ReasonCode == code
 	}
 	require.True(t, sawReason, "the compliance endpoint learns the fraud code: %v", states)
 	require.Contains(t, states, string(StateComplianceReview))
