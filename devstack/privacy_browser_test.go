@@ -69,8 +69,16 @@ func TestBrowserUIShowsDecryptedPayloads(t *testing.T) {
 	}
 
 	b.do(chromedp.Navigate(page))
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.body.innerText.includes('"userId"') && document.body.innerText.includes('7401')`,
-		chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second)))
+	// The UI may replace its page while it loads, which destroys the context a poll runs in:
+	// poll again in the new one until the deadline.
+	var err error
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+		_, err = chromedp.Run(b.ctx, chromedp.Poll[bool](`document.body.innerText.includes('"userId"') && document.body.innerText.includes('7401')`,
+			chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil || !strings.Contains(err.Error(), "Cannot find context") {
+			break
+		}
+	}
 	if dir := os.Getenv("QESFLOW_SCREENSHOT_DIR"); dir != "" {
 		shot, shotErr := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 		require.NoError(t, shotErr)
