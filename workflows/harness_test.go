@@ -256,6 +256,8 @@ func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testi
 	return run.GetRunID()
 }
 
+// ctxFor bounds one call of a test; the start of local-treezor-calls-long-retry answers after
+// about a minute of retries.
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
