@@ -256,10 +256,8 @@ func (h *harness) startIdle(t *testing.T, in workflows.Input, send func(t *testi
 	return run.GetRunID()
 }
 
-// ctxFor bounds one call of a test; the start of local-treezor-calls-long-retry answers after
-// about a minute of retries.
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -802,78 +800,7 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateCompletedValidated,
 		},
-		{
-			// releaseFollowUp: InitiateQES and RequestKYCReview run as local activities.
-			name:  "local-treezor-calls",
-			input: baseInput,
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				succeed(t, h, user, first.IdentificationID, 1)
-				requireOneAccessTag(t, h, user, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
-		{
-			// Two 503s: the local activity retries within its workflow task, same access tag.
-			name:  "local-treezor-calls-retry",
-			down:  2,
-			input: baseInput,
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				requireOneAccessTag(t, h, user, 3)
-				succeed(t, h, user, first.IdentificationID, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
-		{
-			// Six 503s: the fifth and sixth backoffs (16 s, 32 s) exceed the workflow task
-			// timeout, so the SDK waits on workflow timers before calling again.
-			name:  "local-treezor-calls-long-retry",
-			down:  6,
-			input: baseInput,
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				requireOneAccessTag(t, h, user, 7)
-				succeed(t, h, user, first.IdentificationID, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
-		{
-			// Treezor down for more than one retry window: noted once, called again with the
-			// same access tag, and the onboarding carries on when Treezor answers.
-			name:  "local-treezor-calls-outage",
-			down:  5,
-			input: withPolicy(workflows.PolicyOverride{TreezorRetryWindow: 2 * time.Second}),
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				requireOneAccessTag(t, h, user, 6)
-				var down, up int
-				for _, e := range h.status(t, user).Timeline {
-					switch {
-					case strings.HasPrefix(e.Note, "Treezor unavailable for 2s: still retrying"):
-						down++
-					case e.Note == "Treezor answers again":
-						up++
-					}
-				}
-				require.Equal(t, 1, down, "the outage is noted once")
-				require.Equal(t, 1, up)
-				succeed(t, h, user, first.IdentificationID, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
 	}, eventScenarios()...)
-}
-
-// requireOneAccessTag checks that Treezor received calls QES initiations for user, all with
-// one access tag (retries are idempotent at Treezor).
-func requireOneAccessTag(t *testing.T, h *harness, user string, calls int) {
-	t.Helper()
-	qes, _ := h.treezor.calls(user)
-	require.Len(t, qes, calls)
-	for _, tag := range qes {
-		require.Equal(t, qes[0], tag, "every call uses the same access tag")
-	}
 }
 
 // waitVisible waits until visibility shows a workflow matching query.

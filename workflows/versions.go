@@ -36,11 +36,7 @@ const (
 
 // followUpChanges: the changes of releaseFollowUp (o.followUp). Each change to the commands a run issues from
 // here on is named here and gated on o.followUp.
-const (
-	// changeLocalTreezorCalls: InitiateQES and RequestKYCReview run as local activities
-	// (same options, retry policy and access tags), with no activity task of their own.
-	changeLocalTreezorCalls = "local-treezor-calls"
-)
+const ()
 
 // The versions of ChangeRelease. A later set of changes raises the maximum instead of adding
 // a marker: a run records one version, and every change up to it is on.
