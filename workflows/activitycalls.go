@@ -44,18 +44,6 @@ func (o *onboarding) treezorCallOptions() workflow.ActivityOptions {
 	}
 }
 
-// treezorLocalOptions are treezorCallOptions for a local activity. A retry whose backoff
-// exceeds the workflow task timeout waits on a workflow timer (the SDK's), so the retry
-// window is as long as a regular activity's.
-func (o *onboarding) treezorLocalOptions() workflow.LocalActivityOptions {
-	opts := o.treezorCallOptions()
-	return workflow.LocalActivityOptions{
-		StartToCloseTimeout:    opts.StartToCloseTimeout,
-		ScheduleToCloseTimeout: opts.ScheduleToCloseTimeout,
-		RetryPolicy:            opts.RetryPolicy,
-	}
-}
-
 // downloadOptions bound a document download; a failure does not stop the onboarding.
 func downloadOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
@@ -110,19 +98,6 @@ func (o *onboarding) startActivity(ctx workflow.Context, opts workflow.ActivityO
 	o.act = &running{future: workflow.ExecuteActivity(actx, name, in), cancel: cancel, done: done}
 }
 
-// startTreezorCall runs a short Treezor call: from releaseFollowUp on as a local activity
-// (no activity task, fewer events), before it as a regular one.
-func (o *onboarding) startTreezorCall(ctx workflow.Context, name string, in any,
-	done func(workflow.Context, workflow.Future)) {
-	if !o.followUp {
-		o.startActivity(ctx, o.treezorCallOptions(), name, in, done)
-		return
-	}
-	// changeLocalTreezorCalls
-	actx, cancel := workflow.WithCancel(workflow.WithLocalActivityOptions(ctx, o.treezorLocalOptions()))
-	o.act = &running{future: workflow.ExecuteLocalActivity(actx, name, in), cancel: cancel, done: done}
-}
-
 // stopWork cancels the running activity and drops the deadline timer (the onboarding ended).
 func (o *onboarding) stopWork() {
 	if o.act != nil {
@@ -168,7 +143,7 @@ func (o *onboarding) startInitiation(ctx workflow.Context) {
 		Attempt:     o.st.Attempt,
 		AccessTag:   activities.AccessTag(o.in.UserID, onboardingID(ctx), activities.StepQES, o.st.Initiations),
 	}
-	o.startTreezorCall(ctx, activities.InitiateQESName, in, o.initiated)
+	o.startActivity(ctx, o.treezorCallOptions(), activities.InitiateQESName, in, o.initiated)
 }
 
 // initiated handles InitiateQES's answer: the identification, USER_DATA_INCOMPLETE, an
@@ -323,7 +298,7 @@ func (o *onboarding) startKYCRequest(ctx workflow.Context) {
 		UserID:    o.in.UserID,
 		AccessTag: activities.AccessTag(o.in.UserID, onboardingID(ctx), activities.StepKYCReview, o.st.KYCRequests),
 	}
-	o.startTreezorCall(ctx, activities.RequestKYCReviewName, in, o.kycRequested)
+	o.startActivity(ctx, o.treezorCallOptions(), activities.RequestKYCReviewName, in, o.kycRequested)
 }
 
 // kycRequested handles RequestKYCReview's answer; the decision normally follows as a

@@ -139,7 +139,7 @@ func (h *harness) setIdleWorker(user string, stop func()) {
 }
 
 func ctxFor(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -753,84 +753,7 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateRejected,
 		},
-		{
-			// releaseFollowUp: InitiateQES and RequestKYCReview run as local activities.
-			name:  "local-treezor-calls",
-			input: baseInput,
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				succeed(t, h, user, first.IdentificationID, 1)
-				requireOneAccessTag(t, h, user, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
-		{
-			// Two 503s: the local activity retries within its workflow task, same access tag.
-			name:  "local-treezor-calls-retry",
-			down:  2,
-			input: baseInput,
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				requireOneAccessTag(t, h, user, 3)
-				succeed(t, h, user, first.IdentificationID, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
-		{
-			// Six 503s: the fifth and sixth backoffs (16 s, 32 s) exceed the workflow task
-			// timeout, so the SDK waits on workflow timers before calling again.
-			name:  "local-treezor-calls-long-retry",
-			down:  6,
-			input: baseInput,
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				requireOneAccessTag(t, h, user, 7)
-				succeed(t, h, user, first.IdentificationID, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
-		{
-			// Treezor down for more than one retry window: noted once, called again with the
-			// same access tag, and the onboarding carries on when Treezor answers.
-			name:  "local-treezor-calls-outage",
-			down:  5,
-			input: withPolicy(workflows.PolicyOverride{TreezorRetryWindow: 2 * time.Second}),
-			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
-				require.NoError(t, err)
-				requireOneAccessTag(t, h, user, 6)
-				var down, up int
-				for _, e := range h.status(t, user).Timeline {
-					switch {
-					case strings.HasPrefix(e.Note, "Treezor unavailable for 2s: still retrying"):
-						down++
-					case e.Note == "Treezor answers again":
-						up++
-					}
-				}
-				require.Equal(t, 1, down, "the outage is noted once")
-				require.Equal(t, 1, up)
-				succeed(t, h, user, first.IdentificationID, 1)
-			},
-			want: workflows.StateCompletedValidated,
-		},
 	}, eventScenarios()...)
-}
-
-// requireOneAccessTag checks that the QES initiations for user, retried after calls-1
-// refused attempts, created one identification at Treezor under the run's first accessTag:
-// asking again with that tag replays it (retries are idempotent at Treezor).
-func requireOneAccessTag(t *testing.T, h *harness, user string, calls int) {
-	t.Helper()
-	require.Equal(t, 1, h.treezor.Stats().IdentificationsCreated[user], "after %d calls", calls)
-	ident, _, ok := h.treezor.LastIdentification(user)
-	require.True(t, ok)
-	desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
-	require.NoError(t, err)
-	tag := activities.AccessTag(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), activities.StepQES, 1)
-	again, err := h.treezor.Client(t).InitiateQES(ctxFor(t), user, baseInput(user).RedirectURL, tag)
-	require.NoError(t, err)
-	require.Equal(t, ident, again.IdentificationID, "the initiation used the run's first accessTag")
-	require.Equal(t, 1, h.treezor.Stats().IdentificationsCreated[user])
 }
 
 // waitVisible waits until visibility shows a workflow matching query.

@@ -25,10 +25,8 @@ import (
 	"github.com/qesflow/qesflow/treezor"
 )
 
-// modelEpoch is the workflow clock when a scenario starts (a Monday). It lies ahead of the
-// wall clock: the test environment bounds a local activity's retry by the workflow clock
-// and its context by the wall clock, so a workflow clock behind it times every retry out.
-var modelEpoch = time.Date(2099, 1, 5, 9, 0, 0, 0, time.UTC)
+// modelEpoch is the workflow clock when a scenario starts.
+var modelEpoch = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 
 // modelPolicy is the policy of every scenario: deadlines of minutes to hours, so that the
 // step delays (seconds to days) make them fire now and then. Each deadline has a 333 ms
@@ -289,8 +287,8 @@ func (r *modelRun) newEnv(start time.Time, sa temporal.SearchAttributes) *testsu
 	if err := env.SetTypedSearchAttributesOnStart(sa); err != nil {
 		panic(err)
 	}
-	localTreezorCall(r, env, activities.InitiateQESName, r.initiateQES, func(in activities.InitiateQESInput) string { return in.AccessTag })
-	localTreezorCall(r, env, activities.RequestKYCReviewName, r.requestKYCReview, func(in activities.RequestKYCReviewInput) string { return in.AccessTag })
+	env.OnActivity(activities.InitiateQESName, mock.Anything, mock.Anything).Return(r.initiateQES)
+	env.OnActivity(activities.RequestKYCReviewName, mock.Anything, mock.Anything).Return(r.requestKYCReview)
 	env.OnActivity(activities.DownloadQESDocumentName, mock.Anything, mock.Anything).Return(r.downloadDocument)
 	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
 		r.upserted(args.Get(0).(temporal.SearchAttributes))
@@ -311,11 +309,6 @@ func (r *modelRun) newEnv(start time.Time, sa temporal.SearchAttributes) *testsu
 	env.SetOnActivityCanceledListener(func(info *activity.Info) {
 		r.mu.Lock()
 		delete(r.inflight, info.ActivityID)
-		r.mu.Unlock()
-	})
-	env.SetOnLocalActivityCanceledListener(func(info *activity.Info) {
-		r.mu.Lock()
-		delete(r.inflight, localKey(info.ActivityType.Name))
 		r.mu.Unlock()
 	})
 	r.env = env
@@ -652,60 +645,13 @@ func (r *modelRun) initiateQES(ctx context.Context, in activities.InitiateQESInp
 	if err == nil {
 		r.tz.created(in.Attempt, in.AccessTag)
 	}
-	return out, err
+	return modelLater(r, ctx, r.tz.delay(in.AccessTag), out, err)
 }
 
 func (r *modelRun) requestKYCReview(ctx context.Context, in activities.RequestKYCReviewInput) (activities.RequestKYCReviewOutput, error) {
-	return r.acts.RequestKYCReview(ctx, in)
+	out, err := r.acts.RequestKYCReview(ctx, in)
+	return modelLater(r, ctx, r.tz.delay(in.AccessTag), out, err)
 }
-
-// localTreezorCall mocks a Treezor call the workflow runs as a local activity
-// (local-treezor-calls). A local activity cannot complete asynchronously, so a final
-// answer's delay is the mock's wait on the workflow clock; the call itself is made as the
-// attempt starts, as modelLater does for a regular activity, so Treezor has acted (an
-// identification exists) while its answer is on the way. The attempt counts as in flight
-// until a final answer (a retryable failure is retried, or called again after its window).
-func localTreezorCall[In, Out any](r *modelRun, env *testsuite.TestWorkflowEnvironment, name string,
-	call func(context.Context, In) (Out, error), key func(In) string) {
-	var (
-		mu    sync.Mutex
-		ctx   context.Context
-		in    In
-		out   Out
-		err   error
-		final bool
-	)
-	env.OnActivity(name,
-		mock.MatchedBy(func(c context.Context) bool { mu.Lock(); ctx = c; mu.Unlock(); return true }),
-		mock.MatchedBy(func(v In) bool { mu.Lock(); in = v; mu.Unlock(); return true })).
-		AfterFn(func() time.Duration {
-			mu.Lock()
-			defer mu.Unlock()
-			r.mu.Lock()
-			r.inflight[localKey(name)] = true
-			r.mu.Unlock()
-			out, err = call(ctx, in)
-			var appErr *temporal.ApplicationError
-			final = err == nil || (errors.As(err, &appErr) && appErr.NonRetryable())
-			if !final {
-				return 0 // a retryable failure is answered at once: the SDK retries it
-			}
-			return r.tz.delay(key(in))
-		}).
-		Return(func(context.Context, In) (Out, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			if final {
-				r.mu.Lock()
-				delete(r.inflight, localKey(name))
-				r.mu.Unlock()
-			}
-			return out, err
-		})
-}
-
-// localKey names a local activity in modelRun.inflight (regular ones are there by id).
-func localKey(name string) string { return "local:" + name }
 
 func (r *modelRun) downloadDocument(ctx context.Context, in activities.DownloadInput) (activities.DownloadOutput, error) {
 	out, err := r.acts.DownloadQESDocument(ctx, in)

@@ -41,9 +41,6 @@ const (
 	// answer and timer its workflow task delivered before it (actions.go); the main loop
 	// waits in Await, so a delivered webhook stays countable in the signal channel.
 	changeActionAfterDelivered = "action-after-delivered"
-	// changeLocalTreezorCalls: InitiateQES and RequestKYCReview run as local activities
-	// (same options, retry policy and access tags), with no activity task of their own.
-	changeLocalTreezorCalls = "local-treezor-calls"
 	// changeListAttributes: the published search attributes carry the country (QESCountry)
 	// and the time of the change (QESUpdatedAt), for the list API's filters.
 	changeListAttributes = "list-attributes"
