@@ -30,6 +30,7 @@ type bridgeFlags struct {
 	maxBody       int64
 	signalTimeout time.Duration
 	identGrace    time.Duration
+	payinGrace    time.Duration
 	clientFlags
 }
 
@@ -50,12 +51,17 @@ func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
 		envHelp("time allowed for Temporal to accept one webhook before answering 503", "QESFLOW_BRIDGE_SIGNAL_TIMEOUT"))
 	fs.DurationVar(&f.identGrace, "identification-grace", envDuration("QESFLOW_BRIDGE_IDENTIFICATION_GRACE", webhookbridge.DefaultIdentificationGrace),
 		envHelp("how long after its creation a QES webhook whose identification no running onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding", "QESFLOW_BRIDGE_IDENTIFICATION_GRACE"))
+	fs.DurationVar(&f.payinGrace, "payin-grace", envDuration("QESFLOW_BRIDGE_PAYIN_GRACE", webhookbridge.DefaultPayinGrace),
+		envHelp("how long after its creation a validated SEPA credit transfer whose wallet no onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding", "QESFLOW_BRIDGE_PAYIN_GRACE"))
 	f.clientFlags = addClientFlags(fs)
 	if err := f.parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.identGrace <= 0 {
 		return nil, fmt.Errorf("--identification-grace must be positive, got %s", f.identGrace)
+	}
+	if f.payinGrace <= 0 {
+		return nil, fmt.Errorf("--payin-grace must be positive, got %s", f.payinGrace)
 	}
 	if f.maxBody <= 0 {
 		return nil, fmt.Errorf("--max-body must be positive, got %d", f.maxBody)
@@ -102,6 +108,7 @@ func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		MaxBody:             f.maxBody,
 		SignalTimeout:       f.signalTimeout,
 		IdentificationGrace: f.identGrace,
+		PayinGrace:          f.payinGrace,
 	})
 	if err != nil {
 		return err
