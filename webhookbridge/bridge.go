@@ -26,8 +26,12 @@ const (
 	DefaultSignalTimeout = 5 * time.Second
 	// DefaultIdentificationGrace is the default of Config.IdentificationGrace.
 	DefaultIdentificationGrace = 10 * time.Minute
-	// DefaultPayinGrace is the default of Config.PayinGrace.
-	DefaultPayinGrace = 10 * time.Minute
+	// DefaultPayinGrace is the default of Config.PayinGrace: it covers the visibility lag
+	// behind a workflow publishing its wallets and the first delivery's delay, and no more, as
+	// a transfer that comes long before its onboarding reaches the SEPA step is read from the
+	// wallet then, and a sender that delivers a user's webhooks in order holds the rest
+	// behind a 503.
+	DefaultPayinGrace = time.Minute
 	// RetryAfterSeconds is sent with 503 answers: Treezor retries the delivery later anyway.
 	RetryAfterSeconds = "5"
 )

@@ -35,8 +35,10 @@ type verdict struct {
 	// sepaNoOnboarding counts SEPA transfers that reached the workflow by one delivery of
 	// their webhook although another was acknowledged "no onboarding" while it ran: without
 	// that other delivery, only a later read of the wallet's payins would have found them.
-	// The bridge answers such a transfer 503 (wallet-pending) within its payin grace, which
-	// outlasts the suite, so this and sepaFromWallet are expected to stay 0.
+	// The bridge answers such a transfer 503 (wallet-pending) within its payin grace
+	// (chaosPayinGrace), so this is expected to stay 0 but for a delivery past the grace;
+	// a transfer sent long before its onboarding published the wallet is acknowledged past
+	// the grace and read from the wallet (sepaFromWallet).
 	sepaNoOnboarding int
 	// notes describe what was counted but not a failure, for the report (the bridge's
 	// answers to such a SEPA transfer, with their times).
