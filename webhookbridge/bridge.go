@@ -26,6 +26,12 @@ const (
 	DefaultSignalTimeout = 5 * time.Second
 	// DefaultIdentificationGrace is the default of Config.IdentificationGrace.
 	DefaultIdentificationGrace = 10 * time.Minute
+	// DefaultPayinGrace is the default of Config.PayinGrace: it covers the visibility lag
+	// behind a workflow publishing its wallets and the first delivery's delay, and no more, as
+	// a transfer that comes long before its onboarding reaches the SEPA step is read from the
+	// wallet then, and a sender that delivers a user's webhooks in order holds the rest
+	// behind a 503.
+	DefaultPayinGrace = time.Minute
 	// RetryAfterSeconds is sent with 503 answers: Treezor retries the delivery later anyway.
 	RetryAfterSeconds = "5"
 )
@@ -60,6 +66,11 @@ type Config struct {
 	// does not show is answered 503 (Treezor redelivers) rather than "no-onboarding", counted
 	// from the event's webhook_created_at. Default DefaultIdentificationGrace.
 	IdentificationGrace time.Duration
+	// PayinGrace bounds how long a validated SEPA credit transfer (the payin a SEPA step
+	// waits for) whose wallet no onboarding shows in visibility is answered 503 (Treezor
+	// redelivers) rather than "no-onboarding", counted from the event's webhook_created_at:
+	// the onboarding may be publishing that wallet right now. Default DefaultPayinGrace.
+	PayinGrace time.Duration
 	// Now is the bridge's clock (default time.Now); tests set it.
 	Now func() time.Time
 }
@@ -113,6 +124,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.IdentificationGrace <= 0 {
 		cfg.IdentificationGrace = DefaultIdentificationGrace
+	}
+	if cfg.PayinGrace <= 0 {
+		cfg.PayinGrace = DefaultPayinGrace
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

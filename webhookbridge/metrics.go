@@ -33,6 +33,9 @@ const (
 	// OutcomeIdentificationPending: a QES event routed by identification id that visibility
 	// does not show yet, within the grace period (503 + Retry-After: Treezor redelivers).
 	OutcomeIdentificationPending = "identification-pending"
+	// OutcomeWalletPending: a validated SEPA credit transfer whose wallet no onboarding shows
+	// in visibility yet, within the payin grace (503 + Retry-After: Treezor redelivers).
+	OutcomeWalletPending = "wallet-pending"
 )
 
 // eventTypeOther labels webhook types the bridge does not route (keeps the label bounded).

@@ -1,11 +1,13 @@
 package webhookbridge_test
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
@@ -33,7 +35,8 @@ func (v *visibilityDown) ListWorkflow(ctx context.Context, req *workflowservice.
 // TestPayinLookupFailureIsRetried (issue 17, found by the chaos suite): a payin routed by
 // wallet while visibility cannot be queried is answered 503 (Treezor redelivers), not 200
 // "no onboarding", which would lose the SEPA transfer of an onboarding that published the
-// wallet. Once visibility answers, a wallet no onboarding has is acknowledged.
+// wallet. Once visibility answers, a wallet no onboarding has is answered as any other: 503
+// within the payin grace, acknowledged past it.
 func TestPayinLookupFailureIsRetried(t *testing.T) {
 	const secret = "whsec-payin-unavailable-test"
 	ts := testenv.NewTemporal(t)
@@ -52,6 +55,12 @@ func TestPayinLookupFailureIsRetried(t *testing.T) {
 
 	temporal.down.Store(false)
 	status, outcome = postSigned(t, srv.URL, secret, treezor.EventPayinUpdate, "wh-payin-31", "payin", "payin-31", payin)
-	require.Equal(t, http.StatusOK, status)
-	require.Equal(t, webhookbridge.OutcomeNoOnboarding, outcome)
+	require.Equal(t, http.StatusServiceUnavailable, status, "within the payin grace")
+	require.Equal(t, webhookbridge.OutcomeWalletPending, outcome)
+
+	old := payinBody(t, secret, "wh-payin-31", "payin-31", "wallet-31", "20", "VALIDATED",
+		time.Now().Add(-webhookbridge.DefaultPayinGrace-time.Minute))
+	r := postTo(t, srv.URL, bytes.NewReader(old), int64(len(old)), "application/json")
+	require.Equal(t, http.StatusOK, r.code, "past the payin grace")
+	require.Equal(t, webhookbridge.OutcomeNoOnboarding, r.answer.Status)
 }

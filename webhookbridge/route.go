@@ -43,7 +43,7 @@ func (b *bridge) route(reqCtx context.Context, ev treezor.Event, d *delivery) ou
 		if out, ok := b.routeByWallet(ctx, ev, d, b.cfg.LookupAttempts); ok {
 			return out
 		}
-		return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding has this wallet"}
+		return b.unknownWallet(ctx, ev, d)
 	case ev.UserID != "":
 		if !validRoutingID(ev.UserID, maxUserIDLen) {
 			return outcome{http.StatusOK, OutcomeUnroutable, "user id cannot name an onboarding"}
@@ -67,7 +67,7 @@ func (b *bridge) routeByIdentification(ctx context.Context, ev treezor.Event, d 
 		return b.unavailable(err, d)
 	}
 	if wid == "" {
-		if b.couldStillAppear(ev) {
+		if b.withinGrace(ev, b.cfg.IdentificationGrace) {
 			// Visibility may not show the onboarding that started this identification yet:
 			// Treezor redelivers rather than the event being acknowledged and lost.
 			return outcome{http.StatusServiceUnavailable, OutcomeIdentificationPending, "no running onboarding shows this identification yet, retry later"}
@@ -118,6 +118,40 @@ func (b *bridge) routeByWallet(ctx context.Context, ev treezor.Event, d *deliver
 		d.userID = userID
 	}
 	return b.signal(ctx, exec.GetExecution().GetWorkflowId(), ev, d), true
+}
+
+// unknownWallet answers a payin whose wallet no running onboarding shows. An onboarding
+// that has ended with that wallet takes it under its workflow id (a run started since may
+// wait for it; otherwise "no-onboarding" at once). A validated SEPA credit transfer, the one
+// payin a SEPA step needs, is answered 503 within PayinGrace: its onboarding may be
+// publishing the wallet right now, having read the transfer still pending a moment before,
+// and a 2xx would lose it. Any other payin counts for no step: "no-onboarding".
+func (b *bridge) unknownWallet(ctx context.Context, ev treezor.Event, d *delivery) outcome {
+	resp, err := b.cfg.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: b.cfg.Namespace, PageSize: 1,
+		Query: fmt.Sprintf("%s = '%s' OR %s = '%s'",
+			workflows.SATreezorWalletID, ev.WalletID, workflows.SATreezorWalletIDs, ev.WalletID),
+	})
+	if err != nil {
+		return b.unavailable(fmt.Errorf("find ended onboarding by wallet: %w", err), d)
+	}
+	if execs := resp.GetExecutions(); len(execs) > 0 {
+		if userID := userIDAttribute(execs[0].GetSearchAttributes().GetIndexedFields()); userID != "" {
+			d.userID = userID
+		}
+		return b.signal(ctx, execs[0].GetExecution().GetWorkflowId(), ev, d)
+	}
+	if sepaValidated(ev) && b.withinGrace(ev, b.cfg.PayinGrace) {
+		return outcome{http.StatusServiceUnavailable, OutcomeWalletPending, "no running onboarding shows this wallet yet, retry later"}
+	}
+	return outcome{http.StatusOK, OutcomeNoOnboarding, "no running onboarding has this wallet"}
+}
+
+// sepaValidated reports whether a payin is a validated SEPA credit transfer (paymentMethodId
+// 20, or 27 for SCT Inst, status VALIDATED): the payin a SEPA step counts.
+func sepaValidated(ev treezor.Event) bool {
+	return (ev.PaymentMethodID == workflows.PaymentMethodSCT || ev.PaymentMethodID == workflows.PaymentMethodSCTInst) &&
+		strings.EqualFold(strings.TrimSpace(ev.PayinStatus), "VALIDATED")
 }
 
 // signal sends the event to the current run of workflowID. A workflow that does not exist or
@@ -223,13 +257,13 @@ func userIDAttribute(fields map[string]*commonpb.Payload) string {
 
 func isQESEvent(t string) bool { return strings.HasPrefix(t, "qes.") }
 
-// couldStillAppear reports whether a QES event that visibility cannot route yet may still
-// belong to a running onboarding: its webhook is younger than IdentificationGrace (or carries
-// no creation time). Past the grace, every write visibility had to catch up with is long
-// done, and the answer is "no onboarding".
-func (b *bridge) couldStillAppear(ev treezor.Event) bool {
+// withinGrace reports whether an event that visibility cannot route yet may still belong to
+// a running onboarding: its webhook is younger than grace (or carries no creation time).
+// Past the grace, every write visibility had to catch up with is long done, and the answer
+// is "no onboarding".
+func (b *bridge) withinGrace(ev treezor.Event, grace time.Duration) bool {
 	if ev.CreatedAt.IsZero() {
 		return true
 	}
-	return b.cfg.Now().Sub(ev.CreatedAt) < b.cfg.IdentificationGrace
+	return b.cfg.Now().Sub(ev.CreatedAt) < grace
 }

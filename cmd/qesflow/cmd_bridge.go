@@ -26,6 +26,7 @@ type bridgeFlags struct {
 	maxBody       int64
 	signalTimeout time.Duration
 	identGrace    time.Duration
+	payinGrace    time.Duration
 	clientFlags
 }
 
@@ -39,12 +40,16 @@ func parseBridgeFlags(args []string, stderr io.Writer) (*bridgeFlags, error) {
 	envVar(fs, &f.maxBody, "max-body", "QESFLOW_BRIDGE_MAX_BODY", webhookbridge.DefaultMaxBody, "largest webhook body accepted, in bytes")
 	envVar(fs, &f.signalTimeout, "signal-timeout", "QESFLOW_BRIDGE_SIGNAL_TIMEOUT", webhookbridge.DefaultSignalTimeout, "time allowed for Temporal to accept one webhook before answering 503")
 	envVar(fs, &f.identGrace, "identification-grace", "QESFLOW_BRIDGE_IDENTIFICATION_GRACE", webhookbridge.DefaultIdentificationGrace, "how long after its creation a QES webhook whose identification no running onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding")
+	envVar(fs, &f.payinGrace, "payin-grace", "QESFLOW_BRIDGE_PAYIN_GRACE", webhookbridge.DefaultPayinGrace, "how long after its creation a validated SEPA credit transfer whose wallet no onboarding shows yet is answered 503 (Treezor redelivers) instead of no-onboarding")
 	f.clientFlags = addClientFlags(fs)
 	if err := f.parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.identGrace <= 0 {
 		return nil, fmt.Errorf("--identification-grace must be positive, got %s", f.identGrace)
+	}
+	if f.payinGrace <= 0 {
+		return nil, fmt.Errorf("--payin-grace must be positive, got %s", f.payinGrace)
 	}
 	if f.maxBody <= 0 {
 		return nil, fmt.Errorf("--max-body must be positive, got %d", f.maxBody)
@@ -91,6 +96,7 @@ func runBridge(ctx context.Context, args []string, _, stderr io.Writer) error {
 		MaxBody:             f.maxBody,
 		SignalTimeout:       f.signalTimeout,
 		IdentificationGrace: f.identGrace,
+		PayinGrace:          f.payinGrace,
 	})
 	if err != nil {
 		return err

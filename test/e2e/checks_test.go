@@ -35,6 +35,10 @@ type verdict struct {
 	// sepaNoOnboarding counts SEPA transfers that reached the workflow by one delivery of
 	// their webhook although another was acknowledged "no onboarding" while it ran: without
 	// that other delivery, only a later read of the wallet's payins would have found them.
+	// The bridge answers such a transfer 503 (wallet-pending) within its payin grace
+	// (chaosPayinGrace), so this is expected to stay 0 but for a delivery past the grace;
+	// a transfer sent long before its onboarding published the wallet is acknowledged past
+	// the grace and read from the wallet (sepaFromWallet).
 	sepaNoOnboarding int
 	// notes describe what was counted but not a failure, for the report (the bridge's
 	// answers to such a SEPA transfer, with their times).
@@ -163,20 +167,22 @@ const (
 	// needNothing: a payin no step can use; it may be acknowledged "no onboarding".
 	needNothing
 	// needReadFromWallet: a SEPA transfer the workflow read from the wallet's payins on
-	// entering AWAITING_SEPA; its webhook may have come before the onboarding published
-	// the wallet, and been acknowledged "no onboarding".
+	// entering AWAITING_SEPA; its webhook, had it come before the onboarding published the
+	// wallet and past the bridge's payin grace, may have been acknowledged "no onboarding".
 	needReadFromWallet
 )
 
 // payinMatters is the oracle's rule for payins. Only a received SEPA credit transfer
 // (paymentMethodId 20, or 27 for SCT Inst) with status VALIDATED into one of the user's
 // wallets can satisfy the SEPA step, so only such a payin must reach the workflow while the
-// flow can still use it: by its webhook (one of its deliveries signalled), or, when it came before the onboarding published
-// its wallets (it does so on entering AWAITING_SEPA), by the wallet's payins the workflow
-// reads then (its timeline names the payin). Treezor's payin userId is a placeholder, so the
-// bridge routes payins by wallet alone, and any other payin (a card top-up, a transfer
-// still PENDING, a payin into a wallet that is not the user's, or any payin of a flow that
-// is not in the SEPA step yet) may be acknowledged "no onboarding" without a workflow. Whatever
+// flow can still use it: by its webhook (one of its deliveries signalled), or by the
+// wallet's payins the workflow reads on entering AWAITING_SEPA (its timeline names the
+// payin). Treezor's payin userId is a placeholder, so the bridge routes payins by wallet
+// alone; a SEPA transfer whose wallet no onboarding shows yet (it came before the onboarding
+// published its wallets, which it does on entering AWAITING_SEPA) is answered 503
+// wallet-pending within the bridge's payin grace, so Treezor redelivers it until it is
+// signalled. Any other payin (a card top-up, a transfer still PENDING, a payin into a wallet
+// that is not the user's) may be acknowledged "no onboarding" without a workflow. Whatever
 // the payin, a genuine event is never answered 4xx (judgeWebhook).
 func payinMatters(p treezorsim.SentPayin, wallets []string) bool {
 	return p.SEPACreditTransfer() && strings.EqualFold(p.Status, "VALIDATED") && slices.Contains(wallets, p.WalletID)
@@ -212,7 +218,8 @@ func judgeWebhook(d treezorsim.Delivery, recorded int, answers []BridgeAnswer, c
 		v.payinsNotNeeded++
 	case early > 0 && n == needWorkflow:
 		// A SEPA transfer one delivery of which was acknowledged "no onboarding" while
-		// another reached the workflow: it reached it, as payinMatters asks.
+		// another reached the workflow: it reached it, as payinMatters asks (counted: within
+		// the bridge's payin grace it should have been answered 503 instead).
 		v.sepaNoOnboarding++
 		var b strings.Builder
 		for _, a := range answers {

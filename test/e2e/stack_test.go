@@ -38,6 +38,7 @@ const (
 	apiFaultTimeout      = 3 * time.Second        // a hanging call outlasts the client's timeout
 	webhookRetryInterval = 200 * time.Millisecond // the simulator's redelivery interval
 	webhookMaxAttempts   = 1000                   // outlasts any server restart
+	chaosPayinGrace      = 20 * time.Second       // the bridge's payin grace: covers visibility lag, short of the flow timeout
 	webhookMaxDelay      = 300 * time.Millisecond // random delay before each delivery
 	bridgeFaultRate      = 0.10                   // deliveries the bridge answers 503
 	bridgeAnswerLostRate = 0.5                    // of those, handled by the bridge first
@@ -111,6 +112,9 @@ func startChaosStack(t *testing.T, seed uint64) *chaosStack {
 
 	bridge, err := webhookbridge.New(webhookbridge.Config{
 		Secrets: []string{treezorsim.DevWebhookSecret}, Temporal: s.client, Logger: zap.New(core).Named("bridge"),
+		// The simulator delivers a user's webhooks in order: a SEPA transfer sent before the
+		// identification succeeds holds the QES webhooks behind its 503s for the payin grace.
+		PayinGrace: chaosPayinGrace,
 	})
 	require.NoError(t, err)
 	s.flaky = NewFlakyBridge(bridge, FlakyConfig{
