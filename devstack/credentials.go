@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/qesflow/qesflow/codec"
+	"github.com/qesflow/qesflow/outbound"
 )
 
 // Credentials are the development secrets that wire the stack's parts to each other. They are
@@ -31,6 +33,9 @@ type Credentials struct {
 	// ConsoleSessionKeys seal the compliance console's session cookies (the format of
 	// QESFLOW_CONSOLE_SESSION_KEYS), so a restarted stack keeps its operators signed in.
 	ConsoleSessionKeys string `json:"consoleSessionKeys"`
+	// EventsSecret signs the outbound events the worker delivers to the stack's own events
+	// receiver (a Standard Webhooks "whsec_<base64>" secret).
+	EventsSecret string `json:"eventsSecret"`
 }
 
 const credentialsFile = "dev-credentials.json"
@@ -80,6 +85,7 @@ func loadCredentials(cfg Config) (Credentials, error) {
 		{&c.SupervisorKey, saved.SupervisorKey, token("dev-supervisor-")},
 		{&c.CodecKeys, saved.CodecKeys, devCodecKey},
 		{&c.ConsoleSessionKeys, saved.ConsoleSessionKeys, devSessionKey},
+		{&c.EventsSecret, saved.EventsSecret, devEventsSecret},
 	} {
 		if err := fill(f.dst, f.saved, f.generate); err != nil {
 			return c, fmt.Errorf("generate dev credentials: %w", err)
@@ -118,6 +124,15 @@ func devSessionKey() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// devEventsSecret generates a Standard Webhooks signing secret of 32 random bytes.
+func devEventsSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return outbound.SecretPrefix + base64.StdEncoding.EncodeToString(b), nil
 }
 
 func randomToken(prefix string) (string, error) {

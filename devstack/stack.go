@@ -62,7 +62,10 @@ type Stack struct {
 	Registry *prometheus.Registry
 
 	APIURL, BridgeURL, SimURL, UIURL, TemporalAddress string
-	Credentials                                       Credentials
+	// EventsURL is the page of the events receiver (APIURL + EventsPath): the worker delivers
+	// every onboarding's signed events there, and the page lists the verified ones.
+	EventsURL   string
+	Credentials Credentials
 
 	// CodecURL is the codec endpoint (APIURL + "/codec") the Web UI decrypts payloads with.
 	CodecURL string
@@ -136,6 +139,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	s.BridgeURL = "http://" + bridgeSrv.Addr()
 	s.SimURL = "http://" + simLn.Addr().String()
 	s.CodecURL = s.APIURL + strings.TrimSuffix(codec.PathPrefix, "/")
+	s.EventsURL = s.APIURL + EventsPath
 
 	frontendTLS, err := devTLS(cfg)
 	if err != nil {
@@ -224,8 +228,18 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if err != nil {
 		return fail(fmt.Errorf("treezor client: %w", err))
 	}
+	// The worker delivers the onboardings' events to the stack's own receiver, which plays
+	// the onboarding backend.
+	events, err := newEventsReceiver(creds.EventsSecret)
+	if err != nil {
+		return fail(fmt.Errorf("dev events secret: %w", err))
+	}
+	sender, err := devEventsSender(s.EventsURL, creds.EventsSecret, s.Registry)
+	if err != nil {
+		return fail(err)
+	}
 	docDir := filepath.Join(cfg.DataDir, "documents")
-	s.worker, err = parts.Worker(worker.Options{Treezor: tz, DocumentDir: docDir})
+	s.worker, err = parts.Worker(worker.Options{Treezor: tz, DocumentDir: docDir, Events: sender})
 	if err != nil {
 		return fail(fmt.Errorf("worker: %w", err))
 	}
@@ -279,6 +293,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	apiMux := http.NewServeMux()
 	apiMux.Handle(codec.PathPrefix, codecHandler)
 	apiMux.Handle(console.PathPrefix, con)
+	apiMux.Handle(EventsPath, events)
 	apiMux.Handle("/", api)
 	apiHandler.set(apiMux)
 	bridgeHandler.set(bridge)
