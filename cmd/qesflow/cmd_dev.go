@@ -103,6 +103,7 @@ qesflow dev is running. Ctrl-C stops it.
   Treezor simulator   %s   (KYC desk: %s/kyc)
   Codec endpoint      %s   (the UI decrypts payloads through it)
   Compliance console  %s/console/   (sign in with the compliance key, operator dev-compliance)
+  Events received     %s   (the signed events a backend would receive)
   Persistence         %s
 
 Dev credentials (local use only):
@@ -123,7 +124,7 @@ at %s/console/ with the compliance key, in the browser you open the UI with, on 
 host name as both URLs above. The temporal CLI reads them with:
   --codec-endpoint %s --codec-auth 'Bearer %s'
 
-`, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, s.CodecURL, s.APIURL, persistence,
+`, s.TemporalAddress, s.Server.Namespace(), ui, s.APIURL, s.BridgeURL, s.SimURL, s.SimURL, s.CodecURL, s.APIURL, s.EventsURL, persistence,
 		devCredentialLines(c),
 		s.SimURL, s.APIURL, c.OnboardingKey, ui, s.Server.Namespace(), s.APIURL, c.OnboardingKey,
 		s.Keyring.ActiveKeyID(), s.APIURL, s.CodecURL, c.ComplianceKey)
@@ -137,5 +138,6 @@ func devCredentialLines(c devstack.Credentials) string {
   both-scopes API key %s   (onboarding+compliance: "override": true)
   webhook secret      %s
   simulator OAuth     client id %s, client secret %s
-`, c.OnboardingKey, c.ComplianceKey, c.SupervisorKey, c.WebhookSecret, c.TreezorClientID, c.TreezorClientSecret)
+  events secret       %s   (signs the outbound events)
+`, c.OnboardingKey, c.ComplianceKey, c.SupervisorKey, c.WebhookSecret, c.TreezorClientID, c.TreezorClientSecret, c.EventsSecret)
 }

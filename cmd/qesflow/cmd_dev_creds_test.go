@@ -15,6 +15,7 @@ func TestDevCredentialLinesListEveryCredential(t *testing.T) {
 	c := devstack.Credentials{
 		WebhookSecret: "w-1", TreezorClientID: "id-2", TreezorClientSecret: "sec-3",
 		OnboardingKey: "on-4", ComplianceKey: "co-5", SupervisorKey: "both-6", CodecKeys: "codec-7",
+		EventsSecret: "ev-8",
 	}
 	out := devCredentialLines(c)
 	v := reflect.ValueOf(c)
