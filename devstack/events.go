@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -59,11 +61,27 @@ func (r *eventsReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	case http.MethodPost:
 		r.receive(w, req)
 	case http.MethodGet, http.MethodHead:
+		// The page shows identification URLs and has no sign-in: this machine only, even when
+		// the dev stack listens beyond loopback.
+		if !fromLoopback(req) {
+			http.Error(w, "the events page is served to this machine only", http.StatusForbidden)
+			return
+		}
 		r.page(w)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 	}
+}
+
+// fromLoopback reports whether req came from a loopback address.
+func fromLoopback(req *http.Request) bool {
+	host, _, err := net.SplitHostPort(req.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // receive verifies one delivery: 401 when its signature does not verify, 400 when its body

@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -101,5 +102,25 @@ func TestDevStackEventsPage(t *testing.T) {
 	require.Equal(t, 1, refused)
 	for _, r := range rows {
 		require.NotEqual(t, "7399", r.user, "a refused delivery is listed")
+	}
+}
+
+func TestEventsPageIsForThisMachineOnly(t *testing.T) {
+	r, err := newEventsReceiver("whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		remote string
+		want   int
+	}{
+		{"127.0.0.1:5000", http.StatusOK},
+		{"[::1]:5000", http.StatusOK},
+		{"192.0.2.10:5000", http.StatusForbidden},
+		{"[2001:db8::1]:5000", http.StatusForbidden},
+	} {
+		req := httptest.NewRequest(http.MethodGet, EventsPath, nil)
+		req.RemoteAddr = tc.remote
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		require.Equal(t, tc.want, rec.Code, tc.remote)
 	}
 }
