@@ -59,6 +59,7 @@ func TestChaosOnboardings(t *testing.T) {
 	stack.requireEncryptedInput(ctx, flows[0].userID)
 	sum := checkFlows(ctx, t, flows, &checker{stack: stack, api: api})
 	sum.slow = explainSlowFlows(ctx, t, stack, flows)
+	sum.events = checkEvents(ctx, t, flows, api, stack.events)
 	sum.report(t, stack, api, seed, n, drove, time.Since(began))
 
 	workers, servers, _ := stack.restarts()
@@ -66,6 +67,9 @@ func TestChaosOnboardings(t *testing.T) {
 	require.GreaterOrEqual(t, servers, 2, "server restarts while flows ran")
 	require.Zero(t, sum.lost, "lost flows")
 	require.Zero(t, sum.wrong, "wrong flows")
+	require.Positive(t, sum.events.delivered, "events delivered")
+	require.Zero(t, sum.events.lost, "events lost")
+	require.Zero(t, sum.events.outOfOrder, "events out of order")
 }
 
 // chaosSettings reads the flags: N (50 with -short unless -chaos.n is given) and the seed.
@@ -192,6 +196,7 @@ type summary struct {
 	payinsNotNeeded, sepaFromWallet     int
 	sepaNoOnboarding                    int
 	slow                                string
+	events                              eventVerdict
 	byKind                              map[string][]time.Duration
 }
 
@@ -245,8 +250,9 @@ func (sum summary) report(t *testing.T, s *chaosStack, api *apiClient, seed uint
 	workers, servers, downtime := s.restarts()
 	activityRetries := int(s.retries.retries.Load())
 	retries := st.WebhooksRetried + activityRetries
-	line := fmt.Sprintf("chaos: %d flows, %d lost, %d wrong, %d duplicates absorbed, %d retries, %d worker restarts, %d server restarts, payins not needed: %d, SEPA transfers read from the wallet: %d, SEPA transfers answered no-onboarding once: %d",
-		n, sum.lost, sum.wrong, sum.duplicates, retries, workers, servers, sum.payinsNotNeeded, sum.sepaFromWallet, sum.sepaNoOnboarding)
+	line := fmt.Sprintf("chaos: %d flows, %d lost, %d wrong, %d duplicates absorbed, %d retries, %d worker restarts, %d server restarts, payins not needed: %d, SEPA transfers read from the wallet: %d, SEPA transfers answered no-onboarding once: %d, %d events delivered, %d lost, %d out of order",
+		n, sum.lost, sum.wrong, sum.duplicates, retries, workers, servers, sum.payinsNotNeeded, sum.sepaFromWallet, sum.sepaNoOnboarding,
+		sum.events.delivered, sum.events.lost, sum.events.outOfOrder)
 	t.Log(line)
 	fmt.Println(line)
 
@@ -262,6 +268,9 @@ func (sum summary) report(t *testing.T, s *chaosStack, api *apiClient, seed uint
 		"%d SEPA transfers that came before the onboarding published its wallets and were read from the wallet instead, "+
 		"%d SEPA transfers a delivery of which was acknowledged no-onboarding while the workflow ran but another reached it (checks_test.go, payinMatters)",
 		sum.payinsNotNeeded, sum.sepaFromWallet, sum.sepaNoOnboarding)
+	ev := sum.events
+	t.Logf("chaos: outbound events: %d requests to the receiver, %d answered 503, %d accepted and answered after the sender's %s timeout, %d duplicates seen (same webhook-id again)",
+		ev.requests, ev.refused, ev.stalled, eventSenderTimeout, ev.duplicates)
 	t.Logf("chaos: workflows absorbed %d duplicates, %d stale (older identification), %d out of order, %d held (raced InitiateQES), %d after the end",
 		sum.duplicates, sum.stale, sum.outOfOrder, sum.held, sum.afterEnd)
 	t.Logf("chaos: Treezor API faults: %d 5xx, %d hangs; %d accessTag replays; activity executions %d, retries %d",

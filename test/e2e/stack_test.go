@@ -25,6 +25,7 @@ import (
 	"github.com/qesflow/qesflow/codec"
 	"github.com/qesflow/qesflow/embedded"
 	"github.com/qesflow/qesflow/internal/temporalclient"
+	"github.com/qesflow/qesflow/outbound"
 	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/treezorsim"
@@ -73,10 +74,13 @@ type chaosStack struct {
 	server *embedded.Server
 	worker sdkworker.Worker
 
-	client  client.Client
-	sim     *treezorsim.Simulator
-	tz      *treezor.Client
-	flaky   *FlakyBridge
+	client client.Client
+	sim    *treezorsim.Simulator
+	tz     *treezor.Client
+	flaky  *FlakyBridge
+	// events is the onboarding backend the workers deliver the outbound events to.
+	events  *chaosReceiver
+	sender  *outbound.Sender
 	retries *activityRetryCounter
 	apiURL  string
 	// errorLogs holds the error-level logs of the bridge and the API: errors they did not
@@ -145,6 +149,8 @@ func startChaosStack(t *testing.T, seed uint64) *chaosStack {
 		Scopes: treezor.DefaultScopes, Timeout: treezorClientTimeout,
 	})
 	require.NoError(t, err)
+	s.events = newChaosReceiver(t, eventChaosSecret, seed+3)
+	s.sender = eventSender(t, s.events, eventChaosSecret)
 	require.NoError(t, s.startWorker())
 
 	api, err := starter.New(starter.Config{
@@ -237,7 +243,7 @@ func (s *chaosStack) restartServer(pause time.Duration) error {
 
 // startWorker starts a new worker instance.
 func (s *chaosStack) startWorker() error {
-	w, err := newWorker(s.client, s.tz, []interceptor.WorkerInterceptor{s.retries})
+	w, err := newWorker(s.client, s.tz, s.sender, []interceptor.WorkerInterceptor{s.retries})
 	if err != nil {
 		return err
 	}

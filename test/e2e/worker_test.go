@@ -9,14 +9,16 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/qesflow/qesflow/outbound"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/worker"
 )
 
 // newWorker builds a worker instance as `qesflow worker` does, with the interceptors.
-func newWorker(c client.Client, tz *treezor.Client, interceptors []interceptor.WorkerInterceptor) (sdkworker.Worker, error) {
+func newWorker(c client.Client, tz *treezor.Client, events *outbound.Sender, interceptors []interceptor.WorkerInterceptor) (sdkworker.Worker, error) {
 	return worker.New(c, worker.Options{
 		Treezor:                          tz,
+		Events:                           events,
 		StopTimeout:                      workerStopTimeout,
 		MaxConcurrentWorkflowTaskPollers: 4,
 		MaxConcurrentActivityTaskPollers: 4,
