@@ -218,7 +218,13 @@ func (o *onboarding) userEvent() (ev outbound.Event, key string, ok bool) {
 		}
 	}
 	ev.Data = d
-	key = ev.Type + "|" + d.Status + "|" + d.ActionRequired + "|" + strconv.Itoa(d.Attempt) + "|" + o.st.IdentificationID
+	keyType := ev.Type
+	if o.followUp && keyType == outbound.TypeStarted { // changeStartedOnce
+		// The started event is the first "action required": the same view read again once
+		// it is queued (as action_required) is no change.
+		keyType = outbound.TypeActionRequired
+	}
+	key = keyType + "|" + d.Status + "|" + d.ActionRequired + "|" + strconv.Itoa(d.Attempt) + "|" + o.st.IdentificationID
 	return ev, key, true
 }
 

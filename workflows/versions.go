@@ -51,6 +51,9 @@ const (
 	// changeDrainEventsAtEnd: an ended onboarding waits up to EventDrainWait for its
 	// pending events before it hands the rest to a QESEventDelivery workflow.
 	changeDrainEventsAtEnd = "drain-events-at-end"
+	// changeStartedOnce: the view the started event told is not told again as
+	// action_required when a later task settles with nothing changed for the user.
+	changeStartedOnce = "started-once"
 )
 
 // The versions of ChangeRelease. A later set of changes raises the maximum instead of adding

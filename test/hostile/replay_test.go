@@ -67,6 +67,14 @@ func TestCapturedVerdictReplayedIntoANewOnboarding(t *testing.T) {
 	}
 	beforeA := waitSnapshot(t, s, userA, "AWAITING_USER", func(sn snapshot) bool { return sn.State == workflows.StateAwaitingUser })
 	waitSnapshot(t, s, userB, "AWAITING_USER", func(sn snapshot) bool { return sn.State == workflows.StateAwaitingUser })
+	// The dev stack delivers outbound events: the baseline is taken once the onboardings have
+	// delivered what they queued, so a delivery's activity is not counted as the replay's doing.
+	for _, user := range []string{userA, userB} {
+		require.Eventually(t, func() bool {
+			ev := details(t, s, user).Events
+			return ev == nil || (ev.Pending == 0 && ev.Delivered == ev.Queued)
+		}, callTimeout, 100*time.Millisecond, "%s: events still pending", user)
+	}
 	a, b := look(userA), look(userB)
 	require.Equal(t, workflows.StateAwaitingUser, a.snap.State)
 
