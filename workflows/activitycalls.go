@@ -44,6 +44,19 @@ func (o *onboarding) treezorCallOptions() workflow.ActivityOptions {
 	}
 }
 
+// localCallOptions run one attempt of a short Treezor call in the workflow task that needs
+// it. The call's own HTTP timeouts end it well within StartToCloseTimeout; a failure a
+// retry may fix goes on as a regular activity with treezorCallOptions (startTreezorCall).
+func localCallOptions() workflow.LocalActivityOptions {
+	return workflow.LocalActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			MaximumAttempts:        1,
+			NonRetryableErrorTypes: nonRetryable,
+		},
+	}
+}
+
 // downloadOptions bound a document download; a failure does not stop the onboarding.
 func downloadOptions() workflow.ActivityOptions {
 	return workflow.ActivityOptions{
@@ -72,10 +85,10 @@ func (o *onboarding) startWork(ctx workflow.Context) {
 	case StateAwaitingSEPA:
 		switch {
 		case o.st.PayinCheckDue:
-			o.startActivity(ctx, o.treezorCallOptions(), activities.ListWalletPayinsName,
+			o.startTreezorCall(ctx, activities.ListWalletPayinsName,
 				activities.ListWalletPayinsInput{WalletID: o.in.WalletID, WalletIDs: o.listedWallets()}, o.payinsListed)
 		case o.payinWallets && o.in.WalletID == "" && !o.st.WalletsChecked:
-			o.startActivity(ctx, o.treezorCallOptions(), activities.ListUserWalletsName,
+			o.startTreezorCall(ctx, activities.ListUserWalletsName,
 				activities.ListUserWalletsInput{UserID: o.in.UserID}, o.walletsListed)
 		}
 	case StateDocuments:
@@ -90,6 +103,41 @@ func (o *onboarding) startWork(ctx workflow.Context) {
 			o.startKYCCheck(ctx)
 		}
 	}
+}
+
+// startTreezorCall makes a short Treezor call. From releaseLocalCalls on it runs first as a
+// local activity: no activity task, no workflow task for its answer, no events but one
+// marker. When that attempt fails in a way a retry may fix, done is not called: the next
+// startWork of the same task makes the call again as a regular activity, with the same input
+// (access tag included), whose attempts and last failure the Temporal UI shows while Treezor
+// is down; its answer goes to done as before.
+func (o *onboarding) startTreezorCall(ctx workflow.Context, name string, in any, done func(workflow.Context, workflow.Future)) {
+	if !o.localCalls || o.callAsActivity {
+		o.callAsActivity = false
+		o.startActivity(ctx, o.treezorCallOptions(), name, in, done)
+		return
+	}
+	lctx, cancel := workflow.WithCancel(workflow.WithLocalActivityOptions(ctx, localCallOptions()))
+	o.act = &running{future: workflow.ExecuteLocalActivity(lctx, name, in), cancel: cancel,
+		done: func(ctx workflow.Context, f workflow.Future) {
+			if err := f.Get(ctx, nil); err != nil && retryableFailure(err) {
+				o.logger.Info("Treezor call failed as a local activity: retrying it as an activity", "call", name, "error", err)
+				o.callAsActivity = true
+				return
+			}
+			done(ctx, f)
+		}}
+}
+
+// retryableFailure reports whether a retry may fix err: not a refusal about this user, not a
+// cancellation.
+func retryableFailure(err error) bool {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && (appErr.NonRetryable() || slices.Contains(nonRetryable, appErr.Type())) {
+		return false
+	}
+	var canceled *temporal.CanceledError
+	return !errors.As(err, &canceled)
 }
 
 func (o *onboarding) startActivity(ctx workflow.Context, opts workflow.ActivityOptions, name string, in any,
@@ -143,7 +191,7 @@ func (o *onboarding) startInitiation(ctx workflow.Context) {
 		Attempt:     o.st.Attempt,
 		AccessTag:   activities.AccessTag(o.in.UserID, onboardingID(ctx), activities.StepQES, o.st.Initiations),
 	}
-	o.startActivity(ctx, o.treezorCallOptions(), activities.InitiateQESName, in, o.initiated)
+	o.startTreezorCall(ctx, activities.InitiateQESName, in, o.initiated)
 }
 
 // initiated handles InitiateQES's answer: the identification, USER_DATA_INCOMPLETE, an
@@ -168,24 +216,24 @@ func (o *onboarding) initiated(ctx workflow.Context, f workflow.Future) {
 		o.st.InitError = &InitError{Type: ErrTypeUserDataIncomplete, Message: "user data incomplete", MissingFields: fields}
 		o.enter(StateUserDataIncomplete, "Treezor needs more user data before a QES")
 		o.setDeadline(o.policy.UserTimeout)
-		o.applyBuffered()
+		o.applyBuffered(false)
 	case errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeTreezorUserUnknown:
 		o.treezorUp(activities.InitiateQESName)
 		o.st.InitError = &InitError{Type: ErrTypeTreezorUserUnknown, Message: "Treezor does not know the user"}
 		o.enter(StateUserUnknown, "Treezor does not know the user: waiting for a restart")
 		o.setDeadline(o.policy.UserTimeout)
-		o.applyBuffered()
+		o.applyBuffered(false)
 	default:
 		o.treezorUp(activities.InitiateQESName)
 		o.st.InitError = &InitError{Type: ErrTypeTreezorRejected, Message: failureText(err)}
 		o.finish(StateFailed, "Treezor refused the QES initiation: "+failureText(err))
-		o.applyBuffered()
+		o.applyBuffered(false)
 	}
 }
 
 // startUserLookup reads the Treezor user after a success: its country decides the SEPA step.
 func (o *onboarding) startUserLookup(ctx workflow.Context) {
-	o.startActivity(ctx, o.treezorCallOptions(), activities.GetTreezorUserName,
+	o.startTreezorCall(ctx, activities.GetTreezorUserName,
 		activities.GetTreezorUserInput{UserID: o.in.UserID}, o.userLookedUp)
 }
 
@@ -298,7 +346,7 @@ func (o *onboarding) startKYCRequest(ctx workflow.Context) {
 		UserID:    o.in.UserID,
 		AccessTag: activities.AccessTag(o.in.UserID, onboardingID(ctx), activities.StepKYCReview, o.st.KYCRequests),
 	}
-	o.startActivity(ctx, o.treezorCallOptions(), activities.RequestKYCReviewName, in, o.kycRequested)
+	o.startTreezorCall(ctx, activities.RequestKYCReviewName, in, o.kycRequested)
 }
 
 // kycRequested handles RequestKYCReview's answer; the decision normally follows as a
@@ -325,7 +373,7 @@ func (o *onboarding) kycRequested(ctx workflow.Context, f workflow.Future) {
 
 // startKYCCheck reads the user's review at Treezor.
 func (o *onboarding) startKYCCheck(ctx workflow.Context) {
-	o.startActivity(ctx, o.treezorCallOptions(), activities.GetTreezorUserName,
+	o.startTreezorCall(ctx, activities.GetTreezorUserName,
 		activities.GetTreezorUserInput{UserID: o.in.UserID}, o.kycChecked)
 }
 

@@ -24,10 +24,13 @@ const (
 	NoteNoID           = "no identification id: ignored"
 	NoteEarlyKYCReview = "KYC review before it was requested: recorded only"
 	NoteKYCNotFinal    = "KYC review not final: waiting"
-	NoteKYCBackwards   = "KYC review status older than the one recorded: ignored"
-	NoteKYCConfirm     = "KYC decision announced: confirming it with Treezor"
-	NoteUnderReview    = "under compliance review: recorded only"
-	NoteDecided        = "fraud verdict on an identification compliance already decided: recorded only"
+	// NoteEarlyKYCDecision: a decision announced before the review was requested (its
+	// request may have reached Treezor in a workflow task that did not complete).
+	NoteEarlyKYCDecision = "KYC decision before the review was requested: confirmed with Treezor once requested"
+	NoteKYCBackwards     = "KYC review status older than the one recorded: ignored"
+	NoteKYCConfirm       = "KYC decision announced: confirming it with Treezor"
+	NoteUnderReview      = "under compliance review: recorded only"
+	NoteDecided          = "fraud verdict on an identification compliance already decided: recorded only"
 )
 
 // eventHandlers routes a known webhook type to its handler.
@@ -106,12 +109,16 @@ func (o *onboarding) onQES(ev treezor.Event) {
 		o.recordEvent(ev, NoteApplied)
 		o.fraud(ev)
 		// The case left INITIATING: the webhooks held for the initiation are settled now.
-		o.applyBuffered()
+		o.applyBuffered(false)
+	case o.st.State == StateInitiating:
+		o.hold(ev)
+	case o.localCalls && !o.ownIdentification(ev.IdentificationID):
+		// changeHoldUnknownIdentifications: an identification the next initiation may
+		// report (a local call reaches Treezor before its answer is in the history).
+		o.hold(ev)
 	case o.st.State == StateComplianceReview:
 		// Only a compliance decision (or an operator cancel, or the deadline) ends a case.
 		o.recordEvent(ev, NoteUnderReview)
-	case o.st.State == StateInitiating:
-		o.hold(ev)
 	case ev.IdentificationID != o.st.IdentificationID:
 		o.recordEvent(ev, NoteStale)
 	default:
@@ -158,15 +165,23 @@ func (o *onboarding) hold(ev treezor.Event) {
 	o.recordEvent(ev, NoteBuffered)
 }
 
-// applyBuffered re-evaluates the held events once the identification is known (or known
-// not to exist).
-func (o *onboarding) applyBuffered() {
+// applyBuffered re-evaluates the held events once the identification is known (issued:
+// InitiateQES answered with one) or known not to exist. From releaseLocalCalls on, an event
+// for an identification the run has not issued stays held until one is issued, and is
+// stale if it is not that one: it arrived before the initiation's answer was in the
+// history, so no later initiation can report it.
+func (o *onboarding) applyBuffered(issued bool) {
 	held := o.st.Buffered
 	o.st.Buffered = nil
 	for _, ev := range held {
+		unknown := o.localCalls && !o.ownIdentification(ev.IdentificationID) // changeHoldUnknownIdentifications
 		switch {
 		case o.st.State.Terminal():
 			o.recordEvent(ev, NoteEnded)
+		case unknown && issued:
+			o.recordEvent(ev, NoteStale)
+		case unknown:
+			o.st.Buffered = append(o.st.Buffered, ev) // still held: recorded when it was
 		case o.st.State == StateInitiating && !o.fraudVerdict(ev):
 			// No identification came of the initiation: holding again would hold forever.
 			o.recordEvent(ev, NoteStale)
@@ -256,6 +271,11 @@ func (o *onboarding) finalized(ev treezor.Event) {
 // onKYCReview completes the onboarding on a final review, once the review was asked for.
 func (o *onboarding) onKYCReview(ev treezor.Event) {
 	if o.st.State != StateKYCReviewPending && o.st.State != StateKYCReviewOverdue {
+		if o.localCalls && ev.KYCReview.Final() { // changeEarlyKYCDecisionChecked
+			o.st.KYCAnnounced = true
+			o.recordEvent(ev, NoteEarlyKYCDecision)
+			return
+		}
 		o.recordEvent(ev, NoteEarlyKYCReview)
 		return
 	}

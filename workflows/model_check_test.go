@@ -248,6 +248,13 @@ func (r *modelRun) checkTimeline(obs *modelObservation) {
 		}
 	}
 	settled := r.ended || st.State != StateInitiating
+	if st.IdentificationID != "" {
+		r.issuedSeen[st.IdentificationID] = true
+	}
+	identOf := map[string]string{}
+	for _, ev := range r.webhooks {
+		identOf[ev.WebhookID] = ev.IdentificationID
+	}
 	for _, id := range ids {
 		idx := entries[id]
 		held, lastHeld := 0, -1
@@ -260,7 +267,10 @@ func (r *modelRun) checkTimeline(obs *modelObservation) {
 		if held > 1 {
 			r.fail(invHeldTwice, obs.where, "webhook %s was held %d times", id, held)
 		}
-		if held == 1 && settled && idx[len(idx)-1] == lastHeld {
+		// From releaseLocalCalls on, an event for an identification the run never issued
+		// stays held until the next one is issued or the run ends.
+		waits := !r.ended && identOf[id] != "" && !r.issuedSeen[identOf[id]]
+		if held == 1 && settled && idx[len(idx)-1] == lastHeld && !waits {
 			r.fail(invHeldUnresolved, obs.where, "webhook %s is still held in state %s", id, st.State)
 		}
 	}

@@ -73,6 +73,7 @@ type modelRun struct {
 	fraudCodes  map[int]map[int]bool     // attempt → reason codes of fraud verdicts delivered during it
 	docSent     map[string]time.Duration // document id → when document.create was first delivered
 	fraudJudged map[string]bool          // identifications a fraud verdict was delivered for
+	issuedSeen  map[string]bool          // identifications the status has shown as current
 
 	mu        sync.Mutex
 	inflight  map[string]bool   // activity ids in flight (started, not completed or cancelled)
@@ -147,6 +148,7 @@ func newModelRun(sc *modelScript) *modelRun {
 		docSent:     map[string]time.Duration{},
 		sentAt:      map[string]time.Duration{},
 		fraudJudged: map[string]bool{},
+		issuedSeen:  map[string]bool{},
 		inflight:    map[string]bool{},
 		published:   map[string]string{},
 	}
@@ -665,6 +667,13 @@ func modelLater[T any](r *modelRun, ctx context.Context, d time.Duration, out T,
 	var appErr *temporal.ApplicationError
 	if d <= 0 || (err != nil && !(errors.As(err, &appErr) && appErr.NonRetryable())) {
 		return out, err
+	}
+	if activity.GetInfo(ctx).IsLocalActivity {
+		// A local activity cannot answer later: Treezor acted, but its answer does not reach
+		// the workflow in this task (a timeout), so the workflow makes the call again as an
+		// activity, which takes the delayed answer: the webhooks of what Treezor did race it.
+		var zero T
+		return zero, errors.New("model: Treezor answered after the local call gave up")
 	}
 	token := activity.GetInfo(ctx).TaskToken
 	env := r.env

@@ -58,6 +58,10 @@ type onboarding struct {
 	payinWallets, identificationIDs bool
 	release                         bool // ChangeRelease at releaseDecember or later (versions.go)
 	followUp                        bool // ChangeRelease at releaseFollowUp (versions.go)
+	localCalls                      bool // ChangeRelease at releaseLocalCalls (versions.go)
+	// callAsActivity makes the next Treezor call a regular activity: the local one failed
+	// in a way a retry may fix (changeLocalTreezorCalls).
+	callAsActivity bool
 	// handingOff is set once the ended run hands its events to QESEventDelivery.
 	handingOff bool
 
@@ -222,7 +226,7 @@ func (o *onboarding) end(ctx workflow.Context) (Result, error) {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return Result{}, err
 	}
-	o.applyBuffered() // webhooks held for an initiation the end interrupted: recorded as ended
+	o.applyBuffered(false) // webhooks held for an initiation the end interrupted: recorded as ended
 	o.drainWebhooks()
 	o.handOffEvents(ctx)
 	o.drainWebhooks() // webhooks that arrived while the delivery workflow started

@@ -98,19 +98,38 @@ func (s *OnboardingSuite) TestKYCReviewAnsweredFinalByTheRequest() {
 	s.Equal(StateCompletedValidated, r.State)
 }
 
-func (s *OnboardingSuite) TestEarlyKYCReviewIsRecordedOnly() {
+// TestEarlyKYCDecisionIsConfirmedOnceRequested (changeEarlyKYCDecisionChecked): a final
+// review announced before the review was requested ends nothing by itself; once the review
+// is requested, Treezor is asked for its status, and only what Treezor holds decides.
+func (s *OnboardingSuite) TestEarlyKYCDecisionIsConfirmedOnceRequested() {
 	early := kycReview(treezor.KYCReviewValidated)
 	s.webhook(time.Minute, early)
 	s.check(2*time.Minute, func(st Status) {
 		s.Equal(StateAwaitingUser, st.State)
-		s.True(hasNote(notes(st, early.WebhookID), NoteEarlyKYCReview))
+		s.Equal([]string{NoteEarlyKYCDecision + " (kycReview VALIDATED)"}, notes(st, early.WebhookID))
 	})
-	s.webhook(3*time.Minute, success("ident-1"))
-	s.expectState(4*time.Minute, StateKYCReviewPending)
-	s.webhook(5*time.Minute, kycReview(treezor.KYCReviewValidated))
+	s.webhook(3*time.Minute, success("ident-1")) // Treezor holds VALIDATED: the read confirms it
 	r := s.run(input())
 	s.Equal(StateCompletedValidated, r.State)
-	s.Equal(5*time.Minute, s.elapsed().Truncate(time.Minute))
+	s.Equal(3*time.Minute, s.elapsed().Truncate(time.Minute), "completed by the read after the request")
+	s.Len(s.api.kycTags, 1, "the review was requested before it was read")
+}
+
+// TestEarlyKYCDecisionTreezorDoesNotHold: the early announcement is not what Treezor holds
+// (a replay of an earlier onboarding's verdict): the read after the request finds the new
+// review pending, and the onboarding waits for its decision.
+func (s *OnboardingSuite) TestEarlyKYCDecisionTreezorDoesNotHold() {
+	s.api.review, s.api.reviewFixed = treezor.KYCReviewPending, true
+	early := kycReview(treezor.KYCReviewRefused)
+	s.webhook(time.Minute, early)
+	s.webhook(3*time.Minute, success("ident-1"))
+	s.check(4*time.Minute, func(st Status) {
+		s.Equal(StateKYCReviewPending, st.State)
+		s.Equal(treezor.KYCReviewPending, st.KYCReview)
+		s.True(hasNote(notes(st, ""), "KYC review at Treezor: PENDING"), "Treezor was asked")
+	})
+	s.action(5*time.Minute, UpdateCancel, CancelRequest{})
+	s.Equal(StateOperatorCancelled, s.run(input()).State)
 }
 
 func (s *OnboardingSuite) TestDocumentsAreDownloadedBeforeTheKYCReview() {

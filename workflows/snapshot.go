@@ -51,6 +51,9 @@ type Snapshot struct {
 	// KYCCheckDue asks for a read of the user's review at Treezor (GET user): when the
 	// review is overdue, or to confirm a decision a webhook announced.
 	KYCCheckDue bool `json:"kycCheckDue,omitempty"`
+	// KYCAnnounced: a final user.kycreview arrived before the review was requested; the
+	// review is read at Treezor once requested (changeEarlyKYCDecisionChecked).
+	KYCAnnounced bool `json:"kycAnnounced,omitempty"`
 
 	ComplianceNote string `json:"complianceNote,omitempty"`
 	Escalated      bool   `json:"escalated,omitempty"`

@@ -84,7 +84,7 @@ func (o *onboarding) issued(id, url string) {
 	}
 	o.enter(StateAwaitingUser, "identification issued")
 	o.setDeadline(o.policy.UserTimeout)
-	o.applyBuffered()
+	o.applyBuffered(true)
 }
 
 // succeeded follows a successful identification.
@@ -110,7 +110,9 @@ func (o *onboarding) advance() {
 		o.setDeadline(o.policy.DocumentWaitWindow)
 		o.documentsSettled()
 	default:
-		o.st.KYCRequested, o.st.KYCCheckDue = false, false
+		// A decision announced before the request is read at Treezor once it is made
+		// (changeEarlyKYCDecisionChecked).
+		o.st.KYCRequested, o.st.KYCCheckDue, o.st.KYCAnnounced = false, o.st.KYCAnnounced, false
 		o.st.KYCRequests++
 		o.enter(StateKYCReviewPending, "requesting the KYC review")
 		o.setDeadline(o.policy.KYCReviewTimeout)

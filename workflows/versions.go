@@ -56,6 +56,25 @@ const (
 	changeStartedOnce = "started-once"
 )
 
+// localCallsChanges: the changes of releaseLocalCalls (o.localCalls).
+const (
+	// changeLocalTreezorCalls: the short Treezor calls (InitiateQES, GetTreezorUser,
+	// RequestKYCReview, ListUserWallets, ListWalletPayins) run first as local activities, in
+	// the workflow task that needs them; one that fails in a way a retry may fix is made
+	// again as a regular activity, whose attempts the Temporal UI shows (activitycalls.go).
+	changeLocalTreezorCalls = "local-treezor-calls"
+	// changeHoldUnknownIdentifications: a QES event for an identification the run has not
+	// issued is held, in any state, until the next identification is issued (then applied
+	// if it is that one, else stale) or the run ends. A local activity's call reaches
+	// Treezor before its result is in the history: a worker that dies in that task leaves the
+	// identification's webhooks ahead of the initiation that the next task makes again.
+	changeHoldUnknownIdentifications = "hold-unknown-identifications"
+	// changeEarlyKYCDecisionChecked: a final user.kycreview that arrives before the review
+	// was requested (the request's result not yet in the history, for the same reason) is
+	// confirmed with Treezor once the review is requested, instead of recorded only.
+	changeEarlyKYCDecisionChecked = "early-kyc-decision-checked"
+)
+
 // The versions of ChangeRelease. A later set of changes raises the maximum instead of adding
 // a marker: a run records one version, and every change up to it is on.
 const (
@@ -63,12 +82,14 @@ const (
 	releaseDecember workflow.Version = 1
 	// releaseFollowUp is the second set: the changes listed in followUpChanges.
 	releaseFollowUp workflow.Version = 2
+	// releaseLocalCalls is the third set: the changes listed in localCallsChanges.
+	releaseLocalCalls workflow.Version = 3
 )
 
 // readRelease reads ChangeRelease, once, before anything that depends on it (the update
 // handlers' registration does).
 func (o *onboarding) readRelease(ctx workflow.Context) {
-	v := workflow.GetVersion(ctx, ChangeRelease, workflow.DefaultVersion, releaseFollowUp)
-	o.release, o.followUp = v >= releaseDecember, v >= releaseFollowUp
+	v := workflow.GetVersion(ctx, ChangeRelease, workflow.DefaultVersion, releaseLocalCalls)
+	o.release, o.followUp, o.localCalls = v >= releaseDecember, v >= releaseFollowUp, v >= releaseLocalCalls
 	o.payinWallets, o.identificationIDs = o.release, o.release
 }
