@@ -753,7 +753,106 @@ func scenarios() []scenario {
 			},
 			want: workflows.StateRejected,
 		},
-	}, eventScenarios()...)
+	}, append(eventScenarios(), localCallScenarios()...)...)
+}
+
+// localCallScenarios are recorded at releaseLocalCalls: the short Treezor calls as local
+// activities (changeLocalTreezorCalls), a QES event for an identification not issued yet
+// held across a retry (changeHoldUnknownIdentifications), an early KYC decision read at
+// Treezor once the review is requested (changeEarlyKYCDecisionChecked).
+func localCallScenarios() []scenario {
+	return []scenario{
+		{
+			name:  "local-calls-success",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				succeed(t, h, user, first.IdentificationID, 1)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			name:    "local-calls-sepa-wallets",
+			wallets: 1,
+			input: func(user string) workflows.Input {
+				in := baseInput(user)
+				in.Country = "DE"
+				return in
+			},
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				_, err = h.treezor.SEPAPayin(user, "")
+				require.NoError(t, err)
+				require.NoError(t, h.treezor.WaitIdle(ctxFor(t)))
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+first.IdentificationID)
+				st := h.waitState(t, user, workflows.StateKYCReviewPending, 1)
+				require.True(t, st.SEPAValidated, "the wallet's payins were read")
+				h.kyc(t, user, "VALIDATED")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			// The local call fails (503): the call is made again as an activity, which
+			// retries through the outage.
+			name:  "local-calls-outage",
+			down:  3,
+			input: withPolicy(workflows.PolicyOverride{TreezorRetryWindow: time.Minute}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				succeed(t, h, user, first.IdentificationID, 1)
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			// Treezor created the next attempt's identification and sent its webhooks while
+			// the history still read RETRY_SCHEDULED (a worker died in the task whose local
+			// call created it): they are held and applied once the initiation reports it.
+			name:  "local-calls-held-unknown",
+			input: withPolicy(workflows.PolicyOverride{RetryBackoff: 3 * time.Second}),
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultCanceled, 3101)
+				h.waitState(t, user, workflows.StateRetryScheduled, 1)
+				desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+				require.NoError(t, err)
+				tag := activities.AccessTag(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), activities.StepQES, 2)
+				next, err := h.treezor.Client(t).InitiateQES(ctxFor(t), user, baseInput(user).RedirectURL, tag)
+				require.NoError(t, err)
+				h.qes(t, user, treezor.EventQESCreated, next.IdentificationID, "", 0)
+				h.qes(t, user, treezor.EventQESFinalized, next.IdentificationID, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+next.IdentificationID)
+				st := h.waitState(t, user, workflows.StateKYCReviewPending, 2)
+				require.Equal(t, next.IdentificationID, st.IdentificationID)
+				h.kyc(t, user, "VALIDATED")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+		{
+			// A final user.kycreview before the review was requested is read at Treezor
+			// once the review is requested: Treezor holds PENDING, so the onboarding waits
+			// for the decision.
+			name:  "local-calls-early-kyc",
+			input: baseInput,
+			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
+				require.NoError(t, err)
+				// Not the payload of the decision below (that would be a duplicate): an
+				// earlier review's, at level 1.
+				h.deliver(t, user, treezor.EventUserKYCReview, user+"-early",
+					map[string]any{"users": []any{map[string]any{"userId": user, "kycReview": "VALIDATED", "kycLevel": "1"}}})
+				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+first.IdentificationID)
+				require.Eventually(t, func() bool {
+					st := h.status(t, user)
+					return slices.ContainsFunc(st.Timeline, func(e workflows.TimelineEntry) bool {
+						return strings.HasPrefix(e.Note, "KYC review at Treezor: PENDING")
+					})
+				}, 30*time.Second, 20*time.Millisecond, "the review was read at Treezor after the request")
+				h.kyc(t, user, "VALIDATED")
+			},
+			want: workflows.StateCompletedValidated,
+		},
+	}
 }
 
 // waitVisible waits until visibility shows a workflow matching query.
