@@ -44,12 +44,17 @@ func (o *onboarding) treezorCallOptions() workflow.ActivityOptions {
 	}
 }
 
+// localCallTimeout bounds a Treezor call made as a local activity. The workflow task waits
+// for it, and queries and operator actions of the onboarding wait for the task, so a call
+// that hangs longer is made again as an activity, which waits outside the task.
+const localCallTimeout = 5 * time.Second
+
 // localCallOptions run one attempt of a short Treezor call in the workflow task that needs
-// it. The call's own HTTP timeouts end it well within StartToCloseTimeout; a failure a
-// retry may fix goes on as a regular activity with treezorCallOptions (startTreezorCall).
+// it; a failure a retry may fix (a timeout included) goes on as a regular activity with
+// treezorCallOptions (startTreezorCall).
 func localCallOptions() workflow.LocalActivityOptions {
 	return workflow.LocalActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: localCallTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			MaximumAttempts:        1,
 			NonRetryableErrorTypes: nonRetryable,
