@@ -36,7 +36,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs := newFlagSet("bench", benchSummary, stderr)
 	f := &benchFlags{}
 	c := &f.cfg
-	envVar(fs, &c.Flows, "flows", "QESFLOW_BENCH_FLOWS", bench.DefaultFlows, "complete onboardings through the full path")
+	envVar(fs, &c.Flows, "flows", "QESFLOW_BENCH_FLOWS", bench.DefaultFlows, "complete onboardings through the full path (as many again at GOGC 100 and in the baseline configuration, unless left out)")
 	envVar(fs, &c.BaselineFlows, "baseline-flows", "QESFLOW_BENCH_BASELINE_FLOWS", bench.DefaultBaselineFlows, "bare flows (2 activities, 5 signals) on each of the tuned and the untuned server")
 	envVar(fs, &c.Concurrency, "concurrency", "QESFLOW_BENCH_CONCURRENCY", bench.DefaultConcurrency, "flows, webhooks or signals in flight at once")
 	envVar(fs, &c.BridgeWebhooks, "bridge-webhooks", "QESFLOW_BENCH_BRIDGE_WEBHOOKS", bench.DefaultBridgeWebhooks, "webhooks (and raw signals) of the bridge throughput test; the latency test sends 20 s worth at --bridge-rate")
