@@ -242,7 +242,7 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 		}, completed: full.completed, started: full.started}
 	}
 	if r.baseline != nil {
-		// Its own product, simulator and users; same onboardings as fullPath's.
+		// Its own product, simulator and users; the same onboarding as fullPath's.
 		base := newOnboardingClient(r.baseline, r.baseline.apiURL, r.cfg.Concurrency)
 		base.createUsers("baseline", 0, r.cfg.Flows+warmUpFlows)
 		drivers[fullPathBaseline] = &flowDriver{n: r.cfg.Flows, run: func(ctx context.Context, i int) error {
