@@ -46,3 +46,18 @@ func untunedConfig(dataDir string) embedded.Config {
 		NoStatementCache:     true,
 	}
 }
+
+// externalPayloadsKey is the dynamic config setting qesflow turns off (embedded.DefaultDynamicConfig).
+const externalPayloadsKey = "history.externalPayloadsEnabled"
+
+// baselineConfig is the embedded server as qesflow configured it the day issue 24 was filed,
+// the baseline its CPU target is measured against: tuned, but without the prepared-statement
+// cache and with the server's own history.externalPayloadsEnabled, in dataDir. (The process's
+// GOGC of that day, Go's default, is the segment's: see setGCPercent.)
+func baselineConfig(dataDir string) embedded.Config {
+	return embedded.Config{
+		DataDir:          dataDir,
+		NoStatementCache: true,
+		DynamicConfig:    map[string]any{externalPayloadsKey: serverOwnDynamicConfig()[externalPayloadsKey]},
+	}
+}

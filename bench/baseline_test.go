@@ -24,3 +24,15 @@ func TestUntunedConfigUndoesEveryTuning(t *testing.T) {
 	require.Equal(t, 10, cfg.DynamicConfig["frontend.namespaceRPS.visibility"])
 	require.Equal(t, 128000, cfg.DynamicConfig["history.hostLevelCacheMaxSize"])
 }
+
+// TestBaselineConfigIsTheDayOfIssue24 checks that the baseline configuration differs from
+// today's embedded server exactly by the statement cache and external payloads.
+func TestBaselineConfigIsTheDayOfIssue24(t *testing.T) {
+	cfg := baselineConfig(t.TempDir())
+	require.True(t, cfg.NoStatementCache)
+	require.Equal(t, map[string]any{externalPayloadsKey: true}, cfg.DynamicConfig, "the server's own value, and nothing else undone")
+	require.Contains(t, embedded.DefaultDynamicConfig, externalPayloadsKey)
+	require.NotEqual(t, embedded.DefaultDynamicConfig[externalPayloadsKey], cfg.DynamicConfig[externalPayloadsKey])
+	require.Nil(t, cfg.SQLitePragmas)
+	require.False(t, cfg.AllVisibilityIndexes)
+}

@@ -115,6 +115,9 @@ var wantMeasures = []string{
 	"full-path onboarding at GOGC 100 (Go's default)",
 	"GOGC 300: full-path rate, ÷ GOGC 100",
 	"GOGC 300: CPU per onboarding, GOGC 100 ÷ GOGC 300",
+	baselineMeasure,
+	"full-path rate, now ÷ baseline configuration",
+	"CPU per onboarding, baseline configuration ÷ now",
 	"raw SignalWorkflow calls",
 	"verified webhooks through the bridge",
 	"bridge ÷ raw SignalWorkflow",
@@ -129,6 +132,9 @@ var wantMeasures = []string{
 	"whole process peak RSS over the run",
 	"completed validated / lost",
 }
+
+// baselineMeasure is the row of the full path in the baseline configuration.
+const baselineMeasure = "full-path onboarding, baseline configuration (no statement cache, external payloads on, GOGC 100)"
 
 // TestRunTinyReportsEveryFigure runs every section at a tiny size, with the scale section's
 // worker in a process of its own and the peer segments against the test dev server, and
@@ -177,6 +183,15 @@ func TestRunTinyReportsEveryFigure(t *testing.T) {
 	require.Equal(t, "yes", row.Met)
 	require.Contains(t, md, "qesflow bench --tiny")
 	require.Contains(t, md, "GOGC): 300 in every segment")
+	// The baseline configuration's segments ran (a kind without flows has no CPU each) and
+	// its target row has a verdict.
+	row, _ = report.Row(baselineMeasure)
+	require.NotRegexp(t, `^0\.0 `, row.Value)
+	require.NotEqual(t, "0 µs", row.CPU)
+	row, _ = report.Row("CPU per onboarding, baseline configuration ÷ now")
+	require.Equal(t, "≥ 1.5×", row.Target)
+	require.Contains(t, md, "full GOGC 100, full baseline configuration, full, full, full baseline configuration, full GOGC 100")
+	require.Contains(t, md, "history.externalPayloadsEnabled=true (the server's default), GOGC 100")
 	require.Len(t, report.Sections, 3)
 	for _, s := range report.Sections {
 		require.Positive(t, s.Took, s.Title)
@@ -192,7 +207,7 @@ func TestSegmentOrderIsAPalindrome(t *testing.T) {
 		require.Equal(t, k, segmentOrder[len(segmentOrder)-1-i], "position %d", i)
 		seen[k]++
 	}
-	for _, k := range []flowKind{bareUntuned, bareTuned, fullPath, peerFile, peerMemory, bareNoCache, fullPathGoGC} {
+	for _, k := range []flowKind{bareUntuned, bareTuned, fullPath, peerFile, peerMemory, bareNoCache, fullPathGoGC, fullPathBaseline} {
 		require.Equal(t, 2, seen[k], "%s runs twice per round", k)
 	}
 }

@@ -50,6 +50,10 @@ type Config struct {
 	// SkipNoCache leaves out the segments of the tuned server without the prepared-statement
 	// cache (the cache's before/after).
 	SkipNoCache bool
+	// SkipBaselineConfig leaves out the full path in the configuration of the day issue 24 was
+	// filed (baselineConfig, at GOGC 100): a second server and product of its own, against
+	// which the issue's "CPU per onboarding falls by a third" is measured.
+	SkipBaselineConfig bool
 	// GCPercent is the garbage collector's target (GOGC) of the run, as `--gogc` sets it for
 	// a process running the embedded server (0: gctune's default). The full path also runs at
 	// Go's default (100) for comparison unless it is 100.

@@ -6,8 +6,12 @@
 //     configuration of go.temporal.io/server (untunedConfig) and on the tuned
 //     embedded server, and complete onboardings through the whole product (API → simulator →
 //     signed webhooks → bridge → workflow → KYC review → completed, payloads encrypted as in
-//     `qesflow dev`) on the same tuned server, all at the same concurrency. The segments run in
-//     a palindrome order (untuned, tuned, full path, full path, tuned, untuned), three times, so
+//     `qesflow dev`) on the same tuned server, all at the same concurrency. Beside them: the bare
+//     flow on the tuned server without the statement cache and on the official dev server, the
+//     full path at GOGC 100, and the full path on a second product and server in the
+//     configuration of the day issue 24 was filed (baselineConfig, GOGC 100), against which
+//     the issue's CPU per onboarding is compared. The segments run in a palindrome order
+//     (segmentOrder: untuned, …, tuned, full path, full path, tuned, …, untuned), three times, so
 //     that a machine that slows down or speeds up during the run biases no ratio; each segment
 //     ends when visibility shows its flows completed, so that the server's deferred visibility
 //     writes count where they were caused. Besides the rates,

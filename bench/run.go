@@ -53,6 +53,9 @@ type runner struct {
 	product *product // on tuned
 	untuned *stack
 	noCache *stack // the tuned server without the statement cache
+	// baseline is the product on a server of its own in the configuration of the day issue 24
+	// was filed (baselineConfig); the throughput section's full path runs on it too.
+	baseline *product
 	// gcPercent is the garbage collector's target of the run (Config.GCPercent applied).
 	gcPercent int
 	// The official dev server, its store in a SQLite file and in memory (throughput section).
@@ -113,7 +116,9 @@ const (
 	tunedDir   = "tuned"
 	untunedDir = "untuned"
 	noCacheDir = "tuned-no-statement-cache"
-	peerDir    = "official-dev-server"
+	// baselineDir holds the server, and the documents, of the baseline configuration's product.
+	baselineDir = "baseline-configuration"
+	peerDir     = "official-dev-server"
 )
 
 // freshDataDir creates dir and checks that it holds no server of an earlier run: the run
@@ -122,7 +127,7 @@ func freshDataDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	for _, sub := range []string{tunedDir, untunedDir, noCacheDir, peerDir} {
+	for _, sub := range []string{tunedDir, untunedDir, noCacheDir, baselineDir, peerDir} {
 		if _, err := os.Stat(filepath.Join(dir, sub)); !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("data directory %s holds an earlier run (%s); use an empty one", dir, sub)
 		}

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -29,6 +30,9 @@ const (
 	targetTunedOverPeerFile   = 3.0
 	targetTunedOverPeerMemory = 1.2
 	targetFullOverPeerFile    = 5.0
+	// CPU per onboarding "falls by at least a third" against the configuration of the day the
+	// issue was filed: that configuration spends at least 1.5× what today's does.
+	targetBaselineOverNowCPU = 1.5
 )
 
 // warmUpFlows is the number of unmeasured flows of each kind before the segments.
@@ -49,12 +53,22 @@ const (
 	// fullPathGoGC: the full path with the garbage collector at Go's default target (100),
 	// for the --gogc setting's before/after.
 	fullPathGoGC
+	// fullPathBaseline: the full path on a product and server of its own in the configuration
+	// of the day issue 24 was filed (baselineConfig), at GOGC 100, for the issue's CPU target.
+	fullPathBaseline
 )
 
 func (k flowKind) String() string {
 	return [...]string{"bare flows, untuned server", "bare flows, tuned server", "full-path onboardings",
 		"bare flows, official dev server (SQLite file)", "bare flows, official dev server (in memory)",
-		"bare flows, tuned server without the statement cache", "full-path onboardings at GOGC 100"}[k]
+		"bare flows, tuned server without the statement cache", "full-path onboardings at GOGC 100",
+		"full-path onboardings, baseline configuration"}[k]
+}
+
+// shortName names k in the report's note on the segment order.
+func (k flowKind) shortName() string {
+	return [...]string{"untuned", "tuned", "full", "official file", "official memory", "no cache",
+		"full GOGC 100", "full baseline configuration"}[k]
 }
 
 // goDefaultGCPercent is the garbage collector's target without GOGC.
@@ -64,8 +78,10 @@ const goDefaultGCPercent = 100
 // midpoint in time, so a machine that speeds up or slows down during the run biases no ratio.
 // It runs throughputRounds times: on a shared machine, whose speed also wanders back and
 // forth, more and shorter alternations average that out better than one long pair.
-var segmentOrder = []flowKind{bareUntuned, bareNoCache, peerFile, peerMemory, bareTuned, fullPathGoGC, fullPath,
-	fullPath, fullPathGoGC, bareTuned, peerMemory, peerFile, bareNoCache, bareUntuned}
+// The baseline configuration's full path runs next to today's, whose CPU it is compared with.
+var segmentOrder = []flowKind{bareUntuned, bareNoCache, peerFile, peerMemory, bareTuned, fullPathGoGC,
+	fullPathBaseline, fullPath, fullPath, fullPathBaseline,
+	fullPathGoGC, bareTuned, peerMemory, peerFile, bareNoCache, bareUntuned}
 
 // throughputRounds is how many times segmentOrder runs; each kind's flows are split evenly
 // over its 2 × throughputRounds segments.
@@ -139,6 +155,16 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 			r.noCache = nil
 		}()
 	}
+	if !r.cfg.SkipBaselineConfig {
+		r.progress("starting the product on a server in the baseline configuration (no statement cache, external payloads on)")
+		if r.baseline, err = r.startBaseline(ctx); err != nil {
+			return err
+		}
+		defer func() {
+			err = errors.Join(err, r.baseline.s.stop())
+			r.baseline = nil
+		}()
+	}
 	if !r.cfg.SkipPeer {
 		if err := r.startPeers(ctx); err != nil {
 			return err
@@ -172,6 +198,20 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 	return nil
 }
 
+// startBaseline starts a second product, assembled as the first (startProduct), on a server
+// of its own in baselineConfig.
+func (r *runner) startBaseline(ctx context.Context) (*product, error) {
+	s, err := startStack(ctx, baselineConfig(filepath.Join(r.cfg.DataDir, baselineDir)), r.cfg.Logger.Named("baseline"))
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.startProduct(ctx, workflows.TaskQueue, true)
+	if err != nil {
+		return nil, errors.Join(err, s.stop())
+	}
+	return p, nil
+}
+
 // flowDrivers are the drivers of every kind this run measures.
 func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 	onboard := newOnboardingClient(r.product, r.product.apiURL, r.cfg.Concurrency)
@@ -200,6 +240,14 @@ func (r *runner) flowDrivers() map[flowKind]*flowDriver {
 		drivers[fullPathGoGC] = &flowDriver{n: r.cfg.Flows, run: func(ctx context.Context, i int) error {
 			return onboard.run(ctx, userID("flow", r.cfg.Flows+warmUpFlows+i))
 		}, completed: full.completed, started: full.started}
+	}
+	if r.baseline != nil {
+		// Its own product, simulator and users; the same onboarding as fullPath's.
+		base := newOnboardingClient(r.baseline, r.baseline.apiURL, r.cfg.Concurrency)
+		base.createUsers("baseline", 0, r.cfg.Flows+warmUpFlows)
+		drivers[fullPathBaseline] = &flowDriver{n: r.cfg.Flows, run: func(ctx context.Context, i int) error {
+			return base.run(ctx, userID("baseline", i))
+		}, completed: completedCounter(r.baseline.client, workflows.WorkflowName)}
 	}
 	for kind, p := range map[flowKind]*peer{peerFile: r.peerFile, peerMemory: r.peerMemory} {
 		if p == nil {
@@ -282,9 +330,9 @@ func (r *runner) runSegment(ctx context.Context, seg int, kind flowKind, d *flow
 }
 
 // setGCPercent sets the garbage collector's target for a segment of kind: Go's default for
-// fullPathGoGC, the run's for every other kind.
+// fullPathGoGC and fullPathBaseline, the run's for every other kind.
 func (r *runner) setGCPercent(kind flowKind) {
-	if kind == fullPathGoGC {
+	if kind == fullPathGoGC || kind == fullPathBaseline {
 		debug.SetGCPercent(goDefaultGCPercent)
 		return
 	}
@@ -321,8 +369,12 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 	sec.add(Row{Measure: "CPU per flow, bare ÷ full path (tuned server)",
 		Ratio: fmt.Sprintf("%.2f×", float64(tuned.CPUPer())/float64(max(full.CPUPer(), 1)))})
 	r.addBeforeAfterRows(sec, totals)
-	order := "untuned, no cache, official file, official memory, tuned, full GOGC 100, full, full, full GOGC 100, " +
-		"tuned, official memory, official file, no cache, untuned"
+	r.addBaselineRows(sec, totals)
+	names := make([]string, len(segmentOrder))
+	for i, k := range segmentOrder {
+		names[i] = k.shortName()
+	}
+	order := strings.Join(names, ", ")
 	if r.peerFile != nil {
 		r.addPeerRows(sec, totals)
 	}
@@ -337,7 +389,8 @@ func (r *runner) addThroughputRows(sec *Section, totals map[flowKind]runStats) {
 		"time of this process (server, product, driver) divided by the flows of the segments")
 	sec.note("each segment (and the warm-up) ends when visibility shows all its flows completed: the " +
 		"visibility writes the server makes after a flow ended count in the segment that caused them")
-	sec.note("garbage collector target of this process (GOGC): %d in every segment but the full path at GOGC 100", r.gcPercent)
+	sec.note("garbage collector target of this process (GOGC): %d in every segment but the full path at GOGC 100 "+
+		"and the full path in the baseline configuration (also 100)", r.gcPercent)
 	if r.cfg.CPUProfile != nil {
 		sec.note("the first two full-path segments ran with the CPU profiler on (--cpuprofile), which costs them a little")
 	}
@@ -370,4 +423,25 @@ func (r *runner) addBeforeAfterRows(sec *Section, totals map[flowKind]runStats) 
 		sec.add(Row{Measure: fmt.Sprintf("GOGC %d: CPU per onboarding, GOGC 100 ÷ GOGC %d", r.gcPercent, r.gcPercent),
 			Ratio: cpuRatio(goDefault, full)})
 	}
+}
+
+// addBaselineRows compares, in the same run, the full path in the configuration of the day
+// issue 24 was filed with today's: the issue asks that CPU per onboarding fall by at least a
+// third.
+func (r *runner) addBaselineRows(sec *Section, totals map[flowKind]runStats) {
+	if r.baseline == nil {
+		return
+	}
+	full, base := totals[fullPath], totals[fullPathBaseline]
+	sec.add(Row{Measure: "full-path onboarding, baseline configuration (no statement cache, external payloads on, GOGC 100)",
+		Value: rate(base, "onboardings"), Latency: latency(base), CPU: cpuEach(base)})
+	sec.add(Row{Measure: "full-path rate, now ÷ baseline configuration",
+		Ratio: fmt.Sprintf("%.3f×", full.PerSecond()/max(base.PerSecond(), 1e-9))})
+	sec.add(ratioRow("CPU per onboarding, baseline configuration ÷ now",
+		float64(base.CPUPer()), float64(full.CPUPer()), targetBaselineOverNowCPU))
+	sec.note("baseline configuration: the configuration of the day issue 24 was filed, on a second product "+
+		"(API, bridge, worker, simulator, assembled as the first) and embedded server of its own in this process: "+
+		"tuned server without the prepared-statement cache, %s=true (the server's default), GOGC 100; "+
+		"now: the full-path onboarding above (statement cache, %s=false, GOGC %d); both run today's code",
+		externalPayloadsKey, externalPayloadsKey, r.gcPercent)
 }

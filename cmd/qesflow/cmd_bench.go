@@ -36,7 +36,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs := newFlagSet("bench", benchSummary, stderr)
 	f := &benchFlags{}
 	c := &f.cfg
-	envVar(fs, &c.Flows, "flows", "QESFLOW_BENCH_FLOWS", bench.DefaultFlows, "complete onboardings through the full path")
+	envVar(fs, &c.Flows, "flows", "QESFLOW_BENCH_FLOWS", bench.DefaultFlows, "complete onboardings through the full path (as many again at GOGC 100 and in the baseline configuration, unless left out)")
 	envVar(fs, &c.BaselineFlows, "baseline-flows", "QESFLOW_BENCH_BASELINE_FLOWS", bench.DefaultBaselineFlows, "bare flows (2 activities, 5 signals) on each of the tuned and the untuned server")
 	envVar(fs, &c.Concurrency, "concurrency", "QESFLOW_BENCH_CONCURRENCY", bench.DefaultConcurrency, "flows, webhooks or signals in flight at once")
 	envVar(fs, &c.BridgeWebhooks, "bridge-webhooks", "QESFLOW_BENCH_BRIDGE_WEBHOOKS", bench.DefaultBridgeWebhooks, "webhooks (and raw signals) of the bridge throughput test; the latency test sends 20 s worth at --bridge-rate")
@@ -46,6 +46,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	envVar(fs, &c.CompareCache, "compare-cache", "QESFLOW_BENCH_COMPARE_CACHE", bench.DefaultCompareCache, "sticky cache size of the worker that takes over the parked onboardings and completes them (the SDK default; the parking worker has the worker's default)")
 	envVar(fs, &c.SkipUntuned, "skip-untuned", "QESFLOW_BENCH_SKIP_UNTUNED", false, "skip the untuned-server baseline")
 	envVar(fs, &c.SkipNoCache, "skip-no-cache", "QESFLOW_BENCH_SKIP_NO_CACHE", false, "skip the tuned server without the prepared-statement cache (the cache's before/after, bare flow)")
+	envVar(fs, &c.SkipBaselineConfig, "skip-baseline-config", "QESFLOW_BENCH_SKIP_BASELINE_CONFIG", false, "skip the full path on a second product and server in the configuration of the day issue 24 was filed (no prepared-statement cache, history.externalPayloadsEnabled=true, GOGC 100), the baseline of the CPU-per-onboarding target")
 	envVar(fs, &c.GCPercent, "gogc", "QESFLOW_GOGC", 0, "garbage collector target of the run, as qesflow server and dev set it (0: their default, or GOGC when set); unless it is 100, the full path also runs at GOGC 100 for comparison")
 	envVar(fs, &c.SkipPeer, "skip-peer", "QESFLOW_BENCH_SKIP_PEER", false, "skip the official dev server baseline (temporal server start-dev, SQLite file and in memory)")
 	envVar(fs, &c.PeerCLI, "peer-cli", "QESFLOW_BENCH_PEER_CLI", "", "the official Temporal CLI "+bench.PeerCLIVersion+" binary whose dev server is the peer (empty: where scripts/build-temporal-cli.sh puts it, "+bench.DefaultPeerCLI()+")")

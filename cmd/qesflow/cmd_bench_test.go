@@ -21,12 +21,18 @@ func TestBenchFlags(t *testing.T) {
 	require.Equal(t, bench.DefaultConcurrency, f.cfg.Concurrency)
 	require.Empty(t, f.out)
 	require.False(t, f.cfg.SkipNoCache, "the statement cache's before/after runs by default")
+	require.False(t, f.cfg.SkipBaselineConfig, "the baseline configuration's full path runs by default")
 	require.Zero(t, f.cfg.GCPercent, "the default GC target is the product's")
 
 	t.Setenv("QESFLOW_GOGC", "400")
 	f, err = parseBenchFlags([]string{"--skip-no-cache"}, &stderr)
 	require.NoError(t, err)
 	require.True(t, f.cfg.SkipNoCache)
+	require.False(t, f.cfg.SkipBaselineConfig)
+	f, err = parseBenchFlags([]string{"--skip-baseline-config"}, &stderr)
+	require.NoError(t, err)
+	require.True(t, f.cfg.SkipBaselineConfig)
+	require.False(t, f.cfg.SkipNoCache)
 	require.Equal(t, 400, f.cfg.GCPercent, "from the environment")
 
 	_, err = parseBenchFlags([]string{"--flows", "1", "--concurrency", "-2"}, &stderr)
