@@ -175,15 +175,15 @@ var AllowedSQLitePragmas = []string{
 // Left at the server's values after measuring them (issue 24):
 //
 //   - system.enableActivityEagerExecution (on): a workflow task that schedules an activity on
-//     the worker's own task queue gets the activity task back in its completion reply, without
-//     a round trip through matching. The SDK asks for it by default; a worker option
+//     the worker's own task queue gets the activity task back in its completion reply. The SDK
+//     asks for it by default; a worker option
 //     TaskQueueActivitiesPerSecond, DisableEagerActivities, or an activity on another task
-//     queue turns it off, and each costs CPU and latency per activity.
+//     queue turns it off, which costs a round trip through matching per activity.
 //   - system.enableEagerWorkflowStart: does not apply, the server refuses eager start inside
 //     Update-With-Start.
 //   - features qesflow does not use (transition history, CHASM, persistence health signals,
 //     per-task-queue metric breakdowns, dispatch latency metrics): switching them off saved no
-//     measurable CPU, and their code takes well under 1 % of a flow's CPU in a profile.
+//     measurable CPU; their code is a negligible part of a flow's profile.
 //   - matching.numTaskqueueReadPartitions stays 4 (see numTaskqueueWritePartitions above): one
 //     read partition saved no measurable CPU.
 var DefaultDynamicConfig = map[string]any{
