@@ -176,9 +176,9 @@ var AllowedSQLitePragmas = []string{
 //
 //   - system.enableActivityEagerExecution (on): a workflow task that schedules an activity on
 //     the worker's own task queue gets the activity task back in its completion reply. The SDK
-//     asks for it by default; a worker option
-//     TaskQueueActivitiesPerSecond, DisableEagerActivities, or an activity on another task
-//     queue turns it off, which costs a round trip through matching per activity.
+//     asks for it by default; the worker options TaskQueueActivitiesPerSecond and
+//     DisableEagerActivities, or an activity on another task queue, turn it off, which costs a
+//     round trip through matching per activity.
 //   - system.enableEagerWorkflowStart: does not apply, the server refuses eager start inside
 //     Update-With-Start.
 //   - features qesflow does not use (transition history, CHASM, persistence health signals,
