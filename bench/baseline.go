@@ -50,6 +50,14 @@ func untunedConfig(dataDir string) embedded.Config {
 // externalPayloadsKey is the dynamic config setting qesflow turns off (embedded.DefaultDynamicConfig).
 const externalPayloadsKey = "history.externalPayloadsEnabled"
 
+// baselineWorkflowRelease is the release of the workflow's changes (workflows.ChangeRelease)
+// of the day issue 24 was filed: its Treezor calls are activities (release 3 makes them local
+// activities). The baseline product's worker runs at it (worker.Options.WorkflowRelease).
+const baselineWorkflowRelease = 2
+
+// baselineMeasure names the baseline configuration's full path in the report.
+const baselineMeasure = "full-path onboarding, baseline configuration (no statement cache, external payloads on, GOGC 100, workflow release 2)"
+
 // baselineConfig is the embedded server as qesflow configured it the day issue 24 was filed,
 // the baseline its CPU target is measured against: tuned, but without the prepared-statement
 // cache and with the server's own history.externalPayloadsEnabled, in dataDir. (The process's

@@ -133,9 +133,6 @@ var wantMeasures = []string{
 	"completed validated / lost",
 }
 
-// baselineMeasure is the row of the full path in the baseline configuration.
-const baselineMeasure = "full-path onboarding, baseline configuration (no statement cache, external payloads on, GOGC 100)"
-
 // TestRunTinyReportsEveryFigure runs every section at a tiny size, with the scale section's
 // worker in a process of its own and the peer segments against the test dev server, and
 // checks that the report has every figure and ratio. It asserts nothing about speed.
@@ -191,7 +188,7 @@ func TestRunTinyReportsEveryFigure(t *testing.T) {
 	row, _ = report.Row("CPU per onboarding, baseline configuration ÷ now")
 	require.Equal(t, "≥ 1.5×", row.Target)
 	require.Contains(t, md, "full GOGC 100, full baseline configuration, full, full, full baseline configuration, full GOGC 100")
-	require.Contains(t, md, "history.externalPayloadsEnabled=true (the server's default), GOGC 100")
+	require.Contains(t, md, "history.externalPayloadsEnabled=true (the server's default), GOGC 100, and the worker at workflow release 2")
 	require.Len(t, report.Sections, 3)
 	for _, s := range report.Sections {
 		require.Positive(t, s.Took, s.Title)

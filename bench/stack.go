@@ -38,6 +38,9 @@ type stack struct {
 	bareWorker sdkworker.Worker
 	log        *zap.Logger
 	dataDir    string
+	// workflowRelease is the release the product's workers run the workflow at (0: the
+	// newest; worker.Options.WorkflowRelease).
+	workflowRelease int
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -261,6 +264,7 @@ func (p *product) newWorker(taskQueue string, stickyCacheSize int) (sdkworker.Wo
 		Treezor:         tz,
 		DocumentDir:     filepath.Join(p.s.dataDir, "documents"),
 		StickyCacheSize: stickyCacheSize,
+		WorkflowRelease: p.s.workflowRelease,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("onboarding worker: %w", err)

@@ -156,7 +156,7 @@ func (r *runner) throughput(ctx context.Context, sec *Section) (err error) {
 		}()
 	}
 	if !r.cfg.SkipBaselineConfig {
-		r.progress("starting the product on a server in the baseline configuration (no statement cache, external payloads on)")
+		r.progress("starting the product on a server in the baseline configuration (no statement cache, external payloads on, workflow release %d)", baselineWorkflowRelease)
 		if r.baseline, err = r.startBaseline(ctx); err != nil {
 			return err
 		}
@@ -205,6 +205,7 @@ func (r *runner) startBaseline(ctx context.Context) (*product, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.workflowRelease = baselineWorkflowRelease
 	p, err := s.startProduct(ctx, workflows.TaskQueue, true)
 	if err != nil {
 		return nil, errors.Join(err, s.stop())
@@ -433,7 +434,7 @@ func (r *runner) addBaselineRows(sec *Section, totals map[flowKind]runStats) {
 		return
 	}
 	full, base := totals[fullPath], totals[fullPathBaseline]
-	sec.add(Row{Measure: "full-path onboarding, baseline configuration (no statement cache, external payloads on, GOGC 100)",
+	sec.add(Row{Measure: baselineMeasure,
 		Value: rate(base, "onboardings"), Latency: latency(base), CPU: cpuEach(base)})
 	sec.add(Row{Measure: "full-path rate, now ÷ baseline configuration",
 		Ratio: fmt.Sprintf("%.3f×", full.PerSecond()/max(base.PerSecond(), 1e-9))})
@@ -441,7 +442,8 @@ func (r *runner) addBaselineRows(sec *Section, totals map[flowKind]runStats) {
 		float64(base.CPUPer()), float64(full.CPUPer()), targetBaselineOverNowCPU))
 	sec.note("baseline configuration: the configuration of the day issue 24 was filed, on a second product "+
 		"(API, bridge, worker, simulator, assembled as the first) and embedded server of its own in this process: "+
-		"tuned server without the prepared-statement cache, %s=true (the server's default), GOGC 100; "+
-		"now: the full-path onboarding above (statement cache, %s=false, GOGC %d); both run today's code",
-		externalPayloadsKey, externalPayloadsKey, r.gcPercent)
+		"tuned server without the prepared-statement cache, %s=true (the server's default), GOGC 100, and the "+
+		"worker at workflow release %d (--workflow-release: Treezor calls as activities); "+
+		"now: the full-path onboarding above (statement cache, %s=false, GOGC %d, workflow release %d: local Treezor calls)",
+		externalPayloadsKey, baselineWorkflowRelease, externalPayloadsKey, r.gcPercent, workflows.LatestRelease)
 }

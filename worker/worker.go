@@ -3,7 +3,9 @@
 package worker
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -43,6 +45,10 @@ type Options struct {
 	StickyCacheSize int
 	// StopTimeout lets running activities finish when the worker stops (default 20 s).
 	StopTimeout time.Duration
+	// WorkflowRelease is the release of the workflow's changes (workflows.ChangeRelease) that
+	// the onboardings this worker starts record: 0 for the newest (workflows.LatestRelease).
+	// A rolling upgrade runs the new workers at the old release until no old worker is left.
+	WorkflowRelease int
 
 	// Treezor is the Treezor API the activities call (required): a *treezor.Client, or the
 	// simulator's client in development.
@@ -77,6 +83,10 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		return nil, ErrNoTreezor
 	}
 	o = withDefaults(o)
+	release, err := workflows.ReleasePreference(o.WorkflowRelease)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
 	setStickyCacheSize(o.StickyCacheSize, o.Logger)
 
 	w := sdkworker.New(c, o.TaskQueue, sdkworker.Options{
@@ -86,6 +96,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTaskExecutionSize,
 		WorkerStopTimeout:                      o.StopTimeout,
 		Interceptors:                           o.Interceptors,
+		PreferredVersionProvider:               release,
 	})
 	compliance, _ := o.Events.(interface{ HasCompliance() bool })
 	w.RegisterWorkflowWithOptions(workflows.NewOnboarding(workflows.Config{
@@ -103,7 +114,8 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		zap.Int("activityTaskPollers", o.MaxConcurrentActivityTaskPollers),
 		zap.Int("workflowTaskSlots", o.MaxConcurrentWorkflowTaskExecutionSize),
 		zap.Int("activitySlots", o.MaxConcurrentActivityExecutionSize),
-		zap.Int("stickyCacheSize", o.StickyCacheSize))
+		zap.Int("stickyCacheSize", o.StickyCacheSize),
+		zap.Int("workflowRelease", cmp.Or(o.WorkflowRelease, workflows.LatestRelease)))
 	return w, nil
 }
 

@@ -2,10 +2,12 @@ package worker
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
@@ -105,4 +107,66 @@ func zapNop() *zap.Logger { return zap.NewNop() }
 func TestStickyCacheSizeDefaultsToBounded(t *testing.T) {
 	require.Equal(t, DefaultStickyCacheSize, withDefaults(Options{}).StickyCacheSize)
 	require.Equal(t, 100, withDefaults(Options{StickyCacheSize: 100}).StickyCacheSize)
+}
+
+// TestWorkflowReleasePinsNewRuns: a worker at an older release starts runs that record it
+// and issue its commands (release 2: InitiateQES as an activity), a worker at the default
+// records the newest (release 3: InitiateQES as a local activity).
+func TestWorkflowReleasePinsNewRuns(t *testing.T) {
+	ts := testenv.NewTemporal(t)
+	c := ts.GetDefaultClient()
+	tz := simtest.Start(t, treezorsim.Config{})
+	for _, tc := range []struct {
+		release       int
+		wantVersion   string
+		wantLocalCall bool
+	}{
+		{release: 2, wantVersion: workflows.ChangeRelease + "-2", wantLocalCall: false},
+		{release: 0, wantVersion: workflows.ChangeRelease + "-" + strconv.Itoa(workflows.LatestRelease), wantLocalCall: true},
+	} {
+		t.Run("release "+strconv.Itoa(tc.release), func(t *testing.T) {
+			queue := "release-" + strconv.Itoa(tc.release)
+			user := "release-user-" + strconv.Itoa(tc.release)
+			tz.User(user)
+			w, err := New(c, Options{TaskQueue: queue, Treezor: tz.Client(t), DocumentDir: t.TempDir(), WorkflowRelease: tc.release})
+			require.NoError(t, err)
+			require.NoError(t, w.Start())
+			defer w.Stop()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.WorkflowID(user), TaskQueue: queue},
+				workflows.WorkflowName, workflows.Input{UserID: user})
+			require.NoError(t, err)
+			waitFor(t, c, user, func(s workflows.Status) bool { return s.State == workflows.StateAwaitingUser })
+			var versions, localCalls, initiateActivities int
+			iter := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			for iter.HasNext() {
+				ev, err := iter.Next()
+				require.NoError(t, err)
+				if sa := ev.GetUpsertWorkflowSearchAttributesEventAttributes(); sa != nil {
+					if p, ok := sa.GetSearchAttributes().GetIndexedFields()["TemporalChangeVersion"]; ok {
+						require.Contains(t, string(p.GetData()), tc.wantVersion)
+						versions++
+					}
+				}
+				if ev.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" {
+					localCalls++
+				}
+				if ev.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName() == "InitiateQES" {
+					initiateActivities++
+				}
+			}
+			require.Equal(t, 1, versions, "one release recorded")
+			if tc.wantLocalCall {
+				require.Equal(t, 1, localCalls)
+				require.Zero(t, initiateActivities)
+			} else {
+				require.Zero(t, localCalls)
+				require.Equal(t, 1, initiateActivities)
+			}
+			require.NoError(t, c.TerminateWorkflow(ctx, run.GetID(), "", "test over"))
+		})
+	}
+	_, err := New(c, Options{Treezor: tz.Client(t), WorkflowRelease: workflows.LatestRelease + 1})
+	require.ErrorContains(t, err, "this code knows releases 1 to")
 }

@@ -1,6 +1,11 @@
 package workflows
 
-import "go.temporal.io/sdk/workflow"
+import (
+	"fmt"
+
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
 
 // ChangeRelease is the version gate of the changes made together in this release to the
 // commands the workflow issues: state-before-updates, no-continue-after-action,
@@ -85,6 +90,31 @@ const (
 	// releaseLocalCalls is the third set: the changes listed in localCallsChanges.
 	releaseLocalCalls workflow.Version = 3
 )
+
+// LatestRelease is the newest version of ChangeRelease this code knows: the one the runs a
+// worker starts record unless it is told otherwise (ReleasePreference).
+const LatestRelease = int(releaseLocalCalls)
+
+// ReleasePreference is the worker option that makes the runs the worker starts (and the runs
+// they continue as) record release of ChangeRelease instead of LatestRelease. During a
+// rolling upgrade, workers of the new code run at the release of the old one until every
+// worker runs the new code, so that no worker ever gets a run recorded at a release its code
+// does not know. 0 means LatestRelease (nil: the SDK's default, the newest). A run keeps the
+// release it recorded first.
+func ReleasePreference(release int) (sdkworker.PreferredVersionProvider, error) {
+	switch {
+	case release == 0 || release == LatestRelease:
+		return nil, nil
+	case release < 1 || release > LatestRelease:
+		return nil, fmt.Errorf("workflow release %d: this code knows releases 1 to %d", release, LatestRelease)
+	}
+	return func(in sdkworker.PreferredVersionProviderInput) *sdkworker.VersionPreference {
+		if in.ChangeID != ChangeRelease {
+			return nil
+		}
+		return &sdkworker.VersionPreference{Version: workflow.Version(release)}
+	}, nil
+}
 
 // readRelease reads ChangeRelease, once, before anything that depends on it (the update
 // handlers' registration does).

@@ -23,6 +23,7 @@ import (
 	"github.com/qesflow/qesflow/starter"
 	"github.com/qesflow/qesflow/treezor"
 	"github.com/qesflow/qesflow/worker"
+	"github.com/qesflow/qesflow/workflows"
 )
 
 const workerSummary = "run the Temporal worker of the QES onboarding workflow"
@@ -40,6 +41,7 @@ type workerFlags struct {
 	workflowPollers, activityPollers int
 	workflowSlots, activitySlots     int
 	stickyCacheSize                  int
+	workflowRelease                  int
 	stopTimeout                      time.Duration
 	metricsAddr                      string
 	events                           *eventFlags
@@ -64,6 +66,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 	envVar(fs, &f.workflowSlots, "max-concurrent-workflow-tasks", "QESFLOW_MAX_CONCURRENT_WORKFLOW_TASKS", 0, "workflow tasks executed at once (0: SDK default)")
 	envVar(fs, &f.activitySlots, "max-concurrent-activities", "QESFLOW_MAX_CONCURRENT_ACTIVITIES", 0, "activities executed at once (0: SDK default)")
 	envVar(fs, &f.stickyCacheSize, "sticky-cache-size", "QESFLOW_STICKY_CACHE_SIZE", 0, "workflows kept in the process-wide sticky cache (0: "+strconv.Itoa(worker.DefaultStickyCacheSize)+", sized for onboardings that wait for days; the SDK default is 10000)")
+	envVar(fs, &f.workflowRelease, "workflow-release", "QESFLOW_WORKFLOW_RELEASE", 0, "release of the workflow's changes the onboardings this worker starts record (1 to "+strconv.Itoa(workflows.LatestRelease)+"; 0: the newest, "+strconv.Itoa(workflows.LatestRelease)+"): during a rolling upgrade, run the new workers at the old release until no old worker is left (docs/workflow.md)")
 	envVar(fs, &f.stopTimeout, "stop-timeout", "QESFLOW_WORKER_STOP_TIMEOUT", worker.DefaultStopTimeout, "time running activities get to finish on shutdown")
 	envVar(fs, &f.metricsAddr, "metrics-addr", "QESFLOW_WORKER_METRICS_ADDR", "127.0.0.1:9090", "listen address of /healthz, /readyz and /metrics (empty: none)")
 	f.events = addEventFlags(fs)
@@ -87,6 +90,9 @@ func (f *workerFlags) validate() error {
 		if n.value < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative, got %d", n.name, n.value))
 		}
+	}
+	if _, err := workflows.ReleasePreference(f.workflowRelease); err != nil {
+		errs = append(errs, fmt.Errorf("--workflow-release (QESFLOW_WORKFLOW_RELEASE): %w", err))
 	}
 	if f.treezorBaseURL == "" {
 		errs = append(errs, errors.New("--treezor-base-url (TREEZOR_BASE_URL) is required"))
@@ -195,6 +201,7 @@ func runWorker(ctx context.Context, args []string, _, stderr io.Writer) error {
 		MaxConcurrentActivityExecutionSize:     f.activitySlots,
 		StickyCacheSize:                        f.stickyCacheSize,
 		StopTimeout:                            f.stopTimeout,
+		WorkflowRelease:                        f.workflowRelease,
 		Treezor:                                tz,
 		DocumentDir:                            f.documentDir,
 		Events:                                 events,
