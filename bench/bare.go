@@ -137,7 +137,7 @@ func runBareFlow(ctx context.Context, c client.Client, id string) error {
 		}
 	}
 	var last string
-	if err := c.GetWorkflow(ctx, wid, handle.RunID()).Get(ctx, &last); err != nil {
+	if err := workflowResult(ctx, c, wid, handle.RunID(), &last); err != nil {
 		return fmt.Errorf("bare flow %s: %w", wid, err)
 	}
 	if last != treezor.EventUserKYCReview {

@@ -87,7 +87,7 @@ func (o *onboardingClient) complete(ctx context.Context, p parked) error {
 		return fmt.Errorf("complete identification of %s: %w", p.userID, err)
 	}
 	var res workflows.Result
-	if err := o.p.client.GetWorkflow(ctx, workflows.WorkflowID(p.userID), p.runID).Get(ctx, &res); err != nil {
+	if err := workflowResult(ctx, o.p.client, workflows.WorkflowID(p.userID), p.runID, &res); err != nil {
 		return fmt.Errorf("onboarding of %s: %w", p.userID, err)
 	}
 	if res.State != workflows.StateCompletedValidated {

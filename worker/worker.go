@@ -34,6 +34,9 @@ type Options struct {
 	// TaskQueue defaults to workflows.TaskQueue.
 	TaskQueue string
 
+	// MaxConcurrentWorkflowTaskPollers bounds the workflow task pollers of each queue, the
+	// task queue and the worker's sticky queue, which scale with the load (see
+	// workflowTaskPollers); 0: the SDK's bound.
 	MaxConcurrentWorkflowTaskPollers       int
 	MaxConcurrentActivityTaskPollers       int
 	MaxConcurrentActivityExecutionSize     int
@@ -90,7 +93,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 	setStickyCacheSize(o.StickyCacheSize, o.Logger)
 
 	w := sdkworker.New(c, o.TaskQueue, sdkworker.Options{
-		MaxConcurrentWorkflowTaskPollers:       o.MaxConcurrentWorkflowTaskPollers,
+		WorkflowTaskPollerBehavior:             workflowTaskPollers(o.MaxConcurrentWorkflowTaskPollers),
 		MaxConcurrentActivityTaskPollers:       o.MaxConcurrentActivityTaskPollers,
 		MaxConcurrentActivityExecutionSize:     o.MaxConcurrentActivityExecutionSize,
 		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTaskExecutionSize,
@@ -117,6 +120,22 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 		zap.Int("stickyCacheSize", o.StickyCacheSize),
 		zap.Int("workflowRelease", cmp.Or(o.WorkflowRelease, workflows.LatestRelease)))
 	return w, nil
+}
+
+// workflowTaskPollers is how the worker polls for workflow tasks: separate pollers for the
+// task queue and for the worker's sticky queue, up to max of each (0: the SDK's maximum).
+//
+// Not the SDK's default (2 pollers, each choosing its queue per poll): those poll only the
+// sticky queue for as long as its last answer reported a backlog there
+// (workflowTaskPoller.getNextPollRequest, go.temporal.io/sdk internal_task_pollers.go). Under
+// load, with onboardings in flight, the sticky queue nearly always has one, and the first
+// workflow task of a new onboarding, which is on the task queue, waited there for seconds
+// (up to 17 s measured): POST /v1/onboardings, which answers once that task ran, waited as
+// long. The autoscaling behavior keeps a poll open on the task queue at all times
+// (workflowAutoscalingBalancer.canPollKind) and still gives the sticky queue priority for
+// the other polls.
+func workflowTaskPollers(max int) sdkworker.PollerBehavior {
+	return sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{MaximumNumberOfPollers: max})
 }
 
 func withDefaults(o Options) Options {
