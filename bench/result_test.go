@@ -5,7 +5,16 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	enumsspb "go.temporal.io/server/api/enums/v1"
+	historyspb "go.temporal.io/server/api/history/v1"
+	"go.temporal.io/server/common/clock"
+	"go.temporal.io/server/common/definition"
+	"go.temporal.io/server/common/metrics"
+	"go.temporal.io/server/common/namespace"
+	"go.temporal.io/server/service/history/events"
 )
 
 // missedCloseClient answers GetWorkflow with a run whose first Get waits until its context
@@ -60,5 +69,38 @@ func TestWorkflowResultStopsWithItsContext(t *testing.T) {
 	var res string
 	if err := workflowResult(ctx, c, "w", "r", &res); err == nil {
 		t.Fatal("no error after the context ended")
+	}
+}
+
+// TestServerDropsACloseBehindAStaleNotification documents the server behavior resultWait
+// works around: a long poll's channel holds one notification, and the history service drops
+// the workflow's close when an earlier notification is still in it. If this fails, a newer
+// server no longer drops it, and workflowResult could wait with a single Get again.
+func TestServerDropsACloseBehindAStaleNotification(t *testing.T) {
+	n := events.NewNotifier(clock.NewRealTimeSource(), metrics.NoopMetricsHandler, func(namespace.ID, string) int32 { return 1 })
+	n.Start()
+	defer n.Stop()
+	run := &commonpb.WorkflowExecution{WorkflowId: "w", RunId: "r"}
+	key := definition.NewWorkflowKey("ns", "w", "r")
+	_, ch, err := n.WatchHistoryEvent(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notify := func(status enumspb.WorkflowExecutionStatus) {
+		n.NotifyNewHistoryEvent(events.NewNotification("ns", run, 5, 0, 7, 4,
+			enumsspb.WORKFLOW_EXECUTION_STATE_RUNNING, status, &historyspb.VersionHistories{}, nil))
+	}
+	notify(enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING) // a workflow task started: no new event
+	time.Sleep(200 * time.Millisecond)                // dispatched into the poll's channel
+	notify(enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED)
+	time.Sleep(200 * time.Millisecond) // dispatched, or dropped
+	first := <-ch
+	select {
+	case second := <-ch:
+		t.Fatalf("the close was kept (%s after %s): the server no longer drops it", second.WorkflowStatus, first.WorkflowStatus)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if first.WorkflowStatus != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t.Fatalf("first notification %s, want the stale running one", first.WorkflowStatus)
 	}
 }
