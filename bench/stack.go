@@ -305,7 +305,10 @@ func (p *product) serveHTTP(name, addr string, h http.Handler) (string, error) {
 // newBareWorker runs the bare flow and the signal sink on taskQueue, with the options the
 // onboarding worker gets.
 func newBareWorker(c client.Client, taskQueue string) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: worker.DefaultStopTimeout})
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{
+		WorkerStopTimeout:          worker.DefaultStopTimeout,
+		WorkflowTaskPollerBehavior: worker.WorkflowTaskPollers(0),
+	})
 	w.RegisterWorkflowWithOptions(BareFlow, workflow.RegisterOptions{Name: BareWorkflowName})
 	w.RegisterWorkflowWithOptions(SignalSink, workflow.RegisterOptions{Name: SinkWorkflowName})
 	w.RegisterActivity(&bareActivities{signal: func(ctx context.Context, wid string, ev treezor.Event) error {

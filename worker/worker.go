@@ -36,7 +36,7 @@ type Options struct {
 
 	// MaxConcurrentWorkflowTaskPollers bounds the workflow task pollers of each queue, the
 	// task queue and the worker's sticky queue, which scale with the load (see
-	// workflowTaskPollers); 0: the SDK's bound.
+	// WorkflowTaskPollers); 0: the SDK's bound.
 	MaxConcurrentWorkflowTaskPollers       int
 	MaxConcurrentActivityTaskPollers       int
 	MaxConcurrentActivityExecutionSize     int
@@ -93,7 +93,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 	setStickyCacheSize(o.StickyCacheSize, o.Logger)
 
 	w := sdkworker.New(c, o.TaskQueue, sdkworker.Options{
-		WorkflowTaskPollerBehavior:             workflowTaskPollers(o.MaxConcurrentWorkflowTaskPollers),
+		WorkflowTaskPollerBehavior:             WorkflowTaskPollers(o.MaxConcurrentWorkflowTaskPollers),
 		MaxConcurrentActivityTaskPollers:       o.MaxConcurrentActivityTaskPollers,
 		MaxConcurrentActivityExecutionSize:     o.MaxConcurrentActivityExecutionSize,
 		MaxConcurrentWorkflowTaskExecutionSize: o.MaxConcurrentWorkflowTaskExecutionSize,
@@ -122,7 +122,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 	return w, nil
 }
 
-// workflowTaskPollers is how the worker polls for workflow tasks: separate pollers for the
+// WorkflowTaskPollers is how the worker polls for workflow tasks: separate pollers for the
 // task queue and for the worker's sticky queue, up to max of each (0: the SDK's maximum).
 //
 // Not the SDK's default (2 pollers, each choosing its queue per poll): those poll only the
@@ -134,7 +134,7 @@ func New(c client.Client, o Options) (sdkworker.Worker, error) {
 // long. The autoscaling behavior keeps a poll open on the task queue at all times
 // (workflowAutoscalingBalancer.canPollKind) and still gives the sticky queue priority for
 // the other polls.
-func workflowTaskPollers(max int) sdkworker.PollerBehavior {
+func WorkflowTaskPollers(max int) sdkworker.PollerBehavior {
 	return sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{MaximumNumberOfPollers: max})
 }
 
