@@ -371,6 +371,14 @@ func baseInput(user string) workflows.Input {
 	return workflows.Input{UserID: user, Country: "FR", RedirectURL: "https://app.example/onboarding/done"}
 }
 
+// germanInput is baseInput for a user in Germany, without a wallet: the SEPA step reads the
+// user's wallets at Treezor.
+func germanInput(user string) workflows.Input {
+	in := baseInput(user)
+	in.Country = "DE"
+	return in
+}
+
 func withPolicy(p workflows.PolicyOverride) func(string) workflows.Input {
 	return func(user string) workflows.Input {
 		in := baseInput(user)
@@ -387,6 +395,18 @@ func succeed(t *testing.T, h *harness, user, ident string, attempt int) {
 	h.document(t, user, "doc-"+ident)
 	h.waitState(t, user, workflows.StateKYCReviewPending, attempt)
 	h.kyc(t, user, "VALIDATED")
+}
+
+// initiateAhead makes Treezor create the identification of the onboarding's n-th initiation
+// before the workflow asks for it (with the access tag the workflow will send, which then
+// replays it), and returns its id.
+func (h *harness) initiateAhead(t *testing.T, user string, n int) string {
+	desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
+	require.NoError(t, err)
+	tag := activities.AccessTag(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), activities.StepQES, n)
+	created, err := h.treezor.Client(t).InitiateQES(ctxFor(t), user, baseInput(user).RedirectURL, tag)
+	require.NoError(t, err)
+	return created.IdentificationID
 }
 
 // scenarios are the recorded paths: together they reach every state and branch of the
@@ -446,12 +466,7 @@ func scenarios() []scenario {
 			name: "one-task-many-events",
 			burst: func(t *testing.T, h *harness, user string) {
 				// Treezor created the identification already: the initiation's accessTag replays it.
-				desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
-				require.NoError(t, err)
-				tag := activities.AccessTag(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), activities.StepQES, 1)
-				created, err := h.treezor.Client(t).InitiateQES(ctxFor(t), user, baseInput(user).RedirectURL, tag)
-				require.NoError(t, err)
-				ident := created.IdentificationID
+				ident := h.initiateAhead(t, user, 1)
 				h.qes(t, user, treezor.EventQESCreated, ident, "", 0)
 				h.qes(t, user, treezor.EventQESProcessing, ident, "", 0)
 				h.qes(t, user, treezor.EventQESFinalized, ident, treezor.ResultSuccess, 0)
@@ -687,11 +702,7 @@ func scenarios() []scenario {
 			// SEPA transfer into the second wallet whose userId is Treezor's placeholder.
 			name:    "sepa-user-wallets",
 			wallets: 2,
-			input: func(user string) workflows.Input {
-				in := baseInput(user)
-				in.Country = "DE"
-				return in
-			},
+			input:   germanInput,
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultSuccess, 0)
@@ -772,13 +783,8 @@ func localCallScenarios() []scenario {
 			want: workflows.StateCompletedValidated,
 		},
 		{
-			name:    "local-calls-sepa-wallets",
-			wallets: 1,
-			input: func(user string) workflows.Input {
-				in := baseInput(user)
-				in.Country = "DE"
-				return in
-			},
+			name:  "local-calls-sepa-wallets",
+			input: germanInput,
 			drive: func(t *testing.T, h *harness, user string, first workflows.IdentificationURLResult, err error) {
 				require.NoError(t, err)
 				_, err = h.treezor.SEPAPayin(user, "")
@@ -814,16 +820,12 @@ func localCallScenarios() []scenario {
 				require.NoError(t, err)
 				h.qes(t, user, treezor.EventQESFinalized, first.IdentificationID, treezor.ResultCanceled, 3101)
 				h.waitState(t, user, workflows.StateRetryScheduled, 1)
-				desc, err := h.client.DescribeWorkflowExecution(ctxFor(t), workflows.WorkflowID(user), "")
-				require.NoError(t, err)
-				tag := activities.AccessTag(user, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(), activities.StepQES, 2)
-				next, err := h.treezor.Client(t).InitiateQES(ctxFor(t), user, baseInput(user).RedirectURL, tag)
-				require.NoError(t, err)
-				h.qes(t, user, treezor.EventQESCreated, next.IdentificationID, "", 0)
-				h.qes(t, user, treezor.EventQESFinalized, next.IdentificationID, treezor.ResultSuccess, 0)
-				h.document(t, user, "doc-"+next.IdentificationID)
+				next := h.initiateAhead(t, user, 2)
+				h.qes(t, user, treezor.EventQESCreated, next, "", 0)
+				h.qes(t, user, treezor.EventQESFinalized, next, treezor.ResultSuccess, 0)
+				h.document(t, user, "doc-"+next)
 				st := h.waitState(t, user, workflows.StateKYCReviewPending, 2)
-				require.Equal(t, next.IdentificationID, st.IdentificationID)
+				require.Equal(t, next, st.IdentificationID)
 				h.kyc(t, user, "VALIDATED")
 			},
 			want: workflows.StateCompletedValidated,
