@@ -61,7 +61,7 @@ func parseWorkerFlags(args []string, stderr io.Writer) (*workerFlags, error) {
 	envVar(fs, &f.treezorTimeout, "treezor-timeout", "TREEZOR_TIMEOUT", treezor.DefaultTimeout, "timeout of one Treezor API call")
 	envVar(fs, &f.documentDir, "document-dir", "QESFLOW_DOCUMENT_DIR", "./.qesflow/documents", "directory the signed QES documents are downloaded to")
 	addTaskQueueFlag(fs, &f.taskQueue, "task queue of the onboarding workflow and activities")
-	envVar(fs, &f.workflowPollers, "workflow-task-pollers", "QESFLOW_WORKFLOW_TASK_POLLERS", 0, "most workflow task pollers of each queue, the task queue and the sticky one; they scale with the load (0: the SDK's 100)")
+	envVar(fs, &f.workflowPollers, "workflow-task-pollers", "QESFLOW_WORKFLOW_TASK_POLLERS", 0, "most workflow task pollers; they scale with the load and always keep one on the task queue (0: "+strconv.Itoa(worker.DefaultWorkflowTaskPollers)+"; more take tasks sooner but batch fewer signals per task)")
 	envVar(fs, &f.activityPollers, "activity-task-pollers", "QESFLOW_ACTIVITY_TASK_POLLERS", 0, "concurrent activity task pollers (0: SDK default)")
 	envVar(fs, &f.workflowSlots, "max-concurrent-workflow-tasks", "QESFLOW_MAX_CONCURRENT_WORKFLOW_TASKS", 0, "workflow tasks executed at once (0: SDK default)")
 	envVar(fs, &f.activitySlots, "max-concurrent-activities", "QESFLOW_MAX_CONCURRENT_ACTIVITIES", 0, "activities executed at once (0: SDK default)")
